@@ -1,0 +1,1 @@
+"""queue-service: a Postgres-native job queue service."""

@@ -1,0 +1,195 @@
+"""The `queue-service` command: the composition root.
+
+The one module of `app` that may import `workers`, to start them. Settings are
+read here and handed down as plain values.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import importlib.metadata
+import json
+import logging
+import sys
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+
+from app.db.embedded import EmbeddedPostgres
+from app.db.migrations import MigrationError, MigrationReport, app_line, migrate
+from app.domain.errors import ServiceError
+from app.observability.logging import configure_logging
+from app.queue import procrastinate_line
+from app.settings import Settings, UnknownVariablesError, UnsafeSettingsError, load_settings
+
+logger = logging.getLogger(__name__)
+
+VERSION = importlib.metadata.version("queue-service")
+
+
+def run_migrations(dsn: str, *, phase: str | None = None) -> MigrationReport:
+    """Apply procrastinate's schema and ours to `dsn`."""
+    phases = ("pre", "post") if phase is None else (phase,)
+    return migrate(dsn, [procrastinate_line(), app_line(VERSION)], phases=phases)  # type: ignore[arg-type]
+
+
+def _require_dsn(settings: Settings) -> str:
+    if settings.database.url is None:
+        raise SystemExit("DATABASE_URL is not set (only `queue-service dev` starts an embedded PostgreSQL)")
+    return settings.database.url
+
+
+def _print_report(report: MigrationReport) -> None:
+    if report.baselined:
+        lines = sorted({line for line, _ in report.baselined})
+        print(f"baselined: {', '.join(lines)} ({len(report.baselined)} files)")
+    for line, name in report.applied:
+        print(f"applied: {line}/{name}")
+    if not report.changed:
+        print("schema is up to date")
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    """Apply pending migrations."""
+    _print_report(run_migrations(_require_dsn(settings), phase=args.phase))
+    return 0
+
+
+def cmd_enqueue(args: argparse.Namespace, settings: Settings) -> int:
+    """Enqueue one job and print its id."""
+    from app.services.enqueue import enqueue
+
+    try:
+        data = json.loads(args.data)
+    except json.JSONDecodeError as exc:
+        raise SystemExit(f"JSON is not valid: {exc}") from exc
+    run_at = datetime.fromisoformat(args.run_at) if args.run_at else None
+
+    async def go() -> None:
+        import psycopg
+
+        async with await psycopg.AsyncConnection.connect(_require_dsn(settings), autocommit=True) as conn:
+            result = await enqueue(
+                conn,
+                queue=args.queue,
+                job_type=args.job_type,
+                data=data,
+                priority=args.priority,
+                run_at=run_at,
+                idempotency_key=args.idempotency_key,
+            )
+        print(json.dumps({"job_id": result.job_id, "duplicate": result.duplicate}))
+
+    asyncio.run(go())
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    """Run worker processes."""
+    from workers.runtime import WorkerConfig, run_worker_process
+
+    config = WorkerConfig(
+        dsn=_require_dsn(settings),
+        queues=args.queues.split(",") if args.queues else None,
+        poll_interval_s=settings.worker.poll_interval_s,
+        shutdown_grace_s=settings.worker.shutdown_grace_s,
+        statement_timeout_ms=settings.database.statement_timeout_ms,
+        idle_in_transaction_timeout_ms=settings.database.idle_in_transaction_timeout_ms,
+    )
+    asyncio.run(run_worker_process(config))
+    return 0
+
+
+@contextlib.contextmanager
+def _dev_database(settings: Settings) -> Iterator[str]:
+    if settings.database.url is not None:
+        yield settings.database.url
+        return
+    with EmbeddedPostgres() as embedded:
+        yield embedded.dsn
+
+
+def cmd_dev(args: argparse.Namespace, settings: Settings) -> int:
+    """Migrate and run the service on the embedded PostgreSQL (or DATABASE_URL)."""
+    del args
+    from workers.runtime import WorkerConfig, run_worker_process
+
+    with _dev_database(settings) as dsn:
+        _print_report(run_migrations(dsn))
+        print(f'database: {dsn}\n  psql "{dsn}"')
+        print("  try: queue-service enqueue background analytics-track "
+              "'{\"eventType\": \"page_view\"}'  (with DATABASE_URL set to the DSN above)")
+        sys.stdout.flush()
+        config = WorkerConfig(
+            dsn=dsn,
+            poll_interval_s=settings.worker.poll_interval_s,
+            shutdown_grace_s=settings.worker.shutdown_grace_s,
+        )
+        asyncio.run(run_worker_process(config))
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    """Measure enqueue throughput against raw procrastinate."""
+    from app.bench import run_enqueue_bench
+
+    asyncio.run(run_enqueue_bench(_require_dsn(settings), jobs=args.jobs, single=args.single))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(prog="queue-service", description=__doc__)
+    parser.add_argument("--version", action="version", version=VERSION)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    migrate_cmd = commands.add_parser("migrate", help="apply pending migrations (idempotent)")
+    migrate_cmd.add_argument("--phase", choices=["pre", "post"], help="only this phase")
+    migrate_cmd.set_defaults(handler=cmd_migrate)
+
+    enqueue_cmd = commands.add_parser("enqueue", help="enqueue one job")
+    enqueue_cmd.add_argument("queue")
+    enqueue_cmd.add_argument("job_type", metavar="TYPE")
+    enqueue_cmd.add_argument("data", metavar="JSON")
+    enqueue_cmd.add_argument("--idempotency-key")
+    enqueue_cmd.add_argument("--run-at", help="ISO 8601 time to run at")
+    enqueue_cmd.add_argument("--priority", type=int, help="1-10, higher runs first")
+    enqueue_cmd.set_defaults(handler=cmd_enqueue)
+
+    worker_cmd = commands.add_parser("worker", help="run workers")
+    worker_cmd.add_argument("--queues", help="comma-separated queues (default: all)")
+    worker_cmd.set_defaults(handler=cmd_worker)
+
+    dev_cmd = commands.add_parser("dev", help="migrate and run everything, embedded PostgreSQL if DATABASE_URL is unset")
+    dev_cmd.set_defaults(handler=cmd_dev)
+
+    bench_cmd = commands.add_parser("bench", help="benchmarks")
+    bench_what = bench_cmd.add_subparsers(dest="what", required=True)
+    bench_enqueue = bench_what.add_parser("enqueue", help="enqueue throughput vs raw procrastinate")
+    bench_enqueue.add_argument("--jobs", type=int, default=20_000, help="jobs per bulk run")
+    bench_enqueue.add_argument("--single", type=int, default=2_000, help="jobs of the single-call run")
+    bench_enqueue.set_defaults(handler=cmd_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(dev=args.command == "dev")
+    except (UnknownVariablesError, UnsafeSettingsError) as exc:
+        print(f"queue-service: {exc}", file=sys.stderr)
+        return 2
+    json_lines = (settings.log.format or ("text" if settings.env == "dev" else "json")) == "json"
+    configure_logging(level=settings.log.level, json_lines=json_lines)
+    try:
+        handler = args.handler
+        return int(handler(args, settings))
+    except (ServiceError, MigrationError) as exc:
+        print(f"queue-service: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

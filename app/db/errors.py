@@ -1,0 +1,39 @@
+"""Translate database errors into the service's errors.
+
+Every query wrapper runs inside `translate_errors()`, so nothing above `app.db`
+catches psycopg errors. SQLSTATEs of class QS are raised by `queue.enqueue*`.
+"""
+
+import contextlib
+from collections.abc import Iterator
+
+import psycopg
+
+from app.domain import errors
+
+SQLSTATE_ERRORS: dict[str, type[errors.ServiceError]] = {
+    "QS001": errors.UnknownQueue,
+    "QS002": errors.UnknownJobType,
+    "QS003": errors.JobTypeNotInQueue,
+    "QS004": errors.InvalidJobData,
+    "QS005": errors.JobDataTooLarge,
+    "QS006": errors.MissingIdempotencyKeyField,
+    "QS007": errors.InvalidPriority,
+    "QS008": errors.IdempotencyKeyConflict,
+    "QS009": errors.InvalidEnqueueRequest,
+    "QS010": errors.InvalidEnqueueRequest,
+    "QS011": errors.InvalidEnqueueRequest,
+}
+
+
+@contextlib.contextmanager
+def translate_errors() -> Iterator[None]:
+    """Re-raise psycopg errors with a SQLSTATE of ours as service errors."""
+    try:
+        yield
+    except psycopg.Error as exc:
+        error = SQLSTATE_ERRORS.get(exc.sqlstate or "")
+        if error is None:
+            raise
+        message = exc.diag.message_primary or str(exc)
+        raise error(message, sqlstate=exc.sqlstate) from exc

@@ -1,0 +1,221 @@
+"""The migration runner: procrastinate's schema and ours, in two lines.
+
+Each line is an ordered list of SQL files. Applied files are recorded in
+`queue.schema_migrations` with a checksum; an applied file whose text changed is
+refused. A line may have a baseline: the whole schema, applied to an empty
+database instead of replaying every file (procrastinate ships one).
+"""
+
+import hashlib
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import psycopg
+
+from app.db.sql_files import sql_dir
+
+logger = logging.getLogger(__name__)
+
+Phase = Literal["pre", "post"]
+
+# Serialises concurrent `migrate` runs (several replicas starting at once).
+_LOCK_KEY = 7_305_411_201
+_APP_FILE_NAME = re.compile(r"^\d{4}_(pre|post)_[a-z0-9_]+\.sql$")
+
+
+class MigrationError(RuntimeError):
+    """The database schema cannot be migrated."""
+
+
+class AppliedMigrationEditedError(MigrationError):
+    """A migration file changed after it was applied."""
+
+
+@dataclass(frozen=True)
+class MigrationFile:
+    """One SQL file of a line."""
+
+    name: str
+    sql: str
+    phase: Phase = "pre"
+
+    @property
+    def checksum(self) -> str:
+        """Return the SHA-256 of the file's text."""
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+    @property
+    def transactional(self) -> bool:
+        """Return False when the header asks to run outside a transaction."""
+        return "-- migrate: no-transaction" not in self.sql.split("\n\n", 1)[0]
+
+
+@dataclass(frozen=True)
+class MigrationLine:
+    """An ordered series of migrations owned by one party."""
+
+    name: str
+    version: str
+    files: tuple[MigrationFile, ...]
+    baseline: MigrationFile | None = None
+    # A table whose presence means the line's schema exists, for adopting a
+    # database that was set up without this runner.
+    marker_table: str | None = None
+    search_path: str | None = None
+
+
+@dataclass
+class MigrationReport:
+    """What a run did, line by line."""
+
+    applied: list[tuple[str, str]] = field(default_factory=list)
+    baselined: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        """Return True when the run changed the database."""
+        return bool(self.applied or self.baselined)
+
+
+def app_line(version: str, directory: Path | None = None) -> MigrationLine:
+    """Return our own line, read from `sql/migrations`.
+
+    Raises:
+        MigrationError: a file name does not follow `NNNN_<phase>_<description>.sql`.
+    """
+    directory = directory or sql_dir() / "migrations"
+    files = []
+    for path in sorted(directory.glob("*.sql")):
+        match = _APP_FILE_NAME.match(path.name)
+        if match is None:
+            raise MigrationError(
+                f"migration file {path.name} does not match NNNN_<pre|post>_<description>.sql"
+            )
+        phase: Phase = "post" if match.group(1) == "post" else "pre"
+        files.append(MigrationFile(name=path.name, sql=path.read_text(), phase=phase))
+    return MigrationLine(name="app", version=version, files=tuple(files))
+
+
+_DDL = """
+CREATE SCHEMA IF NOT EXISTS queue;
+CREATE TABLE IF NOT EXISTS queue.schema_migrations (
+    line text NOT NULL,
+    name text NOT NULL,
+    checksum text NOT NULL,
+    version text NOT NULL,
+    baseline boolean NOT NULL DEFAULT false,
+    applied_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT schema_migrations_pkey PRIMARY KEY (line, name)
+);
+COMMENT ON TABLE queue.schema_migrations IS
+    'Migrations applied by queue-service migrate, per line (procrastinate, app), with checksums.';
+"""
+
+
+def migrate(
+    dsn: str,
+    lines: Sequence[MigrationLine],
+    *,
+    phases: Iterable[Phase] = ("pre", "post"),
+) -> MigrationReport:
+    """Apply every pending migration of `lines`, in order.
+
+    Raises:
+        AppliedMigrationEditedError: an applied file's checksum changed.
+    """
+    wanted = frozenset(phases)
+    report = MigrationReport()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
+        try:
+            conn.execute(_DDL)
+            for line in lines:
+                _migrate_line(conn, line, wanted, report)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
+    return report
+
+
+def _migrate_line(
+    conn: psycopg.Connection[tuple[object, ...]],
+    line: MigrationLine,
+    phases: frozenset[Phase],
+    report: MigrationReport,
+) -> None:
+    rows = conn.execute(
+        "SELECT name, checksum FROM queue.schema_migrations WHERE line = %s", (line.name,)
+    ).fetchall()
+    applied = {str(name): str(checksum) for name, checksum in rows}
+    for file in line.files:
+        recorded = applied.get(file.name)
+        if recorded is not None and recorded != file.checksum:
+            raise AppliedMigrationEditedError(
+                f"migration {line.name}/{file.name} was edited after it was applied "
+                f"(checksum {recorded[:12]} in the database, {file.checksum[:12]} on disk); "
+                "applied migrations are immutable: restore the file and add a new one"
+            )
+
+    if not applied and line.baseline is not None:
+        exists = line.marker_table is not None and conn.execute(
+            "SELECT to_regclass(%s) IS NOT NULL", (line.marker_table,)
+        ).fetchone() == (True,)
+        with conn.transaction():
+            if exists:
+                logger.warning(
+                    "Adopting an existing schema as the baseline.",
+                    extra={"action": "migration_adopted", "line": line.name},
+                )
+            else:
+                _execute(conn, line, line.baseline)
+            for file in line.files:
+                _record(conn, line, file, baseline=True)
+                report.baselined.append((line.name, file.name))
+        return
+
+    for file in line.files:
+        if file.name in applied or file.phase not in phases:
+            continue
+        logger.info(
+            "Applying migration.",
+            extra={"action": "migration_applied", "line": line.name, "file": file.name},
+        )
+        if file.transactional:
+            with conn.transaction():
+                _execute(conn, line, file)
+                _record(conn, line, file, baseline=False)
+        else:
+            _execute(conn, line, file)
+            _record(conn, line, file, baseline=False)
+        report.applied.append((line.name, file.name))
+
+
+def _execute(
+    conn: psycopg.Connection[tuple[object, ...]], line: MigrationLine, file: MigrationFile
+) -> None:
+    if line.search_path is not None and file.transactional:
+        # Local to the file's transaction: later lines see the default path.
+        conn.execute("SELECT set_config('search_path', %s, true)", (line.search_path,))
+    try:
+        # Migration files are trusted text from the repository or the installed
+        # procrastinate package, never user input.
+        conn.execute(file.sql.encode())
+    except psycopg.Error as exc:
+        raise MigrationError(f"migration {line.name}/{file.name} failed: {exc}") from exc
+
+
+def _record(
+    conn: psycopg.Connection[tuple[object, ...]],
+    line: MigrationLine,
+    file: MigrationFile,
+    *,
+    baseline: bool,
+) -> None:
+    conn.execute(
+        "INSERT INTO queue.schema_migrations (line, name, checksum, version, baseline) "
+        "VALUES (%s, %s, %s, %s, %s)",
+        (line.name, file.name, file.checksum, line.version, baseline),
+    )

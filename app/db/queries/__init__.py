@@ -1,0 +1,62 @@
+"""Named queries of `sql/queries/*.sql`, loaded once, and their typed wrappers.
+
+A query file holds blocks of: a tag line `-- name: <snake_name> :one|:many|:exec`,
+a one-line `--` description, then the statement.
+"""
+
+import re
+import types
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal, LiteralString, cast
+
+from app.db.sql_files import sql_dir
+
+Cardinality = Literal[":one", ":many", ":exec"]
+
+_TAG = re.compile(r"^-- name: ([a-z][a-z0-9_]*) (:one|:many|:exec)\s*$", re.MULTILINE)
+
+
+class QueryFileError(ValueError):
+    """A query file is malformed."""
+
+
+def parse_queries(text: str, *, source: str) -> dict[str, tuple[Cardinality, str]]:
+    """Return name → (cardinality, statement) of one query file.
+
+    Raises:
+        QueryFileError: a block lacks its description or statement.
+    """
+    queries: dict[str, tuple[Cardinality, str]] = {}
+    matches = list(_TAG.finditer(text))
+    for match, following in zip(matches, [*matches[1:], None], strict=True):
+        end = following.start() if following else len(text)
+        body = text[match.end() : end].strip()
+        lines = body.splitlines()
+        if not lines or not lines[0].startswith("--"):
+            raise QueryFileError(f"{source}: query {match.group(1)} has no description line")
+        statement = "\n".join(lines[1:]).strip().rstrip(";")
+        if not statement:
+            raise QueryFileError(f"{source}: query {match.group(1)} has no statement")
+        queries[match.group(1)] = (cast(Cardinality, match.group(2)), statement)
+    return queries
+
+
+def load_queries(directory: Path | None = None) -> Mapping[str, LiteralString]:
+    """Load every named query; names are unique across files.
+
+    Raises:
+        QueryFileError: a name is defined twice.
+    """
+    directory = directory or sql_dir() / "queries"
+    loaded: dict[str, LiteralString] = {}
+    for path in sorted(directory.glob("*.sql")):
+        for name, (_, statement) in parse_queries(path.read_text(), source=path.name).items():
+            if name in loaded:
+                raise QueryFileError(f"{path.name}: query {name} is defined twice")
+            # The files are part of the code base, not input: literal by contract.
+            loaded[name] = cast(LiteralString, statement)
+    return types.MappingProxyType(loaded)
+
+
+QUERIES = load_queries()

@@ -1,0 +1,70 @@
+"""Typed wrappers of `sql/queries/enqueue.sql`."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from psycopg.rows import class_row
+from psycopg.types.json import Jsonb
+
+from app.db import Connection
+from app.db.errors import translate_errors
+from app.db.queries import QUERIES
+
+
+@dataclass(frozen=True)
+class EnqueuedRow:
+    """One job as `queue.enqueue` returned it."""
+
+    job_id: int
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class EnqueuedManyRow:
+    """One job of a batch as `queue.enqueue_many` returned it."""
+
+    job_index: int
+    job_id: int
+    duplicate: bool
+
+
+async def enqueue(
+    conn: Connection,
+    *,
+    queue: str,
+    job_type: str,
+    data: dict[str, Any],
+    priority: int | None,
+    run_at: datetime | None,
+    idempotency_key: str | None,
+    meta: dict[str, Any],
+) -> EnqueuedRow:
+    """Call `queue.enqueue` on the caller's connection (and transaction)."""
+    with translate_errors():
+        async with conn.cursor(row_factory=class_row(EnqueuedRow)) as cursor:
+            await cursor.execute(
+                QUERIES["enqueue"],
+                {
+                    "queue": queue,
+                    "job_type": job_type,
+                    "data": Jsonb(data),
+                    "priority": priority,
+                    "run_at": run_at,
+                    "idempotency_key": idempotency_key,
+                    "meta": Jsonb(meta),
+                },
+            )
+            row = await cursor.fetchone()
+    if row is None:  # queue.enqueue returns exactly one row or raises
+        raise RuntimeError("queue.enqueue returned no row")
+    return row
+
+
+async def enqueue_many(conn: Connection, *, jobs: Sequence[dict[str, Any]]) -> list[EnqueuedManyRow]:
+    """Call `queue.enqueue_many` on the caller's connection (and transaction)."""
+    with translate_errors():
+        async with conn.cursor(row_factory=class_row(EnqueuedManyRow)) as cursor:
+            await cursor.execute(QUERIES["enqueue_many"], {"jobs": Jsonb(list(jobs))})
+            return await cursor.fetchall()

@@ -1,0 +1,112 @@
+"""Errors of the service. Each docstring is the error's default message.
+
+Client errors carry the HTTP status, a slug for the problem type
+(`/problems/<slug>`) and a fixed title; server errors are everything else.
+"""
+
+from typing import Any, ClassVar
+
+
+class ServiceError(Exception):
+    """The queue service failed."""
+
+    status: ClassVar[int] = 500
+    slug: ClassVar[str] = "internal-error"
+    title: ClassVar[str] = "Internal error"
+
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        self.detail = detail or (self.__doc__ or "").strip()
+        self.extra = extra
+        super().__init__(self.detail)
+
+
+class ClientError(ServiceError):
+    """The request cannot be served as it is."""
+
+    status = 400
+    slug = "bad-request"
+    title = "Bad request"
+
+
+class EnqueueRejected(ClientError):
+    """The job was rejected at enqueue."""
+
+    slug = "enqueue-rejected"
+    title = "Job rejected"
+
+
+class UnknownQueue(EnqueueRejected):
+    """No queue has this name."""
+
+    status = 404
+    slug = "unknown-queue"
+    title = "Unknown queue"
+
+
+class UnknownJobType(EnqueueRejected):
+    """No job type has this name."""
+
+    slug = "unknown-job-type"
+    title = "Unknown job type"
+
+
+class JobTypeNotInQueue(EnqueueRejected):
+    """The job type belongs to another queue."""
+
+    slug = "job-type-not-in-queue"
+    title = "Job type not in queue"
+
+
+class InvalidJobData(EnqueueRejected):
+    """The job's data is not valid for its type."""
+
+    status = 422
+    slug = "invalid-job-data"
+    title = "Invalid job data"
+
+
+class JobDataTooLarge(EnqueueRejected):
+    """The job's data is larger than 64 KiB."""
+
+    status = 413
+    slug = "job-data-too-large"
+    title = "Job data too large"
+
+
+class InvalidPriority(EnqueueRejected):
+    """Priority must be an integer from 1 to 10."""
+
+    status = 422
+    slug = "invalid-priority"
+    title = "Invalid priority"
+
+
+class MissingIdempotencyKeyField(EnqueueRejected):
+    """The data lacks a field that the job type's idempotency key needs."""
+
+    status = 422
+    slug = "missing-idempotency-key-field"
+    title = "Missing idempotency key field"
+
+
+class IdempotencyKeyConflict(EnqueueRejected):
+    """The idempotency key already belongs to a job of another type."""
+
+    status = 409
+    slug = "idempotency-key-conflict"
+    title = "Idempotency key conflict"
+
+
+class InvalidEnqueueRequest(EnqueueRejected):
+    """The enqueue request is malformed."""
+
+    slug = "invalid-enqueue-request"
+    title = "Invalid enqueue request"
+
+
+class PayloadInvalid(InvalidJobData):
+    """The job's data does not match its type's model."""
+
+    def __init__(self, detail: str, *, errors: list[dict[str, str]]) -> None:
+        super().__init__(detail, errors=errors)
+        self.errors = errors

@@ -1,0 +1,204 @@
+"""Payload models of the job types: what `data` must hold for each type.
+
+The HTTP API and the Python enqueue validate with these before calling
+`queue.enqueue`; workers validate again, since the SQL path accepts any object.
+Field names are the old service's (camelCase). Unknown fields are kept: data is
+stored exactly as given.
+"""
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+from pydantic_extra_types.currency_code import ISO4217
+
+from app.domain.errors import PayloadInvalid
+
+Cents = Annotated[int, Field(gt=0, le=1_000_000, description="Amount in cents.")]
+E164 = Annotated[str, StringConstraints(pattern=r"^\+[1-9]\d{1,14}$")]
+NonEmpty = Annotated[str, StringConstraints(min_length=1, max_length=512)]
+
+
+class Payload(BaseModel):
+    """Base of every payload model."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, strict=False)
+
+
+class PaymentProcess(Payload):
+    """Charge a customer: a Stripe PaymentIntent, created and confirmed."""
+
+    userId: UUID
+    venueId: UUID
+    eventId: UUID
+    amount: Cents
+    currency: ISO4217
+    paymentMethodId: NonEmpty
+    description: str | None = None
+
+
+class RefundProcess(Payload):
+    """Refund all or part of a payment."""
+
+    transactionId: NonEmpty
+    amount: Cents | None = None
+    reason: Literal["duplicate", "fraudulent", "requested_by_customer"] | None = None
+    userId: UUID | None = None
+    venueId: UUID | None = None
+
+
+class PayoutProcess(Payload):
+    """Pay a venue out."""
+
+    venueId: UUID
+    payoutId: UUID
+    amount: Cents
+    currency: ISO4217
+    method: Literal["instant", "standard"] = "standard"
+
+
+class NftMint(Payload):
+    """Mint a ticket NFT; the seat or the ticket identifies it."""
+
+    eventId: UUID
+    userId: UUID
+    walletAddress: NonEmpty
+    seatId: NonEmpty | None = None
+    ticketId: UUID | None = None
+    metadata: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _seat_or_ticket(self) -> "NftMint":
+        if self.seatId is None and self.ticketId is None:
+            raise ValueError("seatId or ticketId is required")
+        return self
+
+
+class SendEmail(Payload):
+    """Send an email: a template with data, or a subject with content."""
+
+    to: EmailStr
+    template: NonEmpty | None = None
+    data: dict[str, Any] | None = None
+    subject: NonEmpty | None = None
+    content: str | None = None
+
+    @model_validator(mode="after")
+    def _template_or_content(self) -> "SendEmail":
+        if self.template is None and (self.subject is None or self.content is None):
+            raise ValueError("template, or subject and content, is required")
+        return self
+
+
+class SendSms(Payload):
+    """Send a text message."""
+
+    to: E164
+    message: Annotated[str, StringConstraints(min_length=1, max_length=1600)]
+    template: NonEmpty | None = None
+
+
+class SendPush(Payload):
+    """Send a push notification to a user's devices."""
+
+    userId: UUID
+    title: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    body: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+    data: dict[str, Any] | None = None
+
+
+class WebhookDeliver(Payload):
+    """POST an event to a subscriber."""
+
+    url: AnyHttpUrl
+    eventId: NonEmpty
+    event: NonEmpty
+    payload: dict[str, Any]
+
+
+class AnalyticsTrack(Payload):
+    """Record an analytics event."""
+
+    eventType: NonEmpty
+    userId: UUID | None = None
+    venueId: UUID | None = None
+    properties: dict[str, Any] | None = None
+    timestamp: datetime | None = None
+
+
+class CleanupOldData(Payload):
+    """Delete data the service owns past its lifetime."""
+
+    target: Literal["all", "outcomes", "idempotency_keys", "reports"] = "all"
+    olderThanDays: Annotated[int, Field(ge=1, le=3650)] | None = None
+
+
+class GenerateReport(Payload):
+    """Write a report over the service's own data."""
+
+    reportType: Literal["jobs", "failures", "throughput"]
+    format: Literal["csv", "json"] = "csv"
+    queue: NonEmpty | None = None
+    periodStart: datetime | None = None
+    periodEnd: datetime | None = None
+
+
+PAYLOAD_MODELS: dict[str, type[Payload]] = {
+    "payment-process": PaymentProcess,
+    "refund-process": RefundProcess,
+    "payout-process": PayoutProcess,
+    "nft-mint": NftMint,
+    "send-email": SendEmail,
+    "send-sms": SendSms,
+    "send-push": SendPush,
+    "webhook-deliver": WebhookDeliver,
+    "analytics-track": AnalyticsTrack,
+    "cleanup-old-data": CleanupOldData,
+    "generate-report": GenerateReport,
+}
+
+
+def json_pointer(location: tuple[int | str, ...], prefix: str = "") -> str:
+    """Return the RFC 6901 JSON Pointer of a pydantic error location."""
+    parts = [str(part).replace("~", "~0").replace("/", "~1") for part in location]
+    return prefix + "".join("/" + part for part in parts)
+
+
+def validate_payload(job_type: str, data: object, *, pointer_prefix: str = "/data") -> None:
+    """Check `data` against the job type's model.
+
+    Types without a model (added at run time in SQL) are left to the database,
+    which knows every type.
+
+    Raises:
+        PayloadInvalid: with one `{detail, pointer}` per field error.
+    """
+    model = PAYLOAD_MODELS.get(job_type)
+    if model is None:
+        return
+    if not isinstance(data, dict):
+        raise PayloadInvalid(
+            f"data must be a JSON object, got {type(data).__name__}",
+            errors=[{"detail": "must be a JSON object", "pointer": pointer_prefix}],
+        )
+    try:
+        model.model_validate(data)
+    except ValidationError as exc:
+        errors = [
+            {"detail": error["msg"], "pointer": json_pointer(error["loc"], pointer_prefix)}
+            for error in exc.errors(include_url=False)
+        ]
+        summary = "; ".join(f"{e['pointer']}: {e['detail']}" for e in errors)
+        raise PayloadInvalid(
+            f"invalid data for job type {job_type}: {summary}", errors=errors
+        ) from exc

@@ -1,0 +1,98 @@
+"""Enqueue jobs from Python, inside the caller's transaction.
+
+Both functions validate `data` with the job type's payload model, then call the
+single enqueue path `queue.enqueue` / `queue.enqueue_many` on the connection the
+caller passes: the job exists if and only if the caller's transaction commits.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from app.db import Connection
+from app.db.queries import enqueue as queries
+from app.domain.errors import PayloadInvalid
+from app.domain.payloads import validate_payload
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """One job to enqueue; the fields of `queue.enqueue`."""
+
+    queue: str
+    job_type: str
+    data: dict[str, Any]
+    priority: int | None = None
+    run_at: datetime | None = None
+    idempotency_key: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        """Return the object `queue.enqueue_many` expects for this job."""
+        return {
+            "queue": self.queue,
+            "job_type": self.job_type,
+            "data": self.data,
+            "priority": self.priority,
+            "run_at": self.run_at.isoformat() if self.run_at else None,
+            "idempotency_key": self.idempotency_key,
+            "meta": self.meta,
+        }
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    """The job a request resolved to: new, or the one its idempotency key names."""
+
+    job_id: int
+    duplicate: bool
+
+
+async def enqueue(
+    conn: Connection,
+    *,
+    queue: str,
+    job_type: str,
+    data: dict[str, Any],
+    priority: int | None = None,
+    run_at: datetime | None = None,
+    idempotency_key: str | None = None,
+    meta: dict[str, Any] | None = None,
+) -> Enqueued:
+    """Enqueue one job on `conn`, in its current transaction.
+
+    Raises:
+        PayloadInvalid: `data` does not match the job type's model.
+        EnqueueRejected: the database refused the job (unknown queue or type,
+            missing key field, ...), with its message.
+    """
+    validate_payload(job_type, data)
+    row = await queries.enqueue(
+        conn,
+        queue=queue,
+        job_type=job_type,
+        data=data,
+        priority=priority,
+        run_at=run_at,
+        idempotency_key=idempotency_key,
+        meta=meta or {},
+    )
+    return Enqueued(job_id=row.job_id, duplicate=row.duplicate)
+
+
+async def enqueue_many(conn: Connection, jobs: Sequence[JobRequest]) -> list[Enqueued]:
+    """Enqueue a batch atomically on `conn`; results are in the order of `jobs`.
+
+    Raises:
+        PayloadInvalid: a job's data does not match its model; pointers start
+            with `/jobs/<index>/data`.
+        EnqueueRejected: the database refused a job; the message names its index.
+    """
+    for index, job in enumerate(jobs):
+        try:
+            validate_payload(job.job_type, job.data, pointer_prefix=f"/jobs/{index}/data")
+        except PayloadInvalid as exc:
+            raise PayloadInvalid(f"jobs[{index}]: {exc.detail}", errors=exc.errors) from exc
+    rows = await queries.enqueue_many(conn, jobs=[job.as_json() for job in jobs])
+    return [Enqueued(job_id=row.job_id, duplicate=row.duplicate) for row in rows]

@@ -1,0 +1,248 @@
+"""Service settings, read from the environment (design §9).
+
+Only entry points call `get_settings()`; everything below them takes values as
+arguments, so tests build `Settings(...)` directly instead of patching the
+environment.
+"""
+
+import functools
+import os
+from collections.abc import Mapping
+from typing import Literal
+
+from pydantic import AliasChoices, Field, PositiveFloat, PositiveInt, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "dev-only-secret-change-me"  # noqa: S105 - refused outside dev
+
+# Prefixes that belong to us: a variable that starts with one of them but names
+# no setting is a typo, and a typo must not pass silently (style.md §6).
+OWN_PREFIXES = (
+    "QUEUE_",
+    "DATABASE_",
+    "DB_",
+    "JWT_",
+    "WORKER_",
+    "LOG_",
+    "STRIPE_",
+    "SENDGRID_",
+    "TWILIO_",
+    "MINTING_",
+    "ONCALL_",
+)
+# Variables of ours read by something other than Settings.
+OTHER_KNOWN_VARIABLES = frozenset({"TEST_DATABASE_URL", "QUEUE_BENCH_DATABASE_URL"})
+
+
+class UnsafeSettingsError(ValueError):
+    """A setting has a value that is only safe in the dev environment."""
+
+
+class UnknownVariablesError(ValueError):
+    """Environment variables with one of our prefixes name no setting."""
+
+
+def _env(name: str) -> AliasChoices:
+    # Accept the environment name and the field name, so tests and callers
+    # can build settings with keyword arguments.
+    return AliasChoices(name, name.lower())
+
+
+class _Group(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+
+class DatabaseSettings(_Group):
+    """How to reach PostgreSQL and how our sessions behave."""
+
+    url: str | None = Field(
+        default=None,
+        validation_alias=_env("DATABASE_URL"),
+        description="PostgreSQL DSN. Unset: `queue-service dev` starts an embedded PostgreSQL.",
+    )
+    pool_min_size: PositiveInt = Field(
+        default=2, validation_alias=_env("DB_POOL_MIN_SIZE"), description="Connections kept open."
+    )
+    pool_max_size: PositiveInt = Field(
+        default=10, validation_alias=_env("DB_POOL_MAX_SIZE"), description="Most connections."
+    )
+    statement_timeout_ms: PositiveInt = Field(
+        default=30_000,
+        validation_alias=_env("DB_STATEMENT_TIMEOUT_MS"),
+        description="statement_timeout of every session of ours.",
+    )
+    idle_in_transaction_timeout_ms: PositiveInt = Field(
+        default=60_000,
+        validation_alias=_env("DB_IDLE_IN_TRANSACTION_TIMEOUT_MS"),
+        description="idle_in_transaction_session_timeout of every session of ours.",
+    )
+
+
+class ApiSettings(_Group):
+    """The HTTP API."""
+
+    port: PositiveInt = Field(
+        default=3020, validation_alias=_env("PORT"), description="HTTP port of the API."
+    )
+    jwt_secret: SecretStr = Field(
+        default=SecretStr(DEV_JWT_SECRET),
+        validation_alias=_env("JWT_SECRET"),
+        description="HS256 secret of bearer tokens; the default is refused outside dev.",
+    )
+    jwt_public_key_file: str | None = Field(
+        default=None,
+        validation_alias=_env("JWT_PUBLIC_KEY_FILE"),
+        description="PEM public key; when set, RS256 tokens are verified with it.",
+    )
+
+
+class WorkerSettings(_Group):
+    """Worker processes."""
+
+    poll_interval_s: PositiveFloat = Field(
+        default=5.0,
+        validation_alias=_env("WORKER_POLL_INTERVAL_S"),
+        description="Polling backstop; LISTEN/NOTIFY wakes workers first.",
+    )
+    shutdown_grace_s: PositiveFloat = Field(
+        default=30.0,
+        validation_alias=_env("WORKER_SHUTDOWN_GRACE_S"),
+        description="How long running jobs may finish after SIGTERM.",
+    )
+
+
+class ProviderSettings(_Group):
+    """Credentials and base URLs of outside providers (design §7)."""
+
+    stripe_secret_key: SecretStr | None = Field(
+        default=None, validation_alias=_env("STRIPE_SECRET_KEY"), description="Stripe API key."
+    )
+    stripe_api_base: str = Field(
+        default="https://api.stripe.com",
+        validation_alias=_env("STRIPE_API_BASE"),
+        description="Stripe base URL.",
+    )
+    sendgrid_api_key: SecretStr | None = Field(
+        default=None, validation_alias=_env("SENDGRID_API_KEY"), description="SendGrid API key."
+    )
+    sendgrid_api_base: str = Field(
+        default="https://api.sendgrid.com",
+        validation_alias=_env("SENDGRID_API_BASE"),
+        description="SendGrid base URL.",
+    )
+    twilio_account_sid: str | None = Field(
+        default=None, validation_alias=_env("TWILIO_ACCOUNT_SID"), description="Twilio account SID."
+    )
+    twilio_auth_token: SecretStr | None = Field(
+        default=None, validation_alias=_env("TWILIO_AUTH_TOKEN"), description="Twilio auth token."
+    )
+    twilio_from: str | None = Field(
+        default=None, validation_alias=_env("TWILIO_FROM"), description="Sender number, E.164."
+    )
+    twilio_api_base: str = Field(
+        default="https://api.twilio.com",
+        validation_alias=_env("TWILIO_API_BASE"),
+        description="Twilio base URL.",
+    )
+    oncall_phone: str | None = Field(
+        default=None, validation_alias=_env("ONCALL_PHONE"), description="On-call phone, E.164."
+    )
+    minting_url: str | None = Field(
+        default=None, validation_alias=_env("MINTING_URL"), description="Minting service URL."
+    )
+
+
+class LogSettings(_Group):
+    """Logging."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", validation_alias=_env("LOG_LEVEL"), description="Root log level."
+    )
+    format: Literal["json", "text"] | None = Field(
+        default=None,
+        validation_alias=_env("LOG_FORMAT"),
+        description="json or text; default json outside dev and text in dev.",
+    )
+
+
+class Settings(_Group):
+    """All settings, grouped. Environment names are the plain ones of design §9."""
+
+    env: Literal["dev", "test", "prod"] = Field(
+        default="prod",
+        validation_alias=_env("QUEUE_ENV"),
+        description="dev allows the unsafe defaults (dev JWT secret).",
+    )
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    providers: ProviderSettings = Field(default_factory=ProviderSettings)
+    log: LogSettings = Field(default_factory=LogSettings)
+
+    def check_safe(self) -> None:
+        """Refuse defaults that are only safe in dev.
+
+        Raises:
+            UnsafeSettingsError: outside dev, when the dev JWT secret is in use.
+        """
+        if self.env != "dev" and self.api.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
+            if self.api.jwt_public_key_file is None:
+                raise UnsafeSettingsError(
+                    "JWT_SECRET is the dev-only default; set JWT_SECRET or "
+                    "JWT_PUBLIC_KEY_FILE, or QUEUE_ENV=dev for local use"
+                )
+
+
+def known_variables() -> frozenset[str]:
+    """Return every environment name a setting reads."""
+    names: set[str] = set(OTHER_KNOWN_VARIABLES)
+    groups: list[type[_Group]] = [
+        Settings,
+        DatabaseSettings,
+        ApiSettings,
+        WorkerSettings,
+        ProviderSettings,
+        LogSettings,
+    ]
+    for group in groups:
+        for field in group.model_fields.values():
+            if isinstance(field.validation_alias, AliasChoices):
+                names.update(
+                    choice for choice in field.validation_alias.choices if isinstance(choice, str) and choice.isupper()
+                )
+    return frozenset(names)
+
+
+def check_unknown_variables(environ: Mapping[str, str]) -> None:
+    """Fail on variables that look like ours but name no setting.
+
+    Raises:
+        UnknownVariablesError: listing each unknown name.
+    """
+    known = known_variables()
+    unknown = sorted(
+        name for name in environ if name.startswith(OWN_PREFIXES) and name not in known
+    )
+    if unknown:
+        raise UnknownVariablesError(
+            "unknown setting(s): " + ", ".join(unknown) + " (see .env.example)"
+        )
+
+
+def load_settings(*, dev: bool = False) -> Settings:
+    """Read and check the settings; `dev` forces the dev environment.
+
+    Raises:
+        UnknownVariablesError: a variable of ours names no setting.
+        UnsafeSettingsError: a dev-only default is used outside dev.
+    """
+    check_unknown_variables(os.environ)
+    settings = Settings(env="dev") if dev else Settings()
+    settings.check_safe()
+    return settings
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """Read, check and cache the settings. Entry points only."""
+    return load_settings()

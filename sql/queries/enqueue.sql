@@ -1,0 +1,11 @@
+-- name: enqueue :many
+-- Enqueue one job through the single enqueue path.
+SELECT job_id, duplicate
+FROM queue.enqueue(
+    %(queue)s, %(job_type)s, %(data)s, %(priority)s, %(run_at)s, %(idempotency_key)s, %(meta)s
+);
+
+-- name: enqueue_many :many
+-- Enqueue a batch of jobs atomically; rows come back in input order.
+SELECT job_index, job_id, duplicate
+FROM queue.enqueue_many(%(jobs)s);

@@ -1,0 +1,51 @@
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.helpers import database
+
+TESTS = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Markers come from the directory, so a test cannot be filed in one place
+    # and marked as another.
+    for item in items:
+        kind = Path(item.fspath).relative_to(TESTS).parts[0]
+        item.add_marker(getattr(pytest.mark, kind))
+
+
+@pytest.fixture(scope="session")
+def admin_dsn() -> Iterator[str]:
+    with database.database_server() as dsn:
+        yield dsn
+
+
+@pytest.fixture(scope="session")
+def template_db(admin_dsn: str) -> Iterator[str]:
+    database.create_template(admin_dsn)
+    yield database.TEMPLATE
+    database.drop_database(admin_dsn, database.TEMPLATE)
+
+
+@pytest.fixture
+def db_dsn(admin_dsn: str, template_db: str) -> Iterator[str]:
+    """A migrated database of this test's own: it may commit and LISTEN."""
+    name = database.clone_template(admin_dsn)
+    yield database.dsn_for(admin_dsn, name)
+    database.drop_database(admin_dsn, name)
+
+
+@pytest.fixture
+def empty_db_dsn(admin_dsn: str) -> Iterator[str]:
+    name = database.create_empty(admin_dsn)
+    yield database.dsn_for(admin_dsn, name)
+    database.drop_database(admin_dsn, name)
+
+
+@pytest.fixture
+async def conn(db_dsn: str) -> AsyncIterator[psycopg.AsyncConnection]:
+    async with await psycopg.AsyncConnection.connect(db_dsn, autocommit=True) as connection:
+        yield connection

@@ -1,0 +1,89 @@
+"""Where the tests' PostgreSQL comes from (design §10).
+
+TEST_DATABASE_URL if set; else a testcontainers PostgreSQL when a Docker engine
+answers; else the embedded PostgreSQL. If none works the tests fail: they never
+skip for want of a database.
+"""
+
+import contextlib
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+from psycopg import conninfo, sql
+
+from app.cli import run_migrations
+
+TEMPLATE = "queue_service_test_template"
+
+
+def _docker_answers() -> bool:
+    try:
+        import docker  # type: ignore[import-untyped]
+
+        client = docker.from_env(timeout=2)
+        client.ping()
+    except Exception:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def database_server() -> Iterator[str]:
+    """Yield an admin DSN of a PostgreSQL server the tests may create databases on."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        with psycopg.connect(url, connect_timeout=5) as conn:
+            conn.execute("SELECT 1")
+        yield url
+        return
+    if _docker_answers():
+        from testcontainers.postgres import PostgresContainer
+
+        with PostgresContainer("postgres:15", driver=None) as container:
+            yield container.get_connection_url()
+        return
+    from app.db.embedded import EmbeddedPostgres
+
+    with EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="queue-service-test-")) / "pgdata") as server:
+        yield server.dsn
+
+
+def dsn_for(admin_dsn: str, database: str) -> str:
+    """Return `admin_dsn` pointed at another database."""
+    return conninfo.make_conninfo(admin_dsn, dbname=database)
+
+
+def create_template(admin_dsn: str) -> None:
+    """(Re)build the migrated template database with our migration runner."""
+    drop_database(admin_dsn, TEMPLATE)
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TEMPLATE)))
+    run_migrations(dsn_for(admin_dsn, TEMPLATE))
+
+
+def clone_template(admin_dsn: str) -> str:
+    """Create a fresh database from the template; return its name."""
+    name = f"queue_service_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(TEMPLATE))
+        )
+    return name
+
+
+def create_empty(admin_dsn: str) -> str:
+    """Create an empty database; return its name."""
+    name = f"queue_service_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return name
+
+
+def drop_database(admin_dsn: str, name: str) -> None:
+    """Drop a database, disconnecting whoever is still on it."""
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
