@@ -56,7 +56,11 @@ def scratch_database(dsn: str) -> Iterator[str]:
         yield scratch
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    sql.Identifier(name)
+                )
+            )
 
 
 def analytics_data(index: int) -> dict[str, Any]:
@@ -76,7 +80,9 @@ def payment_data(index: int) -> dict[str, Any]:
     }
 
 
-async def _median(run: Callable[[], Awaitable[int]], reset: Callable[[], None]) -> float:
+async def _median(
+    run: Callable[[], Awaitable[int]], reset: Callable[[], None]
+) -> float:
     seconds = []
     for _ in range(RUNS):
         reset()
@@ -102,7 +108,9 @@ async def measure(dsn: str, *, jobs: int, single: int) -> list[Figure]:
     raw_app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=dsn))
     async with raw_app.open_async():
         raw = raw_app.configure_task("analytics-track", queue="background")
-        envelopes = [{"data": analytics_data(i), "meta": {}} for i in range(jobs)]
+        envelopes: list[dict[str, Any]] = [
+            {"data": analytics_data(i), "meta": {}} for i in range(jobs)
+        ]
 
         async def raw_bulk() -> int:
             return len(await raw.batch_defer_async(*envelopes))
@@ -112,35 +120,148 @@ async def measure(dsn: str, *, jobs: int, single: int) -> list[Figure]:
                 await raw.defer_async(data=analytics_data(i), meta={})
             return single
 
-        figures.append(Figure("raw procrastinate batch_defer_async", jobs, await _median(raw_bulk, reset)))
-        figures.append(Figure("raw procrastinate defer_async (sequential)", single, await _median(raw_single, reset)))
+        figures.append(
+            Figure(
+                "raw procrastinate batch_defer_async",
+                jobs,
+                await _median(raw_bulk, reset),
+            )
+        )
+        figures.append(
+            Figure(
+                "raw procrastinate defer_async (sequential)",
+                single,
+                await _median(raw_single, reset),
+            )
+        )
 
     async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
-        plain = [JobRequest("background", "analytics-track", analytics_data(i)) for i in range(jobs)]
-        keyed = [JobRequest("money", "payment-process", payment_data(i)) for i in range(jobs)]
+        plain = [
+            JobRequest("background", "analytics-track", analytics_data(i))
+            for i in range(jobs)
+        ]
+        keyed = [
+            JobRequest("money", "payment-process", payment_data(i)) for i in range(jobs)
+        ]
 
         async def bulk(batch: list[JobRequest]) -> int:
             async with conn.transaction():
                 return len(await enqueue_many(conn, batch))
 
-        async def one_by_one(job_type: str, queue: str, make: Callable[[int], dict[str, Any]]) -> int:
+        async def one_by_one(
+            job_type: str, queue: str, make: Callable[[int], dict[str, Any]]
+        ) -> int:
             for i in range(single):
                 await enqueue(conn, queue=queue, job_type=job_type, data=make(i))
             return single
 
-        figures.append(Figure("enqueue_many, no key (analytics-track)", jobs, await _median(lambda: bulk(plain), reset)))
-        figures.append(Figure("enqueue_many, rendered key (payment-process)", jobs, await _median(lambda: bulk(keyed), reset)))
-        figures.append(Figure(
-            "enqueue (sequential), no key",
-            single,
-            await _median(lambda: one_by_one("analytics-track", "background", analytics_data), reset),
-        ))
-        figures.append(Figure(
-            "enqueue (sequential), rendered key",
-            single,
-            await _median(lambda: one_by_one("payment-process", "money", payment_data), reset),
-        ))
+        figures.append(
+            Figure(
+                "enqueue_many, no key (analytics-track)",
+                jobs,
+                await _median(lambda: bulk(plain), reset),
+            )
+        )
+        figures.append(
+            Figure(
+                "enqueue_many, rendered key (payment-process)",
+                jobs,
+                await _median(lambda: bulk(keyed), reset),
+            )
+        )
+        figures.append(
+            Figure(
+                "enqueue (sequential), no key",
+                single,
+                await _median(
+                    lambda: one_by_one("analytics-track", "background", analytics_data),
+                    reset,
+                ),
+            )
+        )
+        figures.append(
+            Figure(
+                "enqueue (sequential), rendered key",
+                single,
+                await _median(
+                    lambda: one_by_one("payment-process", "money", payment_data), reset
+                ),
+            )
+        )
     return figures
+
+
+def fill_overview_dataset(dsn: str, *, finished: int, waiting: int) -> None:
+    """Load `finished` finished jobs and `waiting` waiting ones, as retention would keep them.
+
+    Finished jobs are inserted directly (their states need no triggers); waiting
+    ones go through queue.enqueue_many like real jobs.
+    """
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(
+            """
+            INSERT INTO procrastinate_jobs (queue_name, task_name, priority, status, attempts, args)
+            SELECT (ARRAY['money', 'communication', 'background'])[1 + i %% 3],
+                   'analytics-track', 3,
+                   (CASE WHEN i %% 50 = 0 THEN 'failed' ELSE 'succeeded' END)::procrastinate_job_status,
+                   1,
+                   jsonb_build_object('data', jsonb_build_object('n', i), 'meta', jsonb_build_object(
+                       'enqueued_at', now() - make_interval(secs => i)))
+            FROM generate_series(1, %(finished)s) AS i
+            """,
+            {"finished": finished},
+        )
+        queues = ["money", "communication", "background"]
+        jobs = [
+            JobRequest(
+                queues[i % 3],
+                {
+                    "money": "refund-process",
+                    "communication": "send-push",
+                    "background": "analytics-track",
+                }[queues[i % 3]],
+                {
+                    "transactionId": f"tx-{i}",
+                    "userId": str(uuid.UUID(int=i)),
+                    "title": f"t{i}",
+                    "body": "b",
+                    "eventType": "e",
+                },
+                run_at=None,
+            )
+            for i in range(waiting)
+        ]
+        conn.execute(
+            "SELECT count(*) FROM queue.enqueue_many(%s)",
+            (psycopg.types.json.Jsonb([job.as_json() for job in jobs]),),
+        )
+        conn.execute("VACUUM ANALYZE procrastinate_jobs")
+
+
+def time_overview(dsn: str, *, runs: int = 7) -> float:
+    """Return the median wall time of `SELECT * FROM queue.overview`, in seconds."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(
+            "SELECT * FROM queue.overview"
+        ).fetchall()  # warm the cache and plan
+        seconds = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            conn.execute("SELECT * FROM queue.overview").fetchall()
+            seconds.append(time.perf_counter() - started)
+    return statistics.median(seconds)
+
+
+def run_overview_bench(dsn: str, *, finished: int, waiting: int) -> float:
+    """Time queue.overview over a large finished history, in a scratch database."""
+    with scratch_database(dsn) as scratch:
+        fill_overview_dataset(scratch, finished=finished, waiting=waiting)
+        median = time_overview(scratch)
+    print(
+        f"queue.overview with {finished:,} finished and {waiting:,} waiting jobs: "
+        f"median {median * 1000:.1f} ms of 7 runs"
+    )
+    return median
 
 
 def render(figures: list[Figure]) -> str:
@@ -165,10 +286,14 @@ async def run_enqueue_bench(dsn: str, *, jobs: int, single: int) -> list[Figure]
     logging.getLogger("procrastinate").setLevel(logging.WARNING)
     with scratch_database(dsn) as scratch:
         figures = await measure(scratch, jobs=jobs, single=single)
-    print(f"enqueue benchmark: median of {RUNS} runs, scratch database beside the configured one")
+    print(
+        f"enqueue benchmark: median of {RUNS} runs, scratch database beside the configured one"
+    )
     print(render(figures))
     return figures
 
 
 if __name__ == "__main__":
-    asyncio.run(run_enqueue_bench(os.environ["DATABASE_URL"], jobs=20_000, single=2_000))
+    asyncio.run(
+        run_enqueue_bench(os.environ["DATABASE_URL"], jobs=20_000, single=2_000)
+    )

@@ -19,7 +19,12 @@ from app.db.migrations import MigrationError, MigrationReport, app_line, migrate
 from app.domain.errors import ServiceError
 from app.observability.logging import configure_logging
 from app.queue import procrastinate_line
-from app.settings import Settings, UnknownVariablesError, UnsafeSettingsError, load_settings
+from app.settings import (
+    Settings,
+    UnknownVariablesError,
+    UnsafeSettingsError,
+    load_settings,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +39,9 @@ def run_migrations(dsn: str, *, phase: str | None = None) -> MigrationReport:
 
 def _require_dsn(settings: Settings) -> str:
     if settings.database.url is None:
-        raise SystemExit("DATABASE_URL is not set (only `queue-service dev` starts an embedded PostgreSQL)")
+        raise SystemExit(
+            "DATABASE_URL is not set (only `queue-service dev` starts an embedded PostgreSQL)"
+        )
     return settings.database.url
 
 
@@ -67,7 +74,9 @@ def cmd_enqueue(args: argparse.Namespace, settings: Settings) -> int:
     async def go() -> None:
         import psycopg
 
-        async with await psycopg.AsyncConnection.connect(_require_dsn(settings), autocommit=True) as conn:
+        async with await psycopg.AsyncConnection.connect(
+            _require_dsn(settings), autocommit=True
+        ) as conn:
             result = await enqueue(
                 conn,
                 queue=args.queue,
@@ -116,8 +125,10 @@ def cmd_dev(args: argparse.Namespace, settings: Settings) -> int:
     with _dev_database(settings) as dsn:
         _print_report(run_migrations(dsn))
         print(f'database: {dsn}\n  psql "{dsn}"')
-        print("  try: queue-service enqueue background analytics-track "
-              "'{\"eventType\": \"page_view\"}'  (with DATABASE_URL set to the DSN above)")
+        print(
+            "  try: queue-service enqueue background analytics-track "
+            '\'{"eventType": "page_view"}\'  (with DATABASE_URL set to the DSN above)'
+        )
         sys.stdout.flush()
         config = WorkerConfig(
             dsn=dsn,
@@ -129,10 +140,19 @@ def cmd_dev(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
-    """Measure enqueue throughput against raw procrastinate."""
-    from app.bench import run_enqueue_bench
+    """Measure enqueue throughput against raw procrastinate, or the overview's speed."""
+    from app.bench import run_enqueue_bench, run_overview_bench
 
-    asyncio.run(run_enqueue_bench(_require_dsn(settings), jobs=args.jobs, single=args.single))
+    if args.what == "enqueue":
+        asyncio.run(
+            run_enqueue_bench(
+                _require_dsn(settings), jobs=args.jobs, single=args.single
+            )
+        )
+    else:
+        run_overview_bench(
+            _require_dsn(settings), finished=args.finished, waiting=args.waiting
+        )
     return 0
 
 
@@ -142,7 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=VERSION)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    migrate_cmd = commands.add_parser("migrate", help="apply pending migrations (idempotent)")
+    migrate_cmd = commands.add_parser(
+        "migrate", help="apply pending migrations (idempotent)"
+    )
     migrate_cmd.add_argument("--phase", choices=["pre", "post"], help="only this phase")
     migrate_cmd.set_defaults(handler=cmd_migrate)
 
@@ -159,15 +181,30 @@ def build_parser() -> argparse.ArgumentParser:
     worker_cmd.add_argument("--queues", help="comma-separated queues (default: all)")
     worker_cmd.set_defaults(handler=cmd_worker)
 
-    dev_cmd = commands.add_parser("dev", help="migrate and run everything, embedded PostgreSQL if DATABASE_URL is unset")
+    dev_cmd = commands.add_parser(
+        "dev",
+        help="migrate and run everything, embedded PostgreSQL if DATABASE_URL is unset",
+    )
     dev_cmd.set_defaults(handler=cmd_dev)
 
     bench_cmd = commands.add_parser("bench", help="benchmarks")
     bench_what = bench_cmd.add_subparsers(dest="what", required=True)
-    bench_enqueue = bench_what.add_parser("enqueue", help="enqueue throughput vs raw procrastinate")
-    bench_enqueue.add_argument("--jobs", type=int, default=20_000, help="jobs per bulk run")
-    bench_enqueue.add_argument("--single", type=int, default=2_000, help="jobs of the single-call run")
+    bench_enqueue = bench_what.add_parser(
+        "enqueue", help="enqueue throughput vs raw procrastinate"
+    )
+    bench_enqueue.add_argument(
+        "--jobs", type=int, default=20_000, help="jobs per bulk run"
+    )
+    bench_enqueue.add_argument(
+        "--single", type=int, default=2_000, help="jobs of the single-call run"
+    )
     bench_enqueue.set_defaults(handler=cmd_bench)
+    bench_overview = bench_what.add_parser(
+        "overview", help="time queue.overview over a large history"
+    )
+    bench_overview.add_argument("--finished", type=int, default=1_000_000)
+    bench_overview.add_argument("--waiting", type=int, default=10_000)
+    bench_overview.set_defaults(handler=cmd_bench)
     return parser
 
 
@@ -179,7 +216,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UnknownVariablesError, UnsafeSettingsError) as exc:
         print(f"queue-service: {exc}", file=sys.stderr)
         return 2
-    json_lines = (settings.log.format or ("text" if settings.env == "dev" else "json")) == "json"
+    json_lines = (
+        settings.log.format or ("text" if settings.env == "dev" else "json")
+    ) == "json"
     configure_logging(level=settings.log.level, json_lines=json_lines)
     try:
         handler = args.handler

@@ -35,7 +35,9 @@ def procrastinate_line() -> MigrationLine:
         for entry in sorted(migrations.iterdir(), key=lambda entry: entry.name)
         if entry.name.endswith(".sql")
     )
-    baseline = MigrationFile(name="schema.sql", sql=(package / "schema.sql").read_text())
+    baseline = MigrationFile(
+        name="schema.sql", sql=(package / "schema.sql").read_text()
+    )
     return MigrationLine(
         name="procrastinate",
         version=PROCRASTINATE_VERSION,

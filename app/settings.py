@@ -31,7 +31,7 @@ OWN_PREFIXES = (
     "ONCALL_",
 )
 # Variables of ours read by something other than Settings.
-OTHER_KNOWN_VARIABLES = frozenset({"TEST_DATABASE_URL", "QUEUE_BENCH_DATABASE_URL"})
+OTHER_KNOWN_VARIABLES = frozenset({"TEST_DATABASE_URL"})
 
 
 class UnsafeSettingsError(ValueError):
@@ -61,10 +61,14 @@ class DatabaseSettings(_Group):
         description="PostgreSQL DSN. Unset: `queue-service dev` starts an embedded PostgreSQL.",
     )
     pool_min_size: PositiveInt = Field(
-        default=2, validation_alias=_env("DB_POOL_MIN_SIZE"), description="Connections kept open."
+        default=2,
+        validation_alias=_env("DB_POOL_MIN_SIZE"),
+        description="Connections kept open.",
     )
     pool_max_size: PositiveInt = Field(
-        default=10, validation_alias=_env("DB_POOL_MAX_SIZE"), description="Most connections."
+        default=10,
+        validation_alias=_env("DB_POOL_MAX_SIZE"),
+        description="Most connections.",
     )
     statement_timeout_ms: PositiveInt = Field(
         default=30_000,
@@ -115,7 +119,9 @@ class ProviderSettings(_Group):
     """Credentials and base URLs of outside providers (design §7)."""
 
     stripe_secret_key: SecretStr | None = Field(
-        default=None, validation_alias=_env("STRIPE_SECRET_KEY"), description="Stripe API key."
+        default=None,
+        validation_alias=_env("STRIPE_SECRET_KEY"),
+        description="Stripe API key.",
     )
     stripe_api_base: str = Field(
         default="https://api.stripe.com",
@@ -123,7 +129,9 @@ class ProviderSettings(_Group):
         description="Stripe base URL.",
     )
     sendgrid_api_key: SecretStr | None = Field(
-        default=None, validation_alias=_env("SENDGRID_API_KEY"), description="SendGrid API key."
+        default=None,
+        validation_alias=_env("SENDGRID_API_KEY"),
+        description="SendGrid API key.",
     )
     sendgrid_api_base: str = Field(
         default="https://api.sendgrid.com",
@@ -131,13 +139,19 @@ class ProviderSettings(_Group):
         description="SendGrid base URL.",
     )
     twilio_account_sid: str | None = Field(
-        default=None, validation_alias=_env("TWILIO_ACCOUNT_SID"), description="Twilio account SID."
+        default=None,
+        validation_alias=_env("TWILIO_ACCOUNT_SID"),
+        description="Twilio account SID.",
     )
     twilio_auth_token: SecretStr | None = Field(
-        default=None, validation_alias=_env("TWILIO_AUTH_TOKEN"), description="Twilio auth token."
+        default=None,
+        validation_alias=_env("TWILIO_AUTH_TOKEN"),
+        description="Twilio auth token.",
     )
     twilio_from: str | None = Field(
-        default=None, validation_alias=_env("TWILIO_FROM"), description="Sender number, E.164."
+        default=None,
+        validation_alias=_env("TWILIO_FROM"),
+        description="Sender number, E.164.",
     )
     twilio_api_base: str = Field(
         default="https://api.twilio.com",
@@ -145,10 +159,14 @@ class ProviderSettings(_Group):
         description="Twilio base URL.",
     )
     oncall_phone: str | None = Field(
-        default=None, validation_alias=_env("ONCALL_PHONE"), description="On-call phone, E.164."
+        default=None,
+        validation_alias=_env("ONCALL_PHONE"),
+        description="On-call phone, E.164.",
     )
     minting_url: str | None = Field(
-        default=None, validation_alias=_env("MINTING_URL"), description="Minting service URL."
+        default=None,
+        validation_alias=_env("MINTING_URL"),
+        description="Minting service URL.",
     )
 
 
@@ -156,7 +174,9 @@ class LogSettings(_Group):
     """Logging."""
 
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
-        default="INFO", validation_alias=_env("LOG_LEVEL"), description="Root log level."
+        default="INFO",
+        validation_alias=_env("LOG_LEVEL"),
+        description="Root log level.",
     )
     format: Literal["json", "text"] | None = Field(
         default=None,
@@ -185,7 +205,10 @@ class Settings(_Group):
         Raises:
             UnsafeSettingsError: outside dev, when the dev JWT secret is in use.
         """
-        if self.env != "dev" and self.api.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
+        if (
+            self.env != "dev"
+            and self.api.jwt_secret.get_secret_value() == DEV_JWT_SECRET
+        ):
             if self.api.jwt_public_key_file is None:
                 raise UnsafeSettingsError(
                     "JWT_SECRET is the dev-only default; set JWT_SECRET or "
@@ -208,7 +231,9 @@ def known_variables() -> frozenset[str]:
         for field in group.model_fields.values():
             if isinstance(field.validation_alias, AliasChoices):
                 names.update(
-                    choice for choice in field.validation_alias.choices if isinstance(choice, str) and choice.isupper()
+                    choice
+                    for choice in field.validation_alias.choices
+                    if isinstance(choice, str) and choice.isupper()
                 )
     return frozenset(names)
 
@@ -230,19 +255,26 @@ def check_unknown_variables(environ: Mapping[str, str]) -> None:
 
 
 def load_settings(*, dev: bool = False) -> Settings:
-    """Read and check the settings; `dev` forces the dev environment.
+    """Read the settings; `dev` forces the dev environment.
+
+    Commands that serve requests also call `check_safe()`; the others (migrate,
+    enqueue, worker) use no secret that the check guards.
+
+    Raises:
+        UnknownVariablesError: a variable of ours names no setting.
+    """
+    check_unknown_variables(os.environ)
+    return Settings(env="dev") if dev else Settings()
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """Read, check and cache the settings of a serving process. Entry points only.
 
     Raises:
         UnknownVariablesError: a variable of ours names no setting.
         UnsafeSettingsError: a dev-only default is used outside dev.
     """
-    check_unknown_variables(os.environ)
-    settings = Settings(env="dev") if dev else Settings()
+    settings = load_settings()
     settings.check_safe()
     return settings
-
-
-@functools.cache
-def get_settings() -> Settings:
-    """Read, check and cache the settings. Entry points only."""
-    return load_settings()

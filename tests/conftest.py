@@ -47,5 +47,7 @@ def empty_db_dsn(admin_dsn: str) -> Iterator[str]:
 
 @pytest.fixture
 async def conn(db_dsn: str) -> AsyncIterator[psycopg.AsyncConnection]:
-    async with await psycopg.AsyncConnection.connect(db_dsn, autocommit=True) as connection:
+    async with await psycopg.AsyncConnection.connect(
+        db_dsn, autocommit=True
+    ) as connection:
         yield connection

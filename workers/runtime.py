@@ -44,15 +44,26 @@ def build_app() -> procrastinate.App:
     return app
 
 
-async def _selected_queues(conn: Connection, wanted: Sequence[str] | None) -> list[QueueRow]:
+async def _selected_queues(
+    conn: Connection, wanted: Sequence[str] | None
+) -> list[QueueRow]:
     queues = await list_queues(conn)
     if wanted is None:
         return queues
     known = {queue.name for queue in queues}
     unknown = sorted(set(wanted) - known)
     if unknown:
-        raise SystemExit(f"unknown queue(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+        raise SystemExit(
+            f"unknown queue(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})"
+        )
     return [queue for queue in queues if queue.name in wanted]
+
+
+def _stop_all(workers: list[Worker]) -> None:
+    # Each worker stops fetching, lets its running jobs finish within the grace
+    # period, then returns.
+    for worker in workers:
+        worker.stop()  # type: ignore[no-untyped-call]
 
 
 async def run_worker_process(config: WorkerConfig) -> None:
@@ -86,13 +97,13 @@ async def run_worker_process(config: WorkerConfig) -> None:
             ]
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGTERM, signal.SIGINT):
-                loop.add_signal_handler(signum, lambda: [worker.stop() for worker in workers])
+                loop.add_signal_handler(signum, _stop_all, workers)
             logger.info(
                 "Workers started.",
                 extra={"action": "workers_started", "queues": [q.name for q in queues]},
             )
             try:
-                await asyncio.gather(*(worker.run() for worker in workers))
+                await asyncio.gather(*(worker.run() for worker in workers))  # type: ignore[no-untyped-call]
             finally:
                 for signum in (signal.SIGTERM, signal.SIGINT):
                     with contextlib.suppress(Exception):

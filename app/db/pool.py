@@ -2,10 +2,13 @@
 
 from typing import Any
 
+from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 
-def session_options(*, statement_timeout_ms: int, idle_in_transaction_timeout_ms: int) -> str:
+def session_options(
+    *, statement_timeout_ms: int, idle_in_transaction_timeout_ms: int
+) -> str:
     """Return libpq `options` that bound every session of ours.
 
     Set at connection start, so they cost no round trip per checkout.
@@ -34,7 +37,6 @@ def create_pool(
     Open it with `async with pool:` or `await pool.open()`.
     """
     kwargs: dict[str, Any] = {
-        "autocommit": True,
         "options": session_options(
             statement_timeout_ms=statement_timeout_ms,
             idle_in_transaction_timeout_ms=idle_in_transaction_timeout_ms,
@@ -42,5 +44,18 @@ def create_pool(
         "application_name": name,
     }
     return AsyncConnectionPool(
-        dsn, min_size=min_size, max_size=max_size, kwargs=kwargs, open=False, name=name
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        kwargs=kwargs,
+        configure=_autocommit,
+        open=False,
+        name=name,
     )
+
+
+async def _autocommit(conn: AsyncConnection[Any]) -> None:
+    # Set here rather than in the pool's connection kwargs: procrastinate opens
+    # its LISTEN connection with the pool's kwargs plus its own autocommit=True,
+    # and a second autocommit keyword would be a TypeError.
+    await conn.set_autocommit(True)

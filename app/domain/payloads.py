@@ -16,6 +16,7 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
+    StrictInt,
     StringConstraints,
     ValidationError,
     model_validator,
@@ -24,7 +25,9 @@ from pydantic_extra_types.currency_code import ISO4217
 
 from app.domain.errors import PayloadInvalid
 
-Cents = Annotated[int, Field(gt=0, le=1_000_000, description="Amount in cents.")]
+# Strict: "1500", 1500.0 and true are refused, not coerced. The amount is part of
+# the payment's idempotency key, which is rendered from the JSON as given.
+Cents = Annotated[StrictInt, Field(gt=0, le=1_000_000, description="Amount in cents.")]
 E164 = Annotated[str, StringConstraints(pattern=r"^\+[1-9]\d{1,14}$")]
 NonEmpty = Annotated[str, StringConstraints(min_length=1, max_length=512)]
 
@@ -91,7 +94,7 @@ class SendEmail(Payload):
     template: NonEmpty | None = None
     data: dict[str, Any] | None = None
     subject: NonEmpty | None = None
-    content: str | None = None
+    content: Annotated[str, StringConstraints(min_length=1)] | None = None
 
     @model_validator(mode="after")
     def _template_or_content(self) -> "SendEmail":
@@ -174,7 +177,9 @@ def json_pointer(location: tuple[int | str, ...], prefix: str = "") -> str:
     return prefix + "".join("/" + part for part in parts)
 
 
-def validate_payload(job_type: str, data: object, *, pointer_prefix: str = "/data") -> None:
+def validate_payload(
+    job_type: str, data: object, *, pointer_prefix: str = "/data"
+) -> None:
     """Check `data` against the job type's model.
 
     Types without a model (added at run time in SQL) are left to the database,
@@ -195,7 +200,10 @@ def validate_payload(job_type: str, data: object, *, pointer_prefix: str = "/dat
         model.model_validate(data)
     except ValidationError as exc:
         errors = [
-            {"detail": error["msg"], "pointer": json_pointer(error["loc"], pointer_prefix)}
+            {
+                "detail": error["msg"],
+                "pointer": json_pointer(error["loc"], pointer_prefix),
+            }
             for error in exc.errors(include_url=False)
         ]
         summary = "; ".join(f"{e['pointer']}: {e['detail']}" for e in errors)

@@ -11,7 +11,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 # Attributes every LogRecord has; anything else came from `extra`.
-_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+}
 
 
 def _extras(record: logging.LogRecord) -> dict[str, Any]:

@@ -91,8 +91,12 @@ async def enqueue_many(conn: Connection, jobs: Sequence[JobRequest]) -> list[Enq
     """
     for index, job in enumerate(jobs):
         try:
-            validate_payload(job.job_type, job.data, pointer_prefix=f"/jobs/{index}/data")
+            validate_payload(
+                job.job_type, job.data, pointer_prefix=f"/jobs/{index}/data"
+            )
         except PayloadInvalid as exc:
-            raise PayloadInvalid(f"jobs[{index}]: {exc.detail}", errors=exc.errors) from exc
+            raise PayloadInvalid(
+                f"jobs[{index}]: {exc.detail}", errors=exc.errors
+            ) from exc
     rows = await queries.enqueue_many(conn, jobs=[job.as_json() for job in jobs])
     return [Enqueued(job_id=row.job_id, duplicate=row.duplicate) for row in rows]

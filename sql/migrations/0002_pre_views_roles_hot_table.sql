@@ -47,6 +47,34 @@ ALTER TABLE procrastinate_events SET (
     autovacuum_analyze_scale_factor = 0.05
 );
 
+-- When procrastinate recorded a job as deferred. A function, not a subquery in
+-- the views: the planner prices a correlated subquery as if it ran for every
+-- waiting job, which pushes the overview past jit_above_cost, and JIT then
+-- spends ~200 ms compiling a query that runs in a few. It is only reached for
+-- jobs deferred without queue.enqueue (coalesce stops at the first value).
+-- SECURITY DEFINER so readers of the views need no right on procrastinate_events.
+CREATE FUNCTION queue.job_deferred_at(job_id bigint)
+    RETURNS timestamptz
+    LANGUAGE sql STABLE SECURITY DEFINER COST 5
+    SET search_path = pg_catalog, public, pg_temp
+RETURN (
+    SELECT min(e.at) FROM procrastinate_events AS e
+    WHERE e.job_id = job_deferred_at.job_id AND e.type = 'deferred'
+);
+REVOKE ALL ON FUNCTION queue.job_deferred_at(bigint) FROM PUBLIC;
+
+-- When a job last entered one of the given event types (started, failed, ...).
+-- A function for the same reason as job_deferred_at.
+CREATE FUNCTION queue.job_last_event_at(job_id bigint, types procrastinate_job_event_type[])
+    RETURNS timestamptz
+    LANGUAGE sql STABLE SECURITY DEFINER COST 5
+    SET search_path = pg_catalog, public, pg_temp
+RETURN (
+    SELECT max(e.at) FROM procrastinate_events AS e
+    WHERE e.job_id = job_last_event_at.job_id AND e.type = ANY (job_last_event_at.types)
+);
+REVOKE ALL ON FUNCTION queue.job_last_event_at(bigint, procrastinate_job_event_type[]) FROM PUBLIC;
+
 -- Per queue: what waits, what runs, what finished in the last hour.
 CREATE VIEW queue.overview AS
 SELECT
@@ -73,7 +101,7 @@ LEFT JOIN LATERAL (
         min(coalesce(
             j.scheduled_at,
             (j.args -> 'meta' ->> 'enqueued_at')::timestamptz,
-            (SELECT min(e.at) FROM procrastinate_events AS e WHERE e.job_id = j.id AND e.type = 'deferred')
+            queue.job_deferred_at(j.id)
         )) FILTER (
             WHERE j.status = 'todo' AND (j.scheduled_at IS NULL OR j.scheduled_at <= now())
         ) AS oldest_waiting_since
@@ -102,8 +130,10 @@ SELECT
     q.max_attempts,
     (j.args -> 'meta' ->> 'enqueued_at')::timestamptz AS enqueued_at,
     j.scheduled_at,
-    started.at AS started_at,
-    CASE WHEN j.status IN ('succeeded', 'failed', 'cancelled', 'aborted') THEN finished.at END AS finished_at,
+    queue.job_last_event_at(j.id, '{started}') AS started_at,
+    CASE WHEN j.status IN ('succeeded', 'failed', 'cancelled', 'aborted')
+        THEN queue.job_last_event_at(j.id, '{succeeded,failed,cancelled,aborted}')
+    END AS finished_at,
     last_outcome.error_type AS last_error_type,
     last_outcome.error_message AS last_error,
     j.args -> 'meta' ->> 'idempotency_key' AS idempotency_key,
@@ -117,14 +147,6 @@ SELECT
     j.args -> 'meta' AS meta
 FROM procrastinate_jobs AS j
 LEFT JOIN queue.queues AS q ON q.name = j.queue_name
-LEFT JOIN LATERAL (
-    SELECT max(e.at) AS at FROM procrastinate_events AS e
-    WHERE e.job_id = j.id AND e.type = 'started'
-) AS started ON true
-LEFT JOIN LATERAL (
-    SELECT max(e.at) AS at FROM procrastinate_events AS e
-    WHERE e.job_id = j.id AND e.type IN ('succeeded', 'failed', 'cancelled', 'aborted')
-) AS finished ON true
 LEFT JOIN LATERAL (
     SELECT o.error_type, o.error_message FROM queue.job_outcomes AS o
     WHERE o.job_id = j.id AND o.error_message IS NOT NULL
@@ -142,8 +164,7 @@ SELECT
     j.task_name AS job_type,
     j.attempts,
     q.max_attempts,
-    (SELECT max(e.at) FROM procrastinate_events AS e
-     WHERE e.job_id = j.id AND e.type = 'failed') AS failed_at,
+    queue.job_last_event_at(j.id, '{failed}') AS failed_at,
     last_outcome.error_type AS last_error_type,
     last_outcome.error_message AS last_error,
     j.args -> 'meta' ->> 'idempotency_key' AS idempotency_key,
@@ -182,3 +203,9 @@ GRANT USAGE ON SCHEMA queue TO queue_producer, queue_reader;
 GRANT EXECUTE ON FUNCTION queue.enqueue(text, text, jsonb, integer, timestamptz, text, jsonb) TO queue_producer;
 GRANT EXECUTE ON FUNCTION queue.enqueue_many(jsonb) TO queue_producer;
 GRANT SELECT ON queue.overview, queue.jobs, queue.failures TO queue_reader;
+GRANT EXECUTE ON FUNCTION queue.job_deferred_at(bigint) TO queue_reader;
+GRANT EXECUTE ON FUNCTION queue.job_last_event_at(bigint, procrastinate_job_event_type[]) TO queue_reader;
+
+-- Three-row tables never reach autovacuum's analyze threshold; without
+-- statistics the planner assumes hundreds of queues in every view.
+ANALYZE queue.queues, queue.job_types;

@@ -1,4 +1,4 @@
--- name: enqueue :many
+-- name: enqueue :one
 -- Enqueue one job through the single enqueue path.
 SELECT job_id, duplicate
 FROM queue.enqueue(

@@ -48,7 +48,9 @@ def database_server() -> Iterator[str]:
         return
     from app.db.embedded import EmbeddedPostgres
 
-    with EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="queue-service-test-")) / "pgdata") as server:
+    with EmbeddedPostgres(
+        Path(tempfile.mkdtemp(prefix="queue-service-test-")) / "pgdata"
+    ) as server:
         yield server.dsn
 
 
@@ -70,7 +72,9 @@ def clone_template(admin_dsn: str) -> str:
     name = f"queue_service_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
         conn.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(TEMPLATE))
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(TEMPLATE)
+            )
         )
     return name
 
@@ -86,4 +90,8 @@ def create_empty(admin_dsn: str) -> str:
 def drop_database(admin_dsn: str, name: str) -> None:
     """Drop a database, disconnecting whoever is still on it."""
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(name)
+            )
+        )

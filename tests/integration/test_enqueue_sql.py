@@ -22,7 +22,9 @@ PAYMENT_KEY = (
 )
 
 
-def enqueue_sql(conn: psycopg.Connection, queue: str, job_type: str, data: object, **kwargs):
+def enqueue_sql(
+    conn: psycopg.Connection, queue: str, job_type: str, data: object, **kwargs
+):
     params = ", ".join(f"{name} => %({name})s" for name in kwargs)
     query = f"SELECT job_id, duplicate FROM queue.enqueue(%(queue)s, %(job_type)s, %(data)s{', ' + params if params else ''})"
     values = {"queue": queue, "job_type": job_type, "data": Jsonb(data), **kwargs}
@@ -37,7 +39,10 @@ def job_row(conn: psycopg.Connection, job_id: int):
 
 
 def test_enqueue_commit_creates_job_and_wakes_listener(db_dsn):
-    with psycopg.connect(db_dsn, autocommit=True) as listener, psycopg.connect(db_dsn) as service:
+    with (
+        psycopg.connect(db_dsn, autocommit=True) as listener,
+        psycopg.connect(db_dsn) as service,
+    ):
         listener.execute('LISTEN "procrastinate_queue_v1#money"')
         job_id, duplicate = enqueue_sql(service, "money", "payment-process", PAYMENT)
         # Before the caller commits, nobody sees the job and nobody is woken.
@@ -49,24 +54,39 @@ def test_enqueue_commit_creates_job_and_wakes_listener(db_dsn):
         notifies = list(listener.notifies(timeout=5, stop_after=1))
         assert [json.loads(n.payload)["job_id"] for n in notifies] == [job_id]
         assert duplicate is False
-        queue_name, task_name, priority, status, scheduled_at, args = job_row(listener, job_id)
-        assert (queue_name, task_name, priority, status, scheduled_at) == ("money", "payment-process", 10, "todo", None)
+        queue_name, task_name, priority, status, scheduled_at, args = job_row(
+            listener, job_id
+        )
+        assert (queue_name, task_name, priority, status, scheduled_at) == (
+            "money",
+            "payment-process",
+            10,
+            "todo",
+            None,
+        )
         assert args["data"] == PAYMENT
         assert args["meta"]["idempotency_key"] == PAYMENT_KEY
         assert "enqueued_at" in args["meta"]
 
 
 def test_enqueue_rollback_leaves_no_job_and_no_notification(db_dsn):
-    with psycopg.connect(db_dsn, autocommit=True) as listener, psycopg.connect(db_dsn) as service:
+    with (
+        psycopg.connect(db_dsn, autocommit=True) as listener,
+        psycopg.connect(db_dsn) as service,
+    ):
         listener.execute('LISTEN "procrastinate_queue_v1#money"')
         job_id, _ = enqueue_sql(service, "money", "payment-process", PAYMENT)
         service.rollback()
         assert list(listener.notifies(timeout=0.5, stop_after=1)) == []
         assert job_row(listener, job_id) is None
-        count = listener.execute("SELECT count(*) FROM queue.idempotency_keys").fetchone()
+        count = listener.execute(
+            "SELECT count(*) FROM queue.idempotency_keys"
+        ).fetchone()
         assert count == (0,)
         # The key was released with the rollback: the same job can be enqueued again.
-        job_id_again, duplicate = enqueue_sql(listener, "money", "payment-process", PAYMENT)
+        job_id_again, duplicate = enqueue_sql(
+            listener, "money", "payment-process", PAYMENT
+        )
         assert duplicate is False and job_id_again != job_id
 
 
@@ -76,7 +96,9 @@ def test_enqueue_same_key_returns_existing_job(db_dsn):
         second = enqueue_sql(conn, "money-queue", "payment-process", PAYMENT)
         assert first == (first[0], False)
         assert second == (first[0], True)
-        assert conn.execute("SELECT count(*) FROM procrastinate_jobs").fetchone() == (1,)
+        assert conn.execute("SELECT count(*) FROM procrastinate_jobs").fetchone() == (
+            1,
+        )
 
 
 def test_enqueue_applies_defaults_aliases_and_options(db_dsn):
@@ -101,44 +123,140 @@ def test_enqueue_applies_defaults_aliases_and_options(db_dsn):
 
 def test_enqueue_renders_alternatives_and_builtin_date(db_dsn):
     with psycopg.connect(db_dsn, autocommit=True) as conn:
-        job_id, _ = enqueue_sql(conn, "money", "nft-mint", {"eventId": "e-1", "ticketId": "t-9"})
+        job_id, _ = enqueue_sql(
+            conn, "money", "nft-mint", {"eventId": "e-1", "ticketId": "t-9"}
+        )
         assert job_row(conn, job_id)[5]["meta"]["idempotency_key"] == "nft-e-1-t-9"
-        job_id, _ = enqueue_sql(conn, "money", "nft-mint", {"eventId": "e-1", "seatId": "A-12", "ticketId": "t-9"})
+        job_id, _ = enqueue_sql(
+            conn,
+            "money",
+            "nft-mint",
+            {"eventId": "e-1", "seatId": "A-12", "ticketId": "t-9"},
+        )
         assert job_row(conn, job_id)[5]["meta"]["idempotency_key"] == "nft-e-1-A-12"
-        today = conn.execute("SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD')").fetchone()[0]
-        job_id, _ = enqueue_sql(conn, "communication", "send-email", {"to": "a@example.com", "template": "welcome"})
-        assert job_row(conn, job_id)[5]["meta"]["idempotency_key"] == f"email-welcome-a@example.com-{today}"
+        today = conn.execute(
+            "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+        ).fetchone()[0]
+        job_id, _ = enqueue_sql(
+            conn,
+            "communication",
+            "send-email",
+            {"to": "a@example.com", "template": "welcome"},
+        )
+        assert (
+            job_row(conn, job_id)[5]["meta"]["idempotency_key"]
+            == f"email-welcome-a@example.com-{today}"
+        )
 
 
 def test_enqueue_given_key_wins_over_template(db_dsn):
     with psycopg.connect(db_dsn, autocommit=True) as conn:
-        job_id, _ = enqueue_sql(conn, "money", "refund-process", {"amount": 5}, idempotency_key="refund-custom-1")
+        job_id, _ = enqueue_sql(
+            conn,
+            "money",
+            "refund-process",
+            {"amount": 5},
+            idempotency_key="refund-custom-1",
+        )
         assert job_row(conn, job_id)[5]["meta"]["idempotency_key"] == "refund-custom-1"
 
 
 INVALID = [
-    pytest.param(("nope", "send-email", {}), {}, "QS001", 'unknown queue "nope"', id="unknown-queue"),
-    pytest.param(("background", "nope", {}), {}, "QS002", 'unknown job type "nope"', id="unknown-type"),
-    pytest.param(("money", "send-email", {"to": "a@b.co", "template": "t"}), {}, "QS003",
-                 'job type "send-email" belongs to queue "communication", not "money"', id="type-not-in-queue"),
-    pytest.param(("background", "analytics-track", [1]), {}, "QS004", "data must be a JSON object, got array", id="data-array"),
-    pytest.param(("background", "analytics-track", None), {}, "QS004", "data must be a JSON object, got null", id="data-null"),
-    pytest.param(("background", "analytics-track", {"blob": "x" * 70_000}), {}, "QS005",
-                 "more than the limit of 65536", id="data-too-large"),
-    pytest.param(("money", "payment-process", {"venueId": "v", "userId": "u", "amount": 1}), {}, "QS006",
-                 'needs data field(s) "eventId"', id="missing-key-field"),
-    pytest.param(("money", "nft-mint", {"eventId": "e"}), {}, "QS006",
-                 '"seatId" or "ticketId"', id="missing-key-alternatives"),
-    pytest.param(("background", "analytics-track", {}), {"priority": 11}, "QS007",
-                 "priority must be an integer from 1 to 10, got 11", id="priority-high"),
-    pytest.param(("background", "analytics-track", {}), {"priority": 0}, "QS007",
-                 "got 0", id="priority-zero"),
-    pytest.param(("background", "analytics-track", {}), {"idempotency_key": ""}, "QS011",
-                 "idempotency_key must be a string of 1 to 512 bytes", id="empty-key"),
-    pytest.param(("background", "analytics-track", {}), {"idempotency_key": "k" * 513}, "QS011",
-                 "idempotency_key must be a string of 1 to 512 bytes", id="long-key"),
-    pytest.param(("communication", "webhook-deliver", {"eventId": "e", "url": "https://x/" + "p" * 600}), {}, "QS011",
-                 "is 620 bytes, more than 512", id="long-rendered-key"),
+    pytest.param(
+        ("nope", "send-email", {}),
+        {},
+        "QS001",
+        'unknown queue "nope"',
+        id="unknown-queue",
+    ),
+    pytest.param(
+        ("background", "nope", {}),
+        {},
+        "QS002",
+        'unknown job type "nope"',
+        id="unknown-type",
+    ),
+    pytest.param(
+        ("money", "send-email", {"to": "a@b.co", "template": "t"}),
+        {},
+        "QS003",
+        'job type "send-email" belongs to queue "communication", not "money"',
+        id="type-not-in-queue",
+    ),
+    pytest.param(
+        ("background", "analytics-track", [1]),
+        {},
+        "QS004",
+        "data must be a JSON object, got array",
+        id="data-array",
+    ),
+    pytest.param(
+        ("background", "analytics-track", None),
+        {},
+        "QS004",
+        "data must be a JSON object, got null",
+        id="data-null",
+    ),
+    pytest.param(
+        ("background", "analytics-track", {"blob": "x" * 70_000}),
+        {},
+        "QS005",
+        "more than the limit of 65536",
+        id="data-too-large",
+    ),
+    pytest.param(
+        ("money", "payment-process", {"venueId": "v", "userId": "u", "amount": 1}),
+        {},
+        "QS006",
+        'needs data field(s) "eventId"',
+        id="missing-key-field",
+    ),
+    pytest.param(
+        ("money", "nft-mint", {"eventId": "e"}),
+        {},
+        "QS006",
+        '"seatId" or "ticketId"',
+        id="missing-key-alternatives",
+    ),
+    pytest.param(
+        ("background", "analytics-track", {}),
+        {"priority": 11},
+        "QS007",
+        "priority must be an integer from 1 to 10, got 11",
+        id="priority-high",
+    ),
+    pytest.param(
+        ("background", "analytics-track", {}),
+        {"priority": 0},
+        "QS007",
+        "got 0",
+        id="priority-zero",
+    ),
+    pytest.param(
+        ("background", "analytics-track", {}),
+        {"idempotency_key": ""},
+        "QS011",
+        "idempotency_key must be a string of 1 to 512 bytes",
+        id="empty-key",
+    ),
+    pytest.param(
+        ("background", "analytics-track", {}),
+        {"idempotency_key": "k" * 513},
+        "QS011",
+        "idempotency_key must be a string of 1 to 512 bytes",
+        id="long-key",
+    ),
+    pytest.param(
+        (
+            "communication",
+            "webhook-deliver",
+            {"eventId": "e", "url": "https://x/" + "p" * 600},
+        ),
+        {},
+        "QS011",
+        "is 620 bytes, more than 512",
+        id="long-rendered-key",
+    ),
 ]
 
 
@@ -155,34 +273,96 @@ def test_enqueue_rejects_invalid_input(db_dsn, args, kwargs, sqlstate, message):
                 enqueue_sql(conn, queue, job_type, data, **kwargs)
         assert caught.value.sqlstate == sqlstate
         assert message in caught.value.diag.message_primary
-        assert conn.execute("SELECT count(*) FROM procrastinate_jobs").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM procrastinate_jobs").fetchone() == (
+            0,
+        )
 
 
 def test_enqueue_rejects_key_of_another_type(db_dsn):
     with psycopg.connect(db_dsn, autocommit=True) as conn:
         job_id, _ = enqueue_sql(conn, "money", "payment-process", PAYMENT)
         with pytest.raises(psycopg.Error) as caught:
-            enqueue_sql(conn, "background", "analytics-track", {}, idempotency_key=PAYMENT_KEY)
+            enqueue_sql(
+                conn, "background", "analytics-track", {}, idempotency_key=PAYMENT_KEY
+            )
         assert caught.value.sqlstate == "QS008"
-        assert f'belongs to job {job_id} of type "payment-process", not "analytics-track"' in str(caught.value)
-        assert conn.execute("SELECT count(*) FROM procrastinate_jobs").fetchone() == (1,)
+        assert (
+            f'belongs to job {job_id} of type "payment-process", not "analytics-track"'
+            in str(caught.value)
+        )
+        assert conn.execute("SELECT count(*) FROM procrastinate_jobs").fetchone() == (
+            1,
+        )
 
 
 INVALID_BATCHES = [
-    pytest.param({"a": 1}, "QS009", "jobs must be a JSON array of job objects, got object", id="not-array"),
-    pytest.param([1], "QS009", "jobs[0]: a job must be a JSON object, got number", id="not-object"),
-    pytest.param([{"queue": "background", "job_type": "analytics-track", "data": {}, "typo": 1}], "QS009",
-                 'jobs[0]: unknown field "typo"', id="unknown-field"),
-    pytest.param([{"queue": "background", "job_type": "analytics-track", "data": {}},
-                  {"queue": "background", "job_type": "analytics-track", "data": {}, "run_at": "tomorrow"}],
-                 "QS009", 'jobs[1]: run_at must be an ISO 8601 timestamp, got "tomorrow"', id="bad-run-at"),
-    pytest.param([{"queue": "background", "job_type": "analytics-track", "data": {}, "meta": [1]}],
-                 "QS010", "jobs[0]: meta must be a JSON object, got array", id="bad-meta"),
-    pytest.param([{"queue": "background", "job_type": "analytics-track", "data": {}, "priority": 2.5}],
-                 "QS007", "jobs[0]: priority must be an integer from 1 to 10, got 2.5", id="fractional-priority"),
-    pytest.param([{"queue": "background", "job_type": "analytics-track", "data": {}},
-                  {"queue": "x", "job_type": "analytics-track", "data": {}}],
-                 "QS001", 'jobs[1]: unknown queue "x"', id="second-bad"),
+    pytest.param(
+        {"a": 1},
+        "QS009",
+        "jobs must be a JSON array of job objects, got object",
+        id="not-array",
+    ),
+    pytest.param(
+        [1],
+        "QS009",
+        "jobs[0]: a job must be a JSON object, got number",
+        id="not-object",
+    ),
+    pytest.param(
+        [{"queue": "background", "job_type": "analytics-track", "data": {}, "typo": 1}],
+        "QS009",
+        'jobs[0]: unknown field "typo"',
+        id="unknown-field",
+    ),
+    pytest.param(
+        [
+            {"queue": "background", "job_type": "analytics-track", "data": {}},
+            {
+                "queue": "background",
+                "job_type": "analytics-track",
+                "data": {},
+                "run_at": "tomorrow",
+            },
+        ],
+        "QS009",
+        'jobs[1]: run_at must be an ISO 8601 timestamp, got "tomorrow"',
+        id="bad-run-at",
+    ),
+    pytest.param(
+        [
+            {
+                "queue": "background",
+                "job_type": "analytics-track",
+                "data": {},
+                "meta": [1],
+            }
+        ],
+        "QS010",
+        "jobs[0]: meta must be a JSON object, got array",
+        id="bad-meta",
+    ),
+    pytest.param(
+        [
+            {
+                "queue": "background",
+                "job_type": "analytics-track",
+                "data": {},
+                "priority": 2.5,
+            }
+        ],
+        "QS007",
+        "jobs[0]: priority must be an integer from 1 to 10, got 2.5",
+        id="fractional-priority",
+    ),
+    pytest.param(
+        [
+            {"queue": "background", "job_type": "analytics-track", "data": {}},
+            {"queue": "x", "job_type": "analytics-track", "data": {}},
+        ],
+        "QS001",
+        'jobs[1]: unknown queue "x"',
+        id="second-bad",
+    ),
 ]
 
 
@@ -193,7 +373,9 @@ def test_enqueue_many_rejects_the_whole_batch(db_dsn, jobs, sqlstate, message):
             conn.execute("SELECT * FROM queue.enqueue_many(%s)", (Jsonb(jobs),))
         assert caught.value.sqlstate == sqlstate
         assert message in caught.value.diag.message_primary
-        assert conn.execute("SELECT count(*) FROM procrastinate_jobs").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM procrastinate_jobs").fetchone() == (
+            0,
+        )
 
 
 def test_enqueue_many_deduplicates_within_and_across_batches(db_dsn):
@@ -201,29 +383,56 @@ def test_enqueue_many_deduplicates_within_and_across_batches(db_dsn):
     with psycopg.connect(db_dsn, autocommit=True) as conn:
         rows = conn.execute(
             "SELECT job_index, job_id, duplicate FROM queue.enqueue_many(%s)",
-            (Jsonb([job, {**job, "idempotency_key": "k1"}, {**job, "idempotency_key": "k1"}, job]),),
+            (
+                Jsonb(
+                    [
+                        job,
+                        {**job, "idempotency_key": "k1"},
+                        {**job, "idempotency_key": "k1"},
+                        job,
+                    ]
+                ),
+            ),
         ).fetchall()
-        assert [(index, duplicate) for index, _, duplicate in rows] == [(0, False), (1, False), (2, True), (3, False)]
+        assert [(index, duplicate) for index, _, duplicate in rows] == [
+            (0, False),
+            (1, False),
+            (2, True),
+            (3, False),
+        ]
         assert rows[1][1] == rows[2][1]
         assert len({rows[0][1], rows[1][1], rows[3][1]}) == 3
 
         again = conn.execute(
             "SELECT job_index, job_id, duplicate FROM queue.enqueue_many(%s)",
-            (Jsonb([{**job, "idempotency_key": "k2"}, {**job, "idempotency_key": "k1"}]),),
+            (
+                Jsonb(
+                    [{**job, "idempotency_key": "k2"}, {**job, "idempotency_key": "k1"}]
+                ),
+            ),
         ).fetchall()
         assert again[1] == (1, rows[1][1], True)
         assert again[0][2] is False
         # The job deferred for the duplicate row was removed in the same call.
-        assert conn.execute("SELECT count(*) FROM procrastinate_jobs").fetchone() == (4,)
+        assert conn.execute("SELECT count(*) FROM procrastinate_jobs").fetchone() == (
+            4,
+        )
 
 
 def test_enqueue_many_ten_thousand_jobs_in_one_call(db_dsn):
     jobs = [
-        {"queue": "money", "job_type": "payment-process", "data": {**PAYMENT, "amount": 1 + i}}
+        {
+            "queue": "money",
+            "job_type": "payment-process",
+            "data": {**PAYMENT, "amount": 1 + i},
+        }
         for i in range(10_000)
     ]
     with psycopg.connect(db_dsn, autocommit=True) as conn:
-        rows = conn.execute("SELECT job_index, job_id, duplicate FROM queue.enqueue_many(%s)", (Jsonb(jobs),)).fetchall()
+        rows = conn.execute(
+            "SELECT job_index, job_id, duplicate FROM queue.enqueue_many(%s)",
+            (Jsonb(jobs),),
+        ).fetchall()
         assert [row[0] for row in rows] == list(range(10_000))
         assert not any(row[2] for row in rows)
         # Each job got the key rendered from its own payload.
@@ -237,11 +446,14 @@ def test_enqueue_many_ten_thousand_jobs_in_one_call(db_dsn):
             """
         ).fetchone()
         assert mismatched == (0,)
-        assert conn.execute("SELECT count(*) FROM queue.idempotency_keys WHERE job_id IS NOT NULL").fetchone() == (10_000,)
+        assert conn.execute(
+            "SELECT count(*) FROM queue.idempotency_keys WHERE job_id IS NOT NULL"
+        ).fetchone() == (10_000,)
         # Job ids follow the input order.
         ids = [row[1] for row in rows]
         amounts = conn.execute(
-            "SELECT (args -> 'data' ->> 'amount')::int FROM procrastinate_jobs WHERE id = ANY(%s) ORDER BY id", (ids,)
+            "SELECT (args -> 'data' ->> 'amount')::int FROM procrastinate_jobs WHERE id = ANY(%s) ORDER BY id",
+            (ids,),
         ).fetchall()
         assert [a for (a,) in amounts] == [1 + i for i in range(10_000)]
         assert sorted(ids) == ids
@@ -274,9 +486,13 @@ def test_enqueue_race_on_one_key_gives_one_job(db_dsn):
     assert errors == []
     assert len(results) == racers
     assert len({job_id for job_id, _ in results}) == 1
-    assert sorted(duplicate for _, duplicate in results) == [False] + [True] * (racers - 1)
+    assert sorted(duplicate for _, duplicate in results) == [False] + [True] * (
+        racers - 1
+    )
     with psycopg.connect(db_dsn) as conn:
-        assert conn.execute("SELECT count(*) FROM procrastinate_jobs").fetchone() == (1,)
+        assert conn.execute("SELECT count(*) FROM procrastinate_jobs").fetchone() == (
+            1,
+        )
 
 
 async def test_enqueue_race_of_overlapping_batches_does_not_deadlock(db_dsn):
@@ -284,11 +500,23 @@ async def test_enqueue_race_of_overlapping_batches_does_not_deadlock(db_dsn):
     keys = [f"k-{i}" for i in range(200)]
 
     async def batch(order: list[str]) -> list[tuple[int, int, bool]]:
-        jobs = [{"queue": "background", "job_type": "analytics-track", "data": {}, "idempotency_key": k} for k in order]
+        jobs = [
+            {
+                "queue": "background",
+                "job_type": "analytics-track",
+                "data": {},
+                "idempotency_key": k,
+            }
+            for k in order
+        ]
         async with await psycopg.AsyncConnection.connect(db_dsn) as conn:
-            cursor = await conn.execute("SELECT * FROM queue.enqueue_many(%s)", (Jsonb(jobs),))
+            cursor = await conn.execute(
+                "SELECT * FROM queue.enqueue_many(%s)", (Jsonb(jobs),)
+            )
             rows = await cursor.fetchall()
-            await asyncio.sleep(0.2)  # hold the claimed keys while the other batch waits
+            await asyncio.sleep(
+                0.2
+            )  # hold the claimed keys while the other batch waits
             await conn.commit()
             return rows
 

@@ -25,19 +25,32 @@ def parse_queries(text: str, *, source: str) -> dict[str, tuple[Cardinality, str
     """Return name → (cardinality, statement) of one query file.
 
     Raises:
-        QueryFileError: a block lacks its description or statement.
+        QueryFileError: a tag is malformed, text precedes the first tag, or a
+            block lacks its description or statement.
     """
-    queries: dict[str, tuple[Cardinality, str]] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.startswith("-- name:") and not _TAG.match(line):
+            raise QueryFileError(f"{source}:{number}: malformed tag {line!r}")
     matches = list(_TAG.finditer(text))
-    for match, following in zip(matches, [*matches[1:], None], strict=True):
+    preamble = text[: matches[0].start()] if matches else text
+    if any(
+        line.strip() and not line.startswith("--") for line in preamble.splitlines()
+    ):
+        raise QueryFileError(f"{source}: text before the first '-- name:' tag")
+    queries: dict[str, tuple[Cardinality, str]] = {}
+    for match, following in zip(matches, [*matches[1:], None], strict=False):
         end = following.start() if following else len(text)
         body = text[match.end() : end].strip()
         lines = body.splitlines()
         if not lines or not lines[0].startswith("--"):
-            raise QueryFileError(f"{source}: query {match.group(1)} has no description line")
+            raise QueryFileError(
+                f"{source}: query {match.group(1)} has no description line"
+            )
         statement = "\n".join(lines[1:]).strip().rstrip(";")
         if not statement:
             raise QueryFileError(f"{source}: query {match.group(1)} has no statement")
+        if match.group(1) in queries:
+            raise QueryFileError(f"{source}: query {match.group(1)} is defined twice")
         queries[match.group(1)] = (cast(Cardinality, match.group(2)), statement)
     return queries
 
@@ -51,11 +64,14 @@ def load_queries(directory: Path | None = None) -> Mapping[str, LiteralString]:
     directory = directory or sql_dir() / "queries"
     loaded: dict[str, LiteralString] = {}
     for path in sorted(directory.glob("*.sql")):
-        for name, (_, statement) in parse_queries(path.read_text(), source=path.name).items():
+        for name, (_, statement) in parse_queries(
+            path.read_text(), source=path.name
+        ).items():
             if name in loaded:
                 raise QueryFileError(f"{path.name}: query {name} is defined twice")
-            # The files are part of the code base, not input: literal by contract.
-            loaded[name] = cast(LiteralString, statement)
+            # The files are part of the code base, not input: literal by contract
+            # (mypy reads LiteralString as str, so no cast is needed or allowed).
+            loaded[name] = statement
     return types.MappingProxyType(loaded)
 
 

@@ -62,7 +62,9 @@ async def enqueue(
     return row
 
 
-async def enqueue_many(conn: Connection, *, jobs: Sequence[dict[str, Any]]) -> list[EnqueuedManyRow]:
+async def enqueue_many(
+    conn: Connection, *, jobs: Sequence[dict[str, Any]]
+) -> list[EnqueuedManyRow]:
     """Call `queue.enqueue_many` on the caller's connection (and transaction)."""
     with translate_errors():
         async with conn.cursor(row_factory=class_row(EnqueuedManyRow)) as cursor:

@@ -1,0 +1,60 @@
+# queue-service: `make run` starts the service, `make test` runs lint and every test.
+# Both bootstrap their own tools from pinned versions: uv in .tools/, the locked
+# dependencies (uv.lock) in .venv/. Only Python 3.11 and pip are needed.
+
+PYTHON ?= python3.11
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
+
+.DEFAULT_GOAL := help
+
+help: ## Show this help
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+$(UV):
+	@command -v $(PYTHON) >/dev/null || (echo "$(PYTHON) is required" && exit 1)
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(BIN)/queue-service: $(UV) uv.lock pyproject.toml
+	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@
+
+install: $(BIN)/queue-service ## Create .venv from uv.lock
+
+run: install ## Run the service: migrate and work (embedded PostgreSQL when DATABASE_URL is unset)
+	$(BIN)/queue-service dev
+
+fmt: install ## Format and autofix
+	$(BIN)/ruff format app workers tests
+	$(BIN)/ruff check --fix app workers tests
+
+lint: install ## ruff, mypy --strict, import-linter (the dependency rule)
+	$(BIN)/ruff check app workers tests
+	$(BIN)/ruff format --check app workers tests
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test-unit: install ## Unit tests (no database)
+	$(BIN)/pytest tests/unit
+
+test-integration: install ## Integration tests (real PostgreSQL)
+	$(BIN)/pytest tests/integration
+
+test: lint ## Lint, then every test (TEST_DATABASE_URL, else embedded PostgreSQL)
+	$(BIN)/pytest
+
+bench: install ## Enqueue benchmark against DATABASE_URL, with raw procrastinate in the same run
+	$(BIN)/queue-service bench enqueue
+
+db-migrate: install ## Apply migrations to DATABASE_URL
+	$(BIN)/queue-service migrate
+
+clean: ## Remove the virtualenvs
+	rm -rf $(VENV) $(TOOLS)
+
+.PHONY: help install run fmt lint test-unit test-integration test bench db-migrate clean

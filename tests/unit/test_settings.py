@@ -1,0 +1,106 @@
+import pydantic
+import pytest
+
+from app.settings import (
+    DEV_JWT_SECRET,
+    ApiSettings,
+    DatabaseSettings,
+    Settings,
+    UnknownVariablesError,
+    UnsafeSettingsError,
+    check_unknown_variables,
+)
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """Remove variables that would leak into the settings under test."""
+    for name in (
+        "QUEUE_ENV",
+        "JWT_SECRET",
+        "JWT_PUBLIC_KEY_FILE",
+        "DATABASE_URL",
+        "DB_POOL_MIN_SIZE",
+        "DB_POOL_MAX_SIZE",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_check_unknown_variables_names_misspelt_variable_with_our_prefix():
+    with pytest.raises(UnknownVariablesError) as excinfo:
+        check_unknown_variables({"STRIPE_SECRET_KYE": "sk_test", "HOME": "/root"})
+    message = str(excinfo.value)
+    assert "STRIPE_SECRET_KYE" in message
+    assert "HOME" not in message
+
+
+def test_check_unknown_variables_lists_every_unknown_name_sorted():
+    with pytest.raises(UnknownVariablesError) as excinfo:
+        check_unknown_variables({"WORKER_POLL": "1", "DB_POOL_MAX": "3"})
+    message = str(excinfo.value)
+    assert message.index("DB_POOL_MAX") < message.index("WORKER_POLL")
+
+
+def test_check_unknown_variables_ignores_unrelated_variables():
+    check_unknown_variables({"HOME": "/root", "PATH": "/usr/bin", "LANG": "C.UTF-8"})
+
+
+def test_check_unknown_variables_accepts_known_names():
+    check_unknown_variables(
+        {
+            "DATABASE_URL": "postgresql://localhost/q",
+            "JWT_SECRET": "s3cret",
+            "TWILIO_FROM": "+14155550100",
+            "TEST_DATABASE_URL": "postgresql://localhost/t",
+            "DB_POOL_MAX_SIZE": "5",
+            "QUEUE_ENV": "dev",
+            "LOG_LEVEL": "INFO",
+        }
+    )
+
+
+def test_settings_prod_with_default_jwt_secret_is_unsafe(clean_env):
+    settings = Settings(env="prod")
+    assert settings.api.jwt_secret.get_secret_value() == DEV_JWT_SECRET
+    with pytest.raises(UnsafeSettingsError):
+        settings.check_safe()
+
+
+def test_settings_dev_with_default_jwt_secret_is_safe(clean_env):
+    settings = Settings(env="dev")
+    assert settings.env == "dev"
+    settings.check_safe()
+
+
+def test_settings_prod_with_real_jwt_secret_is_safe(clean_env):
+    settings = Settings(env="prod", api=ApiSettings(jwt_secret="s3cret-value"))  # noqa: S106
+    assert settings.api.jwt_secret.get_secret_value() == "s3cret-value"
+    settings.check_safe()
+
+
+def test_database_settings_read_plain_environment_names(clean_env):
+    clean_env.setenv("DATABASE_URL", "postgresql://user@db.example:5432/queue")
+    clean_env.setenv("DB_POOL_MAX_SIZE", "25")
+    database = DatabaseSettings()
+    assert database.url == "postgresql://user@db.example:5432/queue"
+    assert database.pool_max_size == 25
+    assert database.pool_min_size == 2
+
+
+def test_settings_database_group_reads_plain_environment_names(clean_env):
+    clean_env.setenv("DATABASE_URL", "postgresql://user@db.example:5432/queue")
+    clean_env.setenv("DB_POOL_MAX_SIZE", "7")
+    settings = Settings(env="dev")
+    assert settings.database.url == "postgresql://user@db.example:5432/queue"
+    assert settings.database.pool_max_size == 7
+
+
+@pytest.mark.parametrize("value", ["0", "-3"])
+def test_database_settings_non_positive_pool_max_size_is_invalid(clean_env, value):
+    clean_env.setenv("DB_POOL_MAX_SIZE", value)
+    with pytest.raises(pydantic.ValidationError) as excinfo:
+        DatabaseSettings()
+    assert [(e["loc"], e["type"]) for e in excinfo.value.errors()] == [
+        (("DB_POOL_MAX_SIZE",), "greater_than")
+    ]
