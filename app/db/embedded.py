@@ -76,8 +76,11 @@ class EmbeddedPostgres:
     leaves the block (or exits).
     """
 
-    def __init__(self, data_dir: Path | None = None) -> None:
+    def __init__(
+        self, data_dir: Path | None = None, *, delete_on_exit: bool = False
+    ) -> None:
         self.data_dir = data_dir or default_data_dir()
+        self.delete_on_exit = delete_on_exit
         self._server: Any = None
         self.dsn = ""
 
@@ -91,7 +94,12 @@ class EmbeddedPostgres:
                 "Pruned stale pids of the embedded PostgreSQL.",
                 extra={"action": "embedded_pids_pruned", "pids": stale},
             )
-        self._server = get_server(self.data_dir, cleanup_mode="stop")
+        with warnings.catch_warnings():
+            # The package probes socket paths with sockets it does not close.
+            warnings.simplefilter("ignore", ResourceWarning)
+            self._server = get_server(
+                self.data_dir, cleanup_mode="delete" if self.delete_on_exit else "stop"
+            )
         admin_dsn: str = self._server.get_uri()
         with psycopg.connect(admin_dsn, autocommit=True) as conn:
             exists = conn.execute(
