@@ -48,9 +48,10 @@ def database_server() -> Iterator[str]:
         return
     from app.db.embedded import EmbeddedPostgres
 
-    with EmbeddedPostgres(
-        Path(tempfile.mkdtemp(prefix="queue-service-test-")) / "pgdata"
-    ) as server:
+    with (
+        tempfile.TemporaryDirectory(prefix="queue-service-test-") as parent,
+        EmbeddedPostgres(Path(parent) / "pgdata", delete_on_exit=True) as server,
+    ):
         yield server.dsn
 
 
