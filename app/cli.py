@@ -11,9 +11,14 @@ import importlib.metadata
 import json
 import logging
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+from psycopg import AsyncConnection
+
+from app.db import Connection
 from app.db.embedded import EmbeddedPostgres
 from app.db.migrations import MigrationError, MigrationReport, app_line, migrate
 from app.domain.errors import ServiceError
@@ -25,6 +30,9 @@ from app.settings import (
     UnsafeSettingsError,
     load_settings,
 )
+
+if TYPE_CHECKING:
+    from workers.runtime import WorkerConfig
 
 logger = logging.getLogger(__name__)
 
@@ -71,40 +79,127 @@ def cmd_enqueue(args: argparse.Namespace, settings: Settings) -> int:
         raise SystemExit(f"JSON is not valid: {exc}") from exc
     run_at = datetime.fromisoformat(args.run_at) if args.run_at else None
 
-    async def go() -> None:
-        import psycopg
-
-        async with await psycopg.AsyncConnection.connect(
-            _require_dsn(settings), autocommit=True
-        ) as conn:
-            result = await enqueue(
-                conn,
-                queue=args.queue,
-                job_type=args.job_type,
-                data=data,
-                priority=args.priority,
-                run_at=run_at,
-                idempotency_key=args.idempotency_key,
-            )
+    async def go(conn: Connection) -> None:
+        result = await enqueue(
+            conn,
+            queue=args.queue,
+            job_type=args.job_type,
+            data=data,
+            priority=args.priority,
+            run_at=run_at,
+            idempotency_key=args.idempotency_key,
+        )
         print(json.dumps({"job_id": result.job_id, "duplicate": result.duplicate}))
 
-    asyncio.run(go())
+    asyncio.run(_on_connection(_require_dsn(settings), go))
     return 0
+
+
+def _worker_config(
+    settings: Settings, dsn: str, queues: str | None = None
+) -> "WorkerConfig":
+    from workers.runtime import WorkerConfig
+
+    worker = settings.worker
+    return WorkerConfig(
+        dsn=dsn,
+        queues=queues.split(",") if queues else None,
+        poll_interval_s=worker.poll_interval_s,
+        shutdown_grace_s=worker.shutdown_grace_s,
+        heartbeat_s=worker.heartbeat_s,
+        stalled_after_s=worker.stalled_after_s,
+        rescue_every_s=worker.rescue_every_s,
+        statement_timeout_ms=settings.database.statement_timeout_ms,
+        idle_in_transaction_timeout_ms=settings.database.idle_in_transaction_timeout_ms,
+        pool_max_size=settings.database.pool_max_size,
+        metrics_port=worker.metrics_port + worker.process_index
+        if worker.metrics_port
+        else 0,
+        report_dir=Path(worker.report_dir),
+        extra_task_modules=tuple(
+            m.strip() for m in worker.extra_task_modules.split(",") if m.strip()
+        ),
+    )
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     """Run worker processes."""
-    from workers.runtime import WorkerConfig, run_worker_process
+    dsn = _require_dsn(settings)
+    if args.processes > 1:
+        from workers.supervisor import supervise
 
-    config = WorkerConfig(
-        dsn=_require_dsn(settings),
-        queues=args.queues.split(",") if args.queues else None,
-        poll_interval_s=settings.worker.poll_interval_s,
-        shutdown_grace_s=settings.worker.shutdown_grace_s,
-        statement_timeout_ms=settings.database.statement_timeout_ms,
-        idle_in_transaction_timeout_ms=settings.database.idle_in_transaction_timeout_ms,
-    )
-    asyncio.run(run_worker_process(config))
+        return supervise(
+            args.processes, ["--queues", args.queues] if args.queues else []
+        )
+    from workers.runtime import run_worker_process
+
+    asyncio.run(run_worker_process(_worker_config(settings, dsn, args.queues)))
+    return 0
+
+
+async def _on_connection(
+    dsn: str, action: Callable[[Connection], Awaitable[None]]
+) -> None:
+    async with await AsyncConnection.connect(dsn, autocommit=True) as conn:
+        await action(conn)
+
+
+def cmd_retry(args: argparse.Namespace, settings: Settings) -> int:
+    """Requeue a failed job, or every failed job of a queue."""
+    from app.services.jobs import retry_failed_jobs, retry_job
+
+    if (args.job_id is None) == (args.queue is None) or (
+        args.queue is not None and not args.failed
+    ):
+        raise SystemExit("give either JOB_ID, or --queue QUEUE --failed")
+
+    async def go(conn: Connection) -> None:
+        if args.job_id is not None:
+            await retry_job(conn, args.job_id)
+            print(f"job {args.job_id} requeued")
+        else:
+            count = await retry_failed_jobs(conn, args.queue)
+            print(f"{count} failed job(s) of {args.queue} requeued")
+
+    asyncio.run(_on_connection(_require_dsn(settings), go))
+    return 0
+
+
+def cmd_cancel(args: argparse.Namespace, settings: Settings) -> int:
+    """Cancel a waiting job or abort a running one."""
+    from app.services.jobs import cancel_job
+
+    async def go(conn: Connection) -> None:
+        state = await cancel_job(conn, args.job_id)
+        print(f"job {args.job_id} {state}")
+
+    asyncio.run(_on_connection(_require_dsn(settings), go))
+    return 0
+
+
+def cmd_pause(args: argparse.Namespace, settings: Settings) -> int:
+    """Pause or resume a queue."""
+    from app.services.queues import set_paused
+
+    paused = args.command == "pause"
+
+    async def go(conn: Connection) -> None:
+        await set_paused(conn, args.queue, paused=paused)
+        print(f"queue {args.queue} {'paused' if paused else 'resumed'}")
+
+    asyncio.run(_on_connection(_require_dsn(settings), go))
+    return 0
+
+
+def cmd_retention(args: argparse.Namespace, settings: Settings) -> int:
+    """Run retention now and print what it deleted (for cron)."""
+    from app.services.retention import run_retention
+
+    async def go(conn: Connection) -> None:
+        counts = await run_retention(conn, batch_size=args.batch_size)
+        print(" ".join(f"{table}={count}" for table, count in counts.items()))
+
+    asyncio.run(_on_connection(_require_dsn(settings), go))
     return 0
 
 
@@ -120,7 +215,7 @@ def _dev_database(settings: Settings) -> Iterator[str]:
 def cmd_dev(args: argparse.Namespace, settings: Settings) -> int:
     """Migrate and run the service on the embedded PostgreSQL (or DATABASE_URL)."""
     del args
-    from workers.runtime import WorkerConfig, run_worker_process
+    from workers.runtime import run_worker_process
 
     with _dev_database(settings) as dsn:
         _print_report(run_migrations(dsn))
@@ -130,12 +225,7 @@ def cmd_dev(args: argparse.Namespace, settings: Settings) -> int:
             '\'{"eventType": "page_view"}\'  (with DATABASE_URL set to the DSN above)'
         )
         sys.stdout.flush()
-        config = WorkerConfig(
-            dsn=dsn,
-            poll_interval_s=settings.worker.poll_interval_s,
-            shutdown_grace_s=settings.worker.shutdown_grace_s,
-        )
-        asyncio.run(run_worker_process(config))
+        asyncio.run(run_worker_process(_worker_config(settings, dsn)))
     return 0
 
 
@@ -179,7 +269,40 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker_cmd = commands.add_parser("worker", help="run workers")
     worker_cmd.add_argument("--queues", help="comma-separated queues (default: all)")
+    worker_cmd.add_argument(
+        "--processes", type=int, default=1, help="supervise N worker processes"
+    )
     worker_cmd.set_defaults(handler=cmd_worker)
+
+    retry_cmd = commands.add_parser(
+        "retry", help="requeue a failed job, or all failed jobs of a queue"
+    )
+    retry_cmd.add_argument("job_id", metavar="JOB_ID", type=int, nargs="?")
+    retry_cmd.add_argument("--queue")
+    retry_cmd.add_argument(
+        "--failed", action="store_true", help="with --queue: every failed job"
+    )
+    retry_cmd.set_defaults(handler=cmd_retry)
+
+    cancel_cmd = commands.add_parser(
+        "cancel", help="cancel a waiting job or abort a running one"
+    )
+    cancel_cmd.add_argument("job_id", metavar="JOB_ID", type=int)
+    cancel_cmd.set_defaults(handler=cmd_cancel)
+
+    for name, text in (
+        ("pause", "stop fetching from a queue"),
+        ("resume", "fetch from a paused queue again"),
+    ):
+        pause_cmd = commands.add_parser(name, help=text)
+        pause_cmd.add_argument("queue", metavar="QUEUE")
+        pause_cmd.set_defaults(handler=cmd_pause)
+
+    retention_cmd = commands.add_parser(
+        "retention", help="delete what retention lets go; prints counts"
+    )
+    retention_cmd.add_argument("--batch-size", type=int, default=10_000)
+    retention_cmd.set_defaults(handler=cmd_retention)
 
     dev_cmd = commands.add_parser(
         "dev",

@@ -8,9 +8,18 @@ environment.
 import functools
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, PositiveFloat, PositiveInt, SecretStr
+import platformdirs
+from pydantic import (
+    AliasChoices,
+    Field,
+    PositiveFloat,
+    PositiveInt,
+    SecretStr,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "dev-only-secret-change-me"  # noqa: S105 - refused outside dev
@@ -29,6 +38,7 @@ OWN_PREFIXES = (
     "TWILIO_",
     "MINTING_",
     "ONCALL_",
+    "REPORT_",
 )
 # Variables of ours read by something other than Settings.
 OTHER_KNOWN_VARIABLES = frozenset({"TEST_DATABASE_URL"})
@@ -113,6 +123,57 @@ class WorkerSettings(_Group):
         validation_alias=_env("WORKER_SHUTDOWN_GRACE_S"),
         description="How long running jobs may finish after SIGTERM.",
     )
+    heartbeat_s: PositiveFloat = Field(
+        default=10.0,
+        validation_alias=_env("WORKER_HEARTBEAT_S"),
+        description="How often each worker records that it is alive.",
+    )
+    stalled_after_s: PositiveFloat = Field(
+        default=30.0,
+        validation_alias=_env("WORKER_STALLED_AFTER_S"),
+        description="A worker silent this long is presumed dead; its running jobs are rescued.",
+    )
+    rescue_every_s: int = Field(
+        default=30,
+        ge=1,
+        le=60,
+        validation_alias=_env("WORKER_RESCUE_EVERY_S"),
+        description="Period of the stalled-job rescue; must divide 60.",
+    )
+    metrics_port: int = Field(
+        default=9464,
+        ge=0,
+        le=65535,
+        validation_alias=_env("WORKER_METRICS_PORT"),
+        description="Prometheus port of a worker process (process i of --processes uses port + i); 0 turns it off.",
+    )
+    extra_task_modules: str = Field(
+        default="",
+        validation_alias=_env("WORKER_EXTRA_TASK_MODULES"),
+        description="Comma-separated modules with a register(app, retry) function adding task types.",
+    )
+    process_index: int = Field(
+        default=0,
+        ge=0,
+        validation_alias=_env("WORKER_PROCESS_INDEX"),
+        description="Set by the supervisor for each child of --processes; not for operators.",
+    )
+    report_dir: str = Field(
+        default_factory=lambda: str(
+            Path(platformdirs.user_data_dir("queue-service")) / "reports"
+        ),
+        validation_alias=_env("REPORT_DIR"),
+        description="Where generate-report writes its files.",
+    )
+
+    @field_validator("rescue_every_s")
+    @classmethod
+    def _divides_a_minute(cls, value: int) -> int:
+        if 60 % value:
+            raise ValueError(
+                "WORKER_RESCUE_EVERY_S must divide 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30 or 60)"
+            )
+        return value
 
 
 class ProviderSettings(_Group):

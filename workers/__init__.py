@@ -1,0 +1,1 @@
+"""What runs jobs: the worker runtime, its middleware and the task bodies."""

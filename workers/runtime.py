@@ -1,9 +1,15 @@
-"""Worker processes: one procrastinate worker per queue, on one shared pool.
+"""A worker process: one procrastinate worker per queue, on one shared pool.
 
 Each queue gets its own procrastinate worker with the queue's concurrency from
 `queue.queues`, so a flood of background jobs never takes the slots of money
-jobs. All of them share the process's autocommit pool. LISTEN/NOTIFY wakes them;
-polling is only the backstop.
+jobs. All of them share the process's autocommit pool and one job manager that
+claims and completes jobs in batches. LISTEN/NOTIFY wakes them; polling is only
+the backstop. A paused queue's worker keeps running but claims nothing (the
+fetch reads the flag), and a resume wakes it by NOTIFY.
+
+On SIGTERM or SIGINT: stop claiming, return claimed jobs that have not started,
+let running jobs finish within the grace period (then they are interrupted and
+go back to the queue without spending an attempt), and return.
 """
 
 import asyncio
@@ -11,18 +17,28 @@ import contextlib
 import logging
 import signal
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import procrastinate
+from procrastinate.jobs import DeleteJobCondition
 from procrastinate.worker import Worker
+from prometheus_client import start_http_server
+from psycopg_pool import AsyncConnectionPool
 
-from app.db import Connection
 from app.db.pool import create_pool
-from app.db.queries.queues import QueueRow, list_queues
 from app.queue import build_queue_app
+from workers.attempts import AttemptLog
+from workers.deps import DEPS_KEY, WorkerDeps
+from workers.job_manager import BatchingJobManager
+from workers.middleware import run_job
+from workers.policy import PolicyCache
+from workers.retry import QueuePolicyRetry
 from workers.tasks import register_tasks
 
 logger = logging.getLogger(__name__)
+
+POLICY_REFRESH_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -33,79 +49,124 @@ class WorkerConfig:
     queues: Sequence[str] | None = None
     poll_interval_s: float = 5.0
     shutdown_grace_s: float = 30.0
+    heartbeat_s: float = 10.0
+    stalled_after_s: float = 30.0
+    rescue_every_s: int = 30
     statement_timeout_ms: int = 30_000
     idle_in_transaction_timeout_ms: int = 60_000
+    pool_max_size: int = 10
+    metrics_port: int = 0
+    report_dir: Path = Path("reports")
+    extra_task_modules: Sequence[str] = field(default_factory=tuple)
 
 
-def build_app() -> procrastinate.App:
+def _selected(policies: PolicyCache, wanted: Sequence[str] | None) -> list[str]:
+    known = sorted(policy.name for policy in policies.all())
+    if wanted is None:
+        return known
+    unknown = sorted(set(wanted) - set(known))
+    if unknown:
+        raise SystemExit(
+            f"unknown queue(s): {', '.join(unknown)} (known: {', '.join(known)})"
+        )
+    return [name for name in known if name in wanted]
+
+
+def build_app(config: WorkerConfig, policies: PolicyCache) -> procrastinate.App:
     """Return the procrastinate App with every task of the service registered."""
     app = build_queue_app()
-    register_tasks(app)
+    register_tasks(
+        app,
+        retry=QueuePolicyRetry(policies),
+        stalled_after_s=config.stalled_after_s,
+        rescue_every_s=config.rescue_every_s,
+        extra_modules=config.extra_task_modules,
+    )
     return app
 
 
-async def _selected_queues(
-    conn: Connection, wanted: Sequence[str] | None
-) -> list[QueueRow]:
-    queues = await list_queues(conn)
-    if wanted is None:
-        return queues
-    known = {queue.name for queue in queues}
-    unknown = sorted(set(wanted) - known)
-    if unknown:
-        raise SystemExit(
-            f"unknown queue(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})"
-        )
-    return [queue for queue in queues if queue.name in wanted]
-
-
-def _stop_all(workers: list[Worker]) -> None:
-    # Each worker stops fetching, lets its running jobs finish within the grace
-    # period, then returns.
-    for worker in workers:
-        worker.stop()  # type: ignore[no-untyped-call]
-
-
-async def run_worker_process(config: WorkerConfig) -> None:
-    """Run one worker per selected queue until SIGTERM or SIGINT."""
+async def run_worker_process(
+    config: WorkerConfig, *, stop: asyncio.Event | None = None
+) -> None:
+    """Run one worker per selected queue until SIGTERM, SIGINT or `stop` is set."""
+    if config.metrics_port:
+        start_http_server(config.metrics_port)
     pool = create_pool(
         config.dsn,
         min_size=2,
-        # Each worker holds a LISTEN connection and runs jobs on others.
-        max_size=12,
+        max_size=config.pool_max_size,
         statement_timeout_ms=config.statement_timeout_ms,
         idle_in_transaction_timeout_ms=config.idle_in_transaction_timeout_ms,
         name="queue-service-worker",
     )
     async with pool:
-        async with pool.connection() as conn:
-            queues = await _selected_queues(conn, config.queues)
-        app = build_app()
+        policies = PolicyCache()
+        await policies.refresh(pool)
+        queues = _selected(policies, config.queues)
+        app = build_app(config, policies)
         async with app.open_async(pool):
-            workers = [
-                Worker(
-                    app=app,
-                    queues=[queue.name],
-                    name=queue.name,
-                    concurrency=queue.concurrency,
-                    fetch_job_polling_interval=config.poll_interval_s,
-                    shutdown_graceful_timeout=config.shutdown_grace_s,
-                    install_signal_handlers=False,
-                    listen_notify=True,
-                )
-                for queue in queues
-            ]
-            loop = asyncio.get_running_loop()
-            for signum in (signal.SIGTERM, signal.SIGINT):
-                loop.add_signal_handler(signum, _stop_all, workers)
-            logger.info(
-                "Workers started.",
-                extra={"action": "workers_started", "queues": [q.name for q in queues]},
-            )
-            try:
-                await asyncio.gather(*(worker.run() for worker in workers))  # type: ignore[no-untyped-call]
-            finally:
-                for signum in (signal.SIGTERM, signal.SIGINT):
-                    with contextlib.suppress(Exception):
-                        loop.remove_signal_handler(signum)
-            logger.info("Workers stopped.", extra={"action": "workers_stopped"})
+            await _run(app, pool, policies, queues, config, stop or asyncio.Event())
+
+
+async def _run(
+    app: procrastinate.App,
+    pool: AsyncConnectionPool,
+    policies: PolicyCache,
+    queues: list[str],
+    config: WorkerConfig,
+    stop: asyncio.Event,
+) -> None:
+    attempts = AttemptLog()
+    manager = BatchingJobManager(
+        app.connector, pool=pool, policies=policies, attempts=attempts
+    )
+    app.job_manager = manager
+    deps = WorkerDeps(
+        pool=pool, policies=policies, attempts=attempts, report_dir=config.report_dir
+    )
+    workers = [
+        Worker(
+            app=app,
+            queues=[queue],
+            name=queue,
+            concurrency=policies.get(queue).concurrency,
+            additional_context={DEPS_KEY: deps},
+            worker_middleware=[run_job],
+            fetch_job_polling_interval=config.poll_interval_s,
+            shutdown_graceful_timeout=config.shutdown_grace_s,
+            update_heartbeat_interval=config.heartbeat_s,
+            stalled_worker_timeout=config.stalled_after_s,
+            install_signal_handlers=False,
+            listen_notify=True,
+            delete_jobs=DeleteJobCondition.NEVER,  # the queue policy decides, in finish_jobs
+        )
+        for queue in queues
+    ]
+
+    async def shutdown() -> None:
+        await stop.wait()
+        logger.info("Stopping workers.", extra={"action": "workers_stopping"})
+        await manager.close()
+        for worker in workers:
+            worker.stop()  # type: ignore[no-untyped-call]
+
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    refresher = asyncio.create_task(policies.keep_fresh(pool, every_s=POLICY_REFRESH_S))
+    stopper = asyncio.create_task(shutdown())
+    logger.info(
+        "Workers started.", extra={"action": "workers_started", "queues": queues}
+    )
+    try:
+        await asyncio.gather(*(worker.run() for worker in workers))  # type: ignore[no-untyped-call]
+    finally:
+        stop.set()
+        await stopper
+        await manager.close()
+        refresher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await refresher
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+    logger.info("Workers stopped.", extra={"action": "workers_stopped"})

@@ -23,6 +23,8 @@ SQLSTATE_ERRORS: dict[str, type[errors.ServiceError]] = {
     "QS009": errors.InvalidEnqueueRequest,
     "QS010": errors.InvalidEnqueueRequest,
     "QS011": errors.InvalidEnqueueRequest,
+    "QS012": errors.InvalidJobTransition,
+    "QS013": errors.JobNotFound,
 }
 
 

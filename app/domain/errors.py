@@ -110,3 +110,35 @@ class PayloadInvalid(InvalidJobData):
     def __init__(self, detail: str, *, errors: list[dict[str, str]]) -> None:
         super().__init__(detail, errors=errors)
         self.errors = errors
+
+
+class JobNotFound(ClientError):
+    """No job has this id."""
+
+    status = 404
+    slug = "job-not-found"
+    title = "Job not found"
+
+
+class InvalidJobTransition(ClientError):
+    """The job is not in a state that allows this."""
+
+    status = 409
+    slug = "invalid-job-transition"
+    title = "Invalid job transition"
+
+
+class TaskError(Exception):
+    """A task failed. Subclasses say whether another attempt may succeed."""
+
+
+class RetryableTaskError(TaskError):
+    """A transient failure: the queue's retry policy applies."""
+
+
+class PermanentTaskError(TaskError):
+    """A failure another attempt cannot fix: the job fails at once."""
+
+
+class ProviderNotConfigured(PermanentTaskError):
+    """The provider this job needs is not configured."""

@@ -51,10 +51,45 @@ class TextFormatter(logging.Formatter):
         return f"{line} {extras}" if extras else line
 
 
+# procrastinate's per-job records carry the job's kwargs (personal data) in
+# their message and extras, at INFO and ERROR. The worker middleware logs each
+# attempt without them, so these are dropped.
+PROCRASTINATE_JOB_ACTIONS = frozenset(
+    {
+        "start_job",
+        "job_success",
+        "job_error",
+        "job_error_retry",
+        "job_aborted",
+        "job_aborted_retry",
+        "loaded_job_info",
+        "finish_task",
+        "jobs_deferred",
+        "job_defer",
+        "about_to_defer_jobs",
+        "ending_job",
+        "task_not_found",
+        "abort_job",
+    }
+)
+
+
+class DropJobPayloads(logging.Filter):
+    """Drop procrastinate's per-job records, which print the job's kwargs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Return False for procrastinate's per-job records."""
+        return not (
+            record.name.startswith("procrastinate")
+            and getattr(record, "action", None) in PROCRASTINATE_JOB_ACTIONS
+        )
+
+
 def configure_logging(*, level: str, json_lines: bool) -> None:
     """Send every record to stderr in the chosen format."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if json_lines else TextFormatter())
+    handler.addFilter(DropJobPayloads())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -4,3 +4,11 @@ SELECT name, tier, max_attempts, backoff, backoff_base_s, backoff_factor, backof
        backoff_jitter, keep_succeeded, keep_failed, keep_results, concurrency, paused
 FROM queue.queues
 ORDER BY name;
+
+-- name: set_queue_paused :many
+-- Pause or resume a queue by name or alias; workers see it at their next fetch,
+-- and a resume wakes them (trigger queues_wake_on_resume).
+UPDATE queue.queues
+SET paused = %(paused)s, updated_at = now()
+WHERE name = queue.canonical_queue_name(%(queue)s)
+RETURNING name;

@@ -1,8 +1,66 @@
-"""Task bodies, one module per area, registered on the process's App by name."""
+"""Task bodies, one module per area, registered on the process's App by name.
+
+Each task's name is its job type, so `queue.enqueue('background',
+'analytics-track', ...)` runs `analytics_track`. Every task takes the job's
+context and the envelope's `data` and `meta`, and uses the queue policy retry.
+"""
+
+import importlib
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import procrastinate
+from procrastinate.retry import BaseRetryStrategy
+
+from workers.tasks import background, maintenance
+from workers.tasks.providers_pending import PROVIDERS, provider_not_configured
+
+RETENTION_CRON = "0 * * * *"  # hourly, on the hour
+
+# Job type → (queue, task body).
+TASKS: dict[str, tuple[str, Callable[..., Any]]] = {
+    "analytics-track": ("background", background.analytics_track),
+    "cleanup-old-data": ("background", background.cleanup_old_data),
+    "generate-report": ("background", background.generate_report),
+    **{
+        job_type: (
+            "money" if provider in ("stripe", "minting") else "communication",
+            provider_not_configured,
+        )
+        for job_type, provider in PROVIDERS.items()
+    },
+}
 
 
-def register_tasks(app: procrastinate.App) -> None:
-    """Register every blueprint of the service on `app`."""
-    del app  # task modules register here as they are added
+def every_seconds_cron(seconds: int) -> str:
+    """Return a cron expression (with procrastinate's seconds field) firing every `seconds`."""
+    if not 1 <= seconds <= 60 or 60 % seconds:
+        raise ValueError(f"a period of {seconds}s does not divide a minute")
+    return f"* * * * * */{seconds}"
+
+
+def register_tasks(
+    app: procrastinate.App,
+    *,
+    retry: BaseRetryStrategy,
+    stalled_after_s: float,
+    rescue_every_s: int,
+    extra_modules: Sequence[str] = (),
+) -> None:
+    """Register every task of the service, and the periodic maintenance, on `app`.
+
+    `extra_modules` name modules with a `register(app, retry)` function, for
+    task types a deployment adds (and for benchmarks and tests).
+    """
+    for job_type, (queue, body) in TASKS.items():
+        app.task(name=job_type, queue=queue, retry=retry, pass_context=True)(body)
+    rescue = app.task(
+        name="rescue-stalled-jobs", queue="maintenance", retry=retry, pass_context=True
+    )(maintenance.rescue_task(stalled_after_s))
+    app.periodic(cron=every_seconds_cron(rescue_every_s))(rescue)
+    retention = app.task(
+        name="run-retention", queue="maintenance", retry=retry, pass_context=True
+    )(maintenance.retention)
+    app.periodic(cron=RETENTION_CRON)(retention)
+    for module in extra_modules:
+        importlib.import_module(module).register(app, retry)

@@ -8,9 +8,15 @@ import re
 import types
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal, LiteralString, cast
+from typing import Any, Literal, LiteralString, TypeVar, cast
 
+from psycopg.rows import class_row, scalar_row
+
+from app.db import Connection
+from app.db.errors import translate_errors
 from app.db.sql_files import sql_dir
+
+Row = TypeVar("Row")
 
 Cardinality = Literal[":one", ":many", ":exec"]
 
@@ -76,3 +82,37 @@ def load_queries(directory: Path | None = None) -> Mapping[str, LiteralString]:
 
 
 QUERIES = load_queries()
+
+
+async def fetch_all(
+    conn: Connection, name: str, params: Mapping[str, Any], row: type[Row]
+) -> list[Row]:
+    """Run the named query and return every row as `row`."""
+    with translate_errors():
+        async with conn.cursor(row_factory=class_row(row)) as cursor:
+            await cursor.execute(QUERIES[name], params)
+            return await cursor.fetchall()
+
+
+async def fetch_one(
+    conn: Connection, name: str, params: Mapping[str, Any], row: type[Row]
+) -> Row | None:
+    """Run the named query and return its first row as `row`, or None."""
+    with translate_errors():
+        async with conn.cursor(row_factory=class_row(row)) as cursor:
+            await cursor.execute(QUERIES[name], params)
+            return await cursor.fetchone()
+
+
+async def fetch_value(conn: Connection, name: str, params: Mapping[str, Any]) -> Any:
+    """Run the named query and return the first column of its first row."""
+    with translate_errors():
+        async with conn.cursor(row_factory=scalar_row) as cursor:
+            await cursor.execute(QUERIES[name], params)
+            return await cursor.fetchone()
+
+
+async def execute(conn: Connection, name: str, params: Mapping[str, Any]) -> None:
+    """Run the named query for its effect."""
+    with translate_errors():
+        await conn.execute(QUERIES[name], params)

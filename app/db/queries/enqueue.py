@@ -5,12 +5,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
 from app.db import Connection
-from app.db.errors import translate_errors
-from app.db.queries import QUERIES
+from app.db.queries import fetch_all, fetch_one
 
 
 @dataclass(frozen=True)
@@ -42,21 +40,16 @@ async def enqueue(
     meta: dict[str, Any],
 ) -> EnqueuedRow:
     """Call `queue.enqueue` on the caller's connection (and transaction)."""
-    with translate_errors():
-        async with conn.cursor(row_factory=class_row(EnqueuedRow)) as cursor:
-            await cursor.execute(
-                QUERIES["enqueue"],
-                {
-                    "queue": queue,
-                    "job_type": job_type,
-                    "data": Jsonb(data),
-                    "priority": priority,
-                    "run_at": run_at,
-                    "idempotency_key": idempotency_key,
-                    "meta": Jsonb(meta),
-                },
-            )
-            row = await cursor.fetchone()
+    params = {
+        "queue": queue,
+        "job_type": job_type,
+        "data": Jsonb(data),
+        "priority": priority,
+        "run_at": run_at,
+        "idempotency_key": idempotency_key,
+        "meta": Jsonb(meta),
+    }
+    row = await fetch_one(conn, "enqueue", params, EnqueuedRow)
     if row is None:  # queue.enqueue returns exactly one row or raises
         raise RuntimeError("queue.enqueue returned no row")
     return row
@@ -66,7 +59,6 @@ async def enqueue_many(
     conn: Connection, *, jobs: Sequence[dict[str, Any]]
 ) -> list[EnqueuedManyRow]:
     """Call `queue.enqueue_many` on the caller's connection (and transaction)."""
-    with translate_errors():
-        async with conn.cursor(row_factory=class_row(EnqueuedManyRow)) as cursor:
-            await cursor.execute(QUERIES["enqueue_many"], {"jobs": Jsonb(list(jobs))})
-            return await cursor.fetchall()
+    return await fetch_all(
+        conn, "enqueue_many", {"jobs": Jsonb(list(jobs))}, EnqueuedManyRow
+    )

@@ -3,11 +3,8 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
-from psycopg.rows import class_row
-
 from app.db import Connection
-from app.db.errors import translate_errors
-from app.db.queries import QUERIES
+from app.db.queries import fetch_all
 
 
 @dataclass(frozen=True)
@@ -31,7 +28,19 @@ class QueueRow:
 
 async def list_queues(conn: Connection) -> list[QueueRow]:
     """Return every queue's policy."""
-    with translate_errors():
-        async with conn.cursor(row_factory=class_row(QueueRow)) as cursor:
-            await cursor.execute(QUERIES["list_queues"])
-            return await cursor.fetchall()
+    return await fetch_all(conn, "list_queues", {}, QueueRow)
+
+
+async def set_queue_paused(conn: Connection, *, queue: str, paused: bool) -> bool:
+    """Pause or resume a queue; return False when no queue has that name."""
+    rows = await fetch_all(
+        conn, "set_queue_paused", {"queue": queue, "paused": paused}, QueueName
+    )
+    return bool(rows)
+
+
+@dataclass(frozen=True)
+class QueueName:
+    """A queue's canonical name."""
+
+    name: str

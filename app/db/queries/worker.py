@@ -1,0 +1,140 @@
+"""Typed wrappers of `sql/queries/worker.sql`: what a worker process runs."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from app.db import Connection
+from app.db.queries import execute, fetch_all, fetch_one, fetch_value
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    """A job row claimed for a worker, as procrastinate's Job.from_row expects it."""
+
+    id: int
+    queue_name: str
+    task_name: str
+    priority: int
+    lock: str | None
+    queueing_lock: str | None
+    args: dict[str, Any]
+    status: str
+    scheduled_at: datetime | None
+    attempts: int
+    abort_requested: bool
+    worker_id: int | None
+
+
+@dataclass(frozen=True)
+class Completion:
+    """The end of one attempt, to be written with queue.finish_jobs."""
+
+    job_id: int
+    status: str
+    error_type: str | None
+    error_message: str | None
+    result: Any
+    started_at: datetime
+    finished_at: datetime
+
+
+@dataclass(frozen=True)
+class RescuedJob:
+    """A job the rescue returned to its queue, failed or cancelled."""
+
+    job_id: int
+    queue_name: str
+    outcome: str
+
+
+@dataclass(frozen=True)
+class RecordedOutcome:
+    """A succeeded attempt recorded under an idempotency key."""
+
+    job_id: int
+    result: Any
+
+
+async def fetch_jobs(
+    conn: Connection, *, queue_name: str, worker_id: int, max_jobs: int
+) -> list[ClaimedJob]:
+    """Claim up to `max_jobs` due jobs of `queue_name` for `worker_id`."""
+    params = {"queue_name": queue_name, "worker_id": worker_id, "max_jobs": max_jobs}
+    return await fetch_all(conn, "fetch_jobs", params, ClaimedJob)
+
+
+async def finish_jobs(conn: Connection, *, completions: Sequence[Completion]) -> int:
+    """Complete a batch of attempts; return how many jobs were still ours to complete."""
+    params = {
+        "job_ids": [c.job_id for c in completions],
+        "statuses": [c.status for c in completions],
+        "error_types": [c.error_type for c in completions],
+        "error_messages": [c.error_message for c in completions],
+        "results": [None if c.result is None else Jsonb(c.result) for c in completions],
+        "started_at": [c.started_at for c in completions],
+        "finished_at": [c.finished_at for c in completions],
+    }
+    return int(await fetch_value(conn, "finish_jobs", params))
+
+
+async def release_jobs(conn: Connection, *, job_ids: Sequence[int]) -> None:
+    """Return claimed jobs that never started to their queue, without counting an attempt."""
+    await execute(conn, "release_jobs", {"job_ids": list(job_ids)})
+
+
+async def requeue_job(
+    conn: Connection,
+    *,
+    job_id: int,
+    retry_at: datetime | None,
+    count_attempt: bool,
+    outcome: str,
+    error_type: str | None,
+    error_message: str | None,
+    started_at: datetime,
+    finished_at: datetime,
+    priority: int | None = None,
+    queue_name: str | None = None,
+    lock: str | None = None,
+) -> str | None:
+    """Put a running job back in its queue; return its new status (None: not ours any more)."""
+    params = {
+        "job_id": job_id,
+        "retry_at": retry_at,
+        "count_attempt": count_attempt,
+        "outcome": outcome,
+        "error_type": error_type,
+        "error_message": error_message,
+        "started_at": started_at,
+        "finished_at": finished_at,
+        "priority": priority,
+        "queue_name": queue_name,
+        "lock": lock,
+    }
+    status: str | None = await fetch_value(conn, "requeue_job", params)
+    return status
+
+
+async def rescue_stalled_jobs(
+    conn: Connection, *, stalled_after_s: float
+) -> list[RescuedJob]:
+    """Return the running jobs of silent workers to their queues."""
+    return await fetch_all(
+        conn, "rescue_stalled_jobs", {"stalled_after_s": stalled_after_s}, RescuedJob
+    )
+
+
+async def succeeded_outcome_for_key(
+    conn: Connection, *, idempotency_key: str
+) -> RecordedOutcome | None:
+    """Return the succeeded attempt recorded under this key, if any."""
+    return await fetch_one(
+        conn,
+        "succeeded_outcome_for_key",
+        {"idempotency_key": idempotency_key},
+        RecordedOutcome,
+    )

@@ -1,0 +1,42 @@
+-- name: fetch_jobs :many
+-- Claim up to max_jobs due jobs of a queue for a worker (nothing while paused).
+SELECT id, queue_name, task_name, priority, lock, queueing_lock, args, status,
+       scheduled_at, attempts, abort_requested, worker_id
+FROM queue.fetch_jobs(%(queue_name)s, %(worker_id)s, %(max_jobs)s);
+
+-- name: finish_jobs :one
+-- Complete a batch of attempts with their outcomes; returns how many completed.
+SELECT queue.finish_jobs(
+    %(job_ids)s::bigint[], %(statuses)s::procrastinate_job_status[], %(error_types)s::text[],
+    %(error_messages)s::text[], %(results)s::jsonb[], %(started_at)s::timestamptz[],
+    %(finished_at)s::timestamptz[]
+);
+
+-- name: release_jobs :exec
+-- Return claimed jobs that never started (worker stopping) to their queue, uncounted.
+WITH released AS (
+    UPDATE procrastinate_jobs
+    SET status = 'todo'
+    WHERE id = ANY(%(job_ids)s::bigint[]) AND status = 'doing'
+    RETURNING queue_name
+)
+SELECT queue.wake_workers(queue_name) FROM (SELECT DISTINCT queue_name FROM released) AS q;
+
+-- name: requeue_job :one
+-- Put a running job back in its queue after an attempt; returns its new status.
+SELECT queue.requeue_job(
+    %(job_id)s, %(retry_at)s, %(count_attempt)s, %(outcome)s, %(error_type)s,
+    %(error_message)s, %(started_at)s, %(finished_at)s, %(priority)s, %(queue_name)s, %(lock)s
+);
+
+-- name: rescue_stalled_jobs :many
+-- Return running jobs of workers silent for stalled_after_s to their queue.
+SELECT job_id, queue_name, outcome FROM queue.rescue_stalled_jobs(%(stalled_after_s)s);
+
+-- name: succeeded_outcome_for_key :one
+-- The first succeeded attempt of any job with this idempotency key, if any.
+SELECT job_id, result
+FROM queue.job_outcomes
+WHERE idempotency_key = %(idempotency_key)s AND status = 'succeeded'
+ORDER BY finished_at
+LIMIT 1;

@@ -1,0 +1,22 @@
+"""What tasks and middleware need from their process, handed over explicitly."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from psycopg_pool import AsyncConnectionPool
+
+from workers.attempts import AttemptLog
+from workers.policy import PolicyCache
+
+
+@dataclass(frozen=True)
+class WorkerDeps:
+    """The process's shared resources, reachable from a job's context."""
+
+    pool: AsyncConnectionPool
+    policies: PolicyCache
+    attempts: AttemptLog
+    report_dir: Path
+
+
+DEPS_KEY = "queue_service"

@@ -1,0 +1,43 @@
+"""The retry strategy of every task: the job's queue policy decides."""
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from procrastinate import exceptions as procrastinate_exceptions
+from procrastinate.jobs import Job
+from procrastinate.retry import BaseRetryStrategy, RetryDecision
+
+from app.domain.errors import PermanentTaskError
+from app.domain.policy import may_retry, retry_delay_s
+from workers.policy import PolicyCache
+
+# Failures no other attempt can fix.
+PERMANENT = (PermanentTaskError, procrastinate_exceptions.TaskNotFound)
+
+
+class QueuePolicyRetry(BaseRetryStrategy):
+    """Retry per the queue's row of `queue.queues`: attempts, backoff, jitter.
+
+    A job interrupted by a worker's shutdown goes back at once and that attempt
+    is not counted (the job manager sees the interruption in the attempt log).
+    """
+
+    def __init__(self, policies: PolicyCache) -> None:
+        self.policies = policies
+
+    def get_retry_decision(
+        self, *, exception: BaseException, job: Job
+    ) -> RetryDecision | None:
+        """Return when to try again, or None to fail the job now."""
+        if isinstance(
+            exception, (procrastinate_exceptions.JobAborted, asyncio.CancelledError)
+        ):
+            # procrastinate asks only for aborts caused by shutdown.
+            return RetryDecision(retry_at=datetime.now(UTC))
+        if isinstance(exception, PERMANENT):
+            return None
+        policy = self.policies.get(job.queue)
+        if not may_retry(policy, attempts_before=job.attempts):
+            return None
+        delay = retry_delay_s(policy, attempts_before=job.attempts)
+        return RetryDecision(retry_at=datetime.now(UTC) + timedelta(seconds=delay))

@@ -1,0 +1,182 @@
+"""Background job types: analytics events, cleanup of old data, reports.
+
+All three work on the service's own database and files; none calls out.
+"""
+
+import asyncio
+import csv
+import dataclasses
+import io
+import json
+import os
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from procrastinate.job_context import JobContext
+
+from app.db.queries import tasks as queries
+from app.domain.payloads import AnalyticsTrack, CleanupOldData, GenerateReport
+from workers.attempts import job_id_of
+from workers.deps import DEPS_KEY, WorkerDeps
+from workers.tasks.payload import load_payload
+
+REPORT_MAX_ROWS = 100_000
+DEFAULT_CLEANUP_DAYS = 30
+DEFAULT_REPORT_PERIOD = timedelta(days=1)
+
+
+def _deps(context: JobContext) -> WorkerDeps:
+    deps: WorkerDeps = context.additional_context[DEPS_KEY]
+    return deps
+
+
+def _enqueued_at(meta: Any) -> datetime | None:
+    if isinstance(meta, dict) and isinstance(meta.get("enqueued_at"), str):
+        return datetime.fromisoformat(meta["enqueued_at"])
+    return None
+
+
+async def analytics_track(
+    context: JobContext, data: Any, meta: Any = None
+) -> dict[str, Any]:
+    """Record the event in `queue.analytics_events`.
+
+    Safe to retry: the row is keyed by job id, so a retried or rescued job
+    records its event once. Defers nothing.
+    """
+    payload = load_payload(AnalyticsTrack, data)
+    occurred_at = payload.timestamp or _enqueued_at(meta) or datetime.now(UTC)
+    if occurred_at.tzinfo is None:
+        occurred_at = occurred_at.replace(tzinfo=UTC)
+    async with _deps(context).pool.connection() as conn:
+        event_id = await queries.insert_analytics_event(
+            conn,
+            job_id=job_id_of(context.job),
+            event_type=payload.eventType,
+            user_id=payload.userId,
+            venue_id=payload.venueId,
+            properties=payload.properties or {},
+            occurred_at=occurred_at,
+        )
+    return {"eventId": event_id, "recorded": event_id is not None}
+
+
+async def cleanup_old_data(
+    context: JobContext, data: Any, meta: Any = None
+) -> dict[str, int]:
+    """Delete what the service owns past `olderThanDays` (default 30).
+
+    Targets: outcomes whose job is gone, idempotency keys whose job no longer
+    waits or runs, and report files. Safe to retry (deleting twice deletes
+    nothing more). Returns the count per target. Defers nothing.
+    """
+    del meta
+    payload = load_payload(CleanupOldData, data)
+    before = datetime.now(UTC) - timedelta(
+        days=payload.olderThanDays or DEFAULT_CLEANUP_DAYS
+    )
+    deps = _deps(context)
+    counts: dict[str, int] = {}
+    async with deps.pool.connection() as conn:
+        if payload.target in ("all", "outcomes"):
+            counts["outcomes"] = await queries.delete_orphan_outcomes(
+                conn, before=before
+            )
+        if payload.target in ("all", "idempotency_keys"):
+            counts["idempotencyKeys"] = await queries.delete_idle_idempotency_keys(
+                conn, before=before
+            )
+    if payload.target in ("all", "reports"):
+        counts["reports"] = await asyncio.to_thread(
+            _delete_reports_before, deps.report_dir, before
+        )
+    return counts
+
+
+def _delete_reports_before(report_dir: Path, before: datetime) -> int:
+    if not report_dir.is_dir():
+        return 0
+    cutoff = before.timestamp()
+    deleted = 0
+    for path in report_dir.iterdir():
+        if (
+            path.is_file()
+            and path.suffix in (".csv", ".json")
+            and path.stat().st_mtime < cutoff
+        ):
+            path.unlink(missing_ok=True)
+            deleted += 1
+    return deleted
+
+
+async def generate_report(
+    context: JobContext, data: Any, meta: Any = None
+) -> dict[str, Any]:
+    """Write a CSV or JSON report over the service's own data; return its path.
+
+    Report types: "jobs" (jobs enqueued in the period), "failures" (jobs that
+    failed in it), "throughput" (attempts per queue, hour and outcome). The
+    period defaults to the last 24 hours. Safe to retry: the file is named
+    after the job and written atomically. Defers nothing.
+    """
+    del meta
+    payload = load_payload(GenerateReport, data)
+    end = payload.periodEnd or datetime.now(UTC)
+    start = payload.periodStart or end - DEFAULT_REPORT_PERIOD
+    deps = _deps(context)
+    window = queries.ReportWindow(
+        queue=payload.queue, start=start, end=end, max_rows=REPORT_MAX_ROWS
+    )
+    async with deps.pool.connection() as conn:
+        if payload.reportType == "jobs":
+            rows: Sequence[Any] = await queries.report_jobs(conn, window=window)
+        elif payload.reportType == "failures":
+            rows = await queries.report_failures(conn, window=window)
+        else:
+            rows = await queries.report_throughput(conn, window=window)
+    records = [dataclasses.asdict(row) for row in rows]
+    name = f"{payload.reportType}-{payload.queue or 'all'}-{context.job.id}.{payload.format}"
+    path = deps.report_dir / name
+    await asyncio.to_thread(_write_atomically, path, _render(records, payload.format))
+    return {
+        "path": str(path),
+        "format": payload.format,
+        "rows": len(records),
+        "truncated": len(records) == REPORT_MAX_ROWS,
+        "periodStart": start.isoformat(),
+        "periodEnd": end.isoformat(),
+    }
+
+
+def _render(records: list[dict[str, Any]], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(records, default=_json_value, indent=2)
+    out = io.StringIO()
+    if records:
+        writer = csv.DictWriter(out, fieldnames=list(records[0]))
+        writer.writeheader()
+        writer.writerows(
+            {key: _csv_value(value) for key, value in record.items()}
+            for record in records
+        )
+    return out.getvalue()
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot write {type(value).__name__} to a report")
+
+
+def _csv_value(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
+    temporary.write_text(text)
+    temporary.replace(path)

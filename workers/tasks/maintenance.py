@@ -1,0 +1,66 @@
+"""Periodic maintenance: stalled-job rescue and retention.
+
+procrastinate defers each periodic run once for all worker processes (a unique
+row per task and timestamp), so there is no leader to elect.
+"""
+
+import logging
+from typing import Any
+
+from procrastinate.job_context import JobContext
+
+from app.db.queries.worker import rescue_stalled_jobs
+from app.observability import metrics
+from app.services.retention import run_retention
+from workers.deps import DEPS_KEY, WorkerDeps
+
+logger = logging.getLogger(__name__)
+
+
+def rescue_task(stalled_after_s: float) -> Any:
+    """Return the rescue task body for the configured heartbeat timeout."""
+
+    async def rescue_stalled(
+        context: JobContext, /, timestamp: int | None = None, **_: Any
+    ) -> dict[str, int]:
+        """Return running jobs of workers silent for too long to their queue.
+
+        Counts the lost attempt; fails jobs whose attempts are spent; cancels a
+        job whose queueing lock a waiting twin now holds. Safe to retry and to
+        run concurrently (rows are claimed with SKIP LOCKED). Defers nothing.
+        """
+        del timestamp
+        deps: WorkerDeps = context.additional_context[DEPS_KEY]
+        async with deps.pool.connection() as conn:
+            rescued = await rescue_stalled_jobs(conn, stalled_after_s=stalled_after_s)
+        counts: dict[str, int] = {"rescued": 0, "failed": 0, "cancelled": 0}
+        for job in rescued:
+            counts[job.outcome] += 1
+            metrics.JOBS_RESCUED.labels(job.queue_name, job.outcome).inc()
+            logger.warning(
+                "Rescued a job of a silent worker.",
+                extra={
+                    "action": "job_rescued",
+                    "job_id": job.job_id,
+                    "queue": job.queue_name,
+                    "outcome": job.outcome,
+                },
+            )
+        return counts
+
+    return rescue_stalled
+
+
+async def retention(
+    context: JobContext, /, timestamp: int | None = None, **_: Any
+) -> dict[str, int]:
+    """Delete finished jobs, outcomes, keys, metrics and alerts past their retention.
+
+    Bounded batches, each its own transaction. Safe to retry. Defers nothing.
+    """
+    del timestamp
+    deps: WorkerDeps = context.additional_context[DEPS_KEY]
+    async with deps.pool.connection() as conn:
+        counts = await run_retention(conn)
+    logger.info("Retention ran.", extra={"action": "retention_ran", **counts})
+    return counts
