@@ -230,19 +230,18 @@ def cmd_dev(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
-    """Measure enqueue throughput against raw procrastinate, or the overview's speed."""
+    """Run a benchmark: enqueue, drain (both against raw procrastinate) or overview."""
     from app.bench import run_enqueue_bench, run_overview_bench
 
+    dsn = _require_dsn(settings)
     if args.what == "enqueue":
-        asyncio.run(
-            run_enqueue_bench(
-                _require_dsn(settings), jobs=args.jobs, single=args.single
-            )
-        )
+        asyncio.run(run_enqueue_bench(dsn, jobs=args.jobs, single=args.single))
+    elif args.what == "drain":
+        from workers.bench import run_drain_bench
+
+        run_drain_bench(dsn, jobs=args.jobs)
     else:
-        run_overview_bench(
-            _require_dsn(settings), finished=args.finished, waiting=args.waiting
-        )
+        run_overview_bench(dsn, finished=args.finished, waiting=args.waiting)
     return 0
 
 
@@ -322,6 +321,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--single", type=int, default=2_000, help="jobs of the single-call run"
     )
     bench_enqueue.set_defaults(handler=cmd_bench)
+    bench_drain = bench_what.add_parser(
+        "drain", help="drain rate and latency vs raw procrastinate"
+    )
+    bench_drain.add_argument("--jobs", type=int, default=20_000)
+    bench_drain.set_defaults(handler=cmd_bench)
     bench_overview = bench_what.add_parser(
         "overview", help="time queue.overview over a large history"
     )

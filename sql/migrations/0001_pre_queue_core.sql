@@ -466,10 +466,12 @@ CREATE FUNCTION queue.enqueue(
     meta jsonb DEFAULT '{}'
 )
     RETURNS TABLE (job_id bigint, duplicate boolean)
-    LANGUAGE sql VOLATILE SECURITY DEFINER
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, public, pg_temp
-BEGIN ATOMIC
-    SELECT r.job_id, r.duplicate
+AS $$
+BEGIN
+    -- plpgsql, not SQL, for the same reason as enqueue_jobs: cached plans.
+    RETURN QUERY SELECT r.job_id, r.duplicate
     FROM queue.enqueue_jobs(
         jsonb_build_array(jsonb_build_object(
             'queue', queue,
@@ -483,16 +485,19 @@ BEGIN ATOMIC
         false
     ) AS r;
 END;
+$$;
 
 -- Enqueue many jobs atomically: an array of objects with the fields of
 -- queue.enqueue. One invalid job fails the whole call, naming its index.
 CREATE FUNCTION queue.enqueue_many(jobs jsonb)
     RETURNS TABLE (job_index integer, job_id bigint, duplicate boolean)
-    LANGUAGE sql VOLATILE SECURITY DEFINER
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, public, pg_temp
-BEGIN ATOMIC
-    SELECT r.job_index, r.job_id, r.duplicate FROM queue.enqueue_jobs(jobs, true) AS r;
+AS $$
+BEGIN
+    RETURN QUERY SELECT r.job_index, r.job_id, r.duplicate FROM queue.enqueue_jobs(jobs, true) AS r;
 END;
+$$;
 
 REVOKE ALL ON FUNCTION queue.enqueue(text, text, jsonb, integer, timestamptz, text, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION queue.enqueue_many(jsonb) FROM PUBLIC;

@@ -115,20 +115,30 @@ CREATE TRIGGER queues_wake_on_resume
 -- Claim up to max_jobs due jobs of one queue for a worker, in priority order.
 -- Same rules as procrastinate_fetch_job_v2 (a job whose lock is held by a
 -- running job, or by an earlier waiting one, is skipped), but many jobs per
--- statement, at most one per lock: the unique index on running locks would
--- reject two. Nothing is claimed while the queue is paused. Rows come back
+-- statement. Nothing is claimed while the queue is paused. Rows come back
 -- unordered; the caller sorts them by (priority desc, id).
 CREATE FUNCTION queue.fetch_jobs(queue_name text, worker_id bigint, max_jobs integer)
     RETURNS SETOF procrastinate_jobs
-    LANGUAGE sql VOLATILE
-BEGIN ATOMIC
-    WITH candidate AS (
-        SELECT jobs.id, jobs.lock, jobs.priority
+    LANGUAGE plpgsql VOLATILE
+AS $$
+BEGIN
+    -- plpgsql rather than SQL: its plans are cached per session, while a SQL
+    -- function's statements are planned again at every call (~1 ms here).
+    IF coalesce((SELECT q.paused FROM queue.queues AS q WHERE q.name = fetch_jobs.queue_name), false) THEN
+        RETURN;
+    END IF;
+    RETURN QUERY
+    UPDATE procrastinate_jobs AS j
+    SET status = 'doing', worker_id = fetch_jobs.worker_id
+    WHERE j.id IN (
+        SELECT jobs.id
         FROM procrastinate_jobs AS jobs
         WHERE jobs.status = 'todo'
           AND jobs.queue_name = fetch_jobs.queue_name
           AND (jobs.scheduled_at IS NULL OR jobs.scheduled_at <= now())
-          AND NOT coalesce((SELECT q.paused FROM queue.queues AS q WHERE q.name = fetch_jobs.queue_name), false)
+          -- A job whose lock is held by a running job, or by an earlier or
+          -- higher-priority waiting one, waits: so at most one job per lock is
+          -- ever a candidate, and a batch never claims two of one lock.
           AND NOT EXISTS (
               SELECT 1 FROM procrastinate_jobs AS other
               WHERE jobs.lock IS NOT NULL
@@ -141,20 +151,10 @@ BEGIN ATOMIC
         ORDER BY jobs.priority DESC, jobs.id ASC
         LIMIT max_jobs
         FOR UPDATE OF jobs SKIP LOCKED
-    ),
-    one_per_lock AS (
-        SELECT c.id
-        FROM (SELECT candidate.id, candidate.lock,
-                     row_number() OVER (PARTITION BY candidate.lock ORDER BY candidate.priority DESC, candidate.id) AS rank
-              FROM candidate) AS c
-        WHERE c.lock IS NULL OR c.rank = 1
     )
-    UPDATE procrastinate_jobs AS j
-    SET status = 'doing', worker_id = fetch_jobs.worker_id
-    FROM one_per_lock
-    WHERE j.id = one_per_lock.id
     RETURNING j.*;
 END;
+$$;
 
 -- Complete a batch of attempts: set each job's final state (or delete it when
 -- its queue deletes succeeded jobs), count the attempt, and record the outcome,
@@ -171,8 +171,11 @@ CREATE FUNCTION queue.finish_jobs(
     finished_at timestamptz[]
 )
     RETURNS bigint
-    LANGUAGE sql VOLATILE
-BEGIN ATOMIC
+    LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+    completed bigint;
+BEGIN
     WITH attempt AS (
         SELECT a.*, j.queue_name, j.task_name, j.attempts + 1 AS attempt, j.worker_id,
                j.args -> 'meta' ->> 'idempotency_key' AS idempotency_key,
@@ -215,8 +218,10 @@ BEGIN ATOMIC
         JOIN done ON done.id = attempt.job_id
         RETURNING 1
     )
-    SELECT count(*) FROM recorded;
+    SELECT count(*) INTO completed FROM recorded;
+    RETURN completed;
 END;
+$$;
 
 -- Put a running job back in its queue after an attempt: a retry (counted), or
 -- an attempt that did not really happen (interrupted by shutdown, rate-limited:
