@@ -16,7 +16,7 @@ STARTED_AFTER_S: list[float] = []
 
 
 async def bench_noop(
-    context: JobContext, data: Any = None, meta: Any = None, **_: Any
+    context: JobContext, /, data: Any = None, meta: Any = None, **_: Any
 ) -> None:
     """Do nothing; when the payload carries its enqueue time, record the wait.
 
