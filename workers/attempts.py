@@ -36,6 +36,10 @@ class AttemptLog:
         """Remember how the job's current attempt ended."""
         self._attempts[job_id] = attempt
 
+    def peek(self, job_id: int) -> Attempt | None:
+        """Return the job's attempt, keeping it for the job manager."""
+        return self._attempts.get(job_id)
+
     def pop(self, job_id: int) -> Attempt | None:
         """Return and forget the job's attempt (None when no middleware saw it run)."""
         return self._attempts.pop(job_id, None)

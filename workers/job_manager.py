@@ -161,6 +161,13 @@ class BatchingJobManager(JobManager):
                     queue_name=queue,
                     lock=lock,
                 )
+        except Exception:
+            # procrastinate swallows errors of jobs it aborts at shutdown: say it here.
+            logger.exception(
+                "Could not requeue a job.",
+                extra={"action": "requeue_failed", "job_id": job_id},
+            )
+            raise
         finally:
             self._forget(job_id)
         if not interrupted:

@@ -9,6 +9,7 @@ from procrastinate.retry import BaseRetryStrategy, RetryDecision
 
 from app.domain.errors import PermanentTaskError
 from app.domain.policy import may_retry, retry_delay_s
+from workers.attempts import AttemptLog, job_id_of
 from workers.policy import PolicyCache
 
 # Failures no other attempt can fix.
@@ -19,11 +20,13 @@ class QueuePolicyRetry(BaseRetryStrategy):
     """Retry per the queue's row of `queue.queues`: attempts, backoff, jitter.
 
     A job interrupted by a worker's shutdown goes back at once and that attempt
-    is not counted (the job manager sees the interruption in the attempt log).
+    is not counted (the job manager sees the interruption in the attempt log);
+    a job aborted on request is not retried.
     """
 
-    def __init__(self, policies: PolicyCache) -> None:
+    def __init__(self, policies: PolicyCache, attempts: AttemptLog) -> None:
         self.policies = policies
+        self.attempts = attempts
 
     def get_retry_decision(
         self, *, exception: BaseException, job: Job
@@ -32,8 +35,13 @@ class QueuePolicyRetry(BaseRetryStrategy):
         if isinstance(
             exception, (procrastinate_exceptions.JobAborted, asyncio.CancelledError)
         ):
-            # procrastinate asks only for aborts caused by shutdown.
-            return RetryDecision(retry_at=datetime.now(UTC))
+            # Cancelled by a shutdown: back to the queue now (the middleware
+            # marked the attempt interrupted, and it is not counted). Cancelled
+            # because someone aborted the job: it ends aborted.
+            attempt = self.attempts.peek(job_id_of(job))
+            if attempt is not None and attempt.ending == "interrupted":
+                return RetryDecision(retry_at=datetime.now(UTC))
+            return None
         if isinstance(exception, PERMANENT):
             return None
         policy = self.policies.get(job.queue)

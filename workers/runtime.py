@@ -72,12 +72,14 @@ def _selected(policies: PolicyCache, wanted: Sequence[str] | None) -> list[str]:
     return [name for name in known if name in wanted]
 
 
-def build_app(config: WorkerConfig, policies: PolicyCache) -> procrastinate.App:
+def build_app(
+    config: WorkerConfig, policies: PolicyCache, attempts: AttemptLog
+) -> procrastinate.App:
     """Return the procrastinate App with every task of the service registered."""
     app = build_queue_app()
     register_tasks(
         app,
-        retry=QueuePolicyRetry(policies),
+        retry=QueuePolicyRetry(policies, attempts),
         stalled_after_s=config.stalled_after_s,
         rescue_every_s=config.rescue_every_s,
         extra_modules=config.extra_task_modules,
@@ -89,6 +91,20 @@ async def run_worker_process(
     config: WorkerConfig, *, stop: asyncio.Event | None = None
 ) -> None:
     """Run one worker per selected queue until SIGTERM, SIGINT or `stop` is set."""
+    stop = stop or asyncio.Event()
+    # Handle signals from the start: a stop that arrives while the pool opens
+    # must stop the workers as soon as they start, not kill the process.
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await _open_and_run(config, stop)
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+
+
+async def _open_and_run(config: WorkerConfig, stop: asyncio.Event) -> None:
     if config.metrics_port:
         start_http_server(config.metrics_port)
     pool = create_pool(
@@ -103,20 +119,23 @@ async def run_worker_process(
         policies = PolicyCache()
         await policies.refresh(pool)
         queues = _selected(policies, config.queues)
-        app = build_app(config, policies)
+        attempts = AttemptLog()
+        app = build_app(config, policies, attempts)
         async with app.open_async(pool):
-            await _run(app, pool, policies, queues, config, stop or asyncio.Event())
+            await _run(
+                app, pool, policies, attempts, queues, config, stop or asyncio.Event()
+            )
 
 
 async def _run(
     app: procrastinate.App,
     pool: AsyncConnectionPool,
     policies: PolicyCache,
+    attempts: AttemptLog,
     queues: list[str],
     config: WorkerConfig,
     stop: asyncio.Event,
 ) -> None:
-    attempts = AttemptLog()
     manager = BatchingJobManager(
         app.connector, pool=pool, policies=policies, attempts=attempts
     )
@@ -150,9 +169,6 @@ async def _run(
         for worker in workers:
             worker.stop()  # type: ignore[no-untyped-call]
 
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
     refresher = asyncio.create_task(policies.keep_fresh(pool, every_s=POLICY_REFRESH_S))
     stopper = asyncio.create_task(shutdown())
     logger.info(
@@ -167,6 +183,4 @@ async def _run(
         refresher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await refresher
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(signum)
     logger.info("Workers stopped.", extra={"action": "workers_stopped"})

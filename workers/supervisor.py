@@ -80,9 +80,12 @@ def supervise(processes: int, child_args: Sequence[str]) -> int:
         if stopping and all(child.poll() is not None for child in children.values()):
             break
         time.sleep(0.2)
+    # A child that was still starting when the signal came dies of it before
+    # it could claim anything: that is a clean stop too.
+    clean = {0, -signal.SIGTERM, -signal.SIGINT}
     codes = {index: child.returncode for index, child in children.items()}
     logger.info(
         "Worker processes stopped.",
         extra={"action": "supervisor_stopped", "exit_codes": codes},
     )
-    return 0 if all(code == 0 for code in codes.values()) else 1
+    return 0 if all(code in clean for code in codes.values()) else 1

@@ -146,7 +146,8 @@ CREATE TABLE queue.job_outcomes (
     finished_at timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT job_outcomes_pkey PRIMARY KEY (id),
     CONSTRAINT job_outcomes_status_check CHECK (
-        status IN ('succeeded', 'failed', 'retried', 'rate_limited', 'cancelled', 'aborted', 'rescued')
+        status IN ('succeeded', 'failed', 'retried', 'interrupted', 'rate_limited', 'cancelled',
+                   'aborted', 'rescued')
     ),
     CONSTRAINT job_outcomes_attempt_check CHECK (attempt >= 1)
 );
