@@ -73,7 +73,7 @@ def worker_process(
     """Run `queue-service worker ARGS`; SIGTERM it (and wait) on exit."""
     log = (log_dir / f"{name}.log").open("wb")
     # The test's own interpreter running our CLI: no outside input.
-    process = subprocess.Popen(  # noqa: S603
+    process = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "worker", *args],
         cwd=ROOT,
         env=worker_env(dsn, **env),

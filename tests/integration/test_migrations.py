@@ -33,7 +33,7 @@ def test_migrate_builds_both_lines_and_records_checksums(empty_db_dsn):
     theirs = [row for row in rows if row[0] == "procrastinate"]
     assert len(theirs) == len(procrastinate_line().files)
     assert all(row[3] == PROCRASTINATE_VERSION and row[4] for row in theirs)
-    assert queues == [("background",), ("communication",), ("money",)]
+    assert queues == [("background",), ("communication",), ("maintenance",), ("money",)]
 
 
 def test_migrate_twice_is_a_no_op(empty_db_dsn):
@@ -114,7 +114,7 @@ def test_migrate_seeds_policy_rows(db_dsn):
                       extract(day FROM keep_succeeded)::int, extract(day FROM keep_failed)::int,
                       concurrency, alert_max_waiting, extract(epoch FROM alert_max_oldest_age)::int / 60,
                       alert_max_failed_per_hour
-               FROM queue.queues ORDER BY name"""
+               FROM queue.queues WHERE name <> 'maintenance' ORDER BY name"""
         ).fetchall()
         types = {
             name: rest
@@ -169,4 +169,5 @@ def test_migrate_seeds_policy_rows(db_dsn):
     assert types["send-sms"] == ["communication", 5, "sms-{to}-{template}-{hour}"]
     assert types["cleanup-old-data"] == ["background", 1, None]
     assert types["analytics-track"][1] == 3 and types["generate-report"][1] == 3
-    assert len(types) == 11
+    assert len(types) == 13  # 11 business types and the two maintenance tasks
+    assert types["run-retention"][0] == "maintenance"

@@ -58,6 +58,11 @@ def test_producer_enqueues_inside_its_own_transaction(login_as, db_dsn):
         "UPDATE queue.queues SET paused = true",
         "SELECT * FROM queue.enqueue_jobs('[]', false)",
         "SELECT procrastinate_defer_jobs_v1(ARRAY[]::procrastinate_job_to_defer_v1[])",
+        "SELECT queue.cancel_job(1)",
+        "SELECT queue.retry_failed_jobs('money')",
+        "SELECT * FROM queue.run_retention()",
+        "SELECT * FROM queue.fetch_jobs('money', 1, 10)",
+        "SELECT * FROM queue.rescue_stalled_jobs(30)",
     ],
 )
 def test_producer_is_refused_everything_else(login_as, statement):
@@ -72,7 +77,7 @@ def test_reader_reads_the_views_only(login_as, db_dsn):
             "SELECT * FROM queue.enqueue('background', 'analytics-track', '{}')"
         )
     with psycopg.connect(login_as("queue_reader"), autocommit=True) as reader:
-        assert len(reader.execute("SELECT * FROM queue.overview").fetchall()) == 3
+        assert len(reader.execute("SELECT * FROM queue.overview").fetchall()) == 4
         assert len(reader.execute("SELECT * FROM queue.jobs").fetchall()) == 1
         assert reader.execute("SELECT count(*) FROM queue.failures").fetchone() == (0,)
         for statement in (

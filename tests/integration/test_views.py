@@ -137,7 +137,12 @@ def test_overview_does_not_read_finished_jobs(db_dsn):
         ).fetchall()
         plan = _plan(conn, "SELECT * FROM queue.overview")
 
-    assert rows == [("background", 3333), ("communication", 3333), ("money", 3334)]
+    assert rows == [
+        ("background", 3333),
+        ("communication", 3333),
+        ("maintenance", 0),
+        ("money", 3334),
+    ]
     scans = [
         node
         for node in _nodes(plan["Plan"])

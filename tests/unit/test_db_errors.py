@@ -5,7 +5,9 @@ from psycopg.pq import DiagnosticField
 from app.db.errors import SQLSTATE_ERRORS, translate_errors
 from app.domain import errors
 
-QS_CODES = [f"QS{n:03d}" for n in range(1, 12)]
+ENQUEUE_CODES = [f"QS{n:03d}" for n in range(1, 12)]
+JOB_CODES = {"QS012": errors.InvalidJobTransition, "QS013": errors.JobNotFound}
+QS_CODES = ENQUEUE_CODES + sorted(JOB_CODES)
 
 
 def database_error(sqlstate: str, message: str) -> psycopg.Error:
@@ -29,9 +31,14 @@ def test_sqlstate_errors_cover_every_qs_code():
     assert sorted(SQLSTATE_ERRORS) == QS_CODES
 
 
-@pytest.mark.parametrize("code", QS_CODES)
+@pytest.mark.parametrize("code", ENQUEUE_CODES)
 def test_sqlstate_errors_map_to_enqueue_rejected(code):
     assert issubclass(SQLSTATE_ERRORS[code], errors.EnqueueRejected)
+
+
+@pytest.mark.parametrize(("code", "error"), sorted(JOB_CODES.items()))
+def test_sqlstate_errors_map_job_actions(code, error):
+    assert SQLSTATE_ERRORS[code] is error
 
 
 def test_sqlstate_errors_classes_have_distinct_slugs():
@@ -60,7 +67,7 @@ def test_sqlstate_errors_status_is_client_error(code):
 def test_translate_errors_raises_service_error_for_qs_code(code):
     original = database_error(code, f"rejected with {code}")
     assert original.sqlstate == code
-    with pytest.raises(errors.EnqueueRejected) as excinfo, translate_errors():
+    with pytest.raises(errors.ClientError) as excinfo, translate_errors():
         raise original
     assert type(excinfo.value) is SQLSTATE_ERRORS[code]
     assert excinfo.value.detail == f"rejected with {code}"

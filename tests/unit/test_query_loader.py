@@ -80,23 +80,26 @@ def test_queries_names_are_snake_case():
     assert bad == []
 
 
+# A wrapper runs its query through one of the helpers of app.db.queries, by name.
+WRAPPER_CALL = re.compile(
+    r'\b(?:fetch_all|fetch_one|fetch_value|execute)\(\s*conn,\s*"([a-z_0-9]+)"'
+)
+
+
 def test_queries_every_name_is_used_by_a_wrapper():
     sources = [path.read_text() for path in QUERY_MODULES if path.name != "__init__.py"]
     assert sources, "no wrapper modules found"
-    unused = [
-        name
-        for name in QUERIES
-        if not any(f'QUERIES["{name}"]' in text for text in sources)
-    ]
-    assert unused == []
+    used = {name for text in sources for name in WRAPPER_CALL.findall(text)}
+    assert sorted(set(QUERIES) - used) == []
 
 
 def test_queries_every_wrapper_reference_names_a_query():
     referenced = {
         name
         for path in QUERY_MODULES
-        for name in re.findall(r'QUERIES\["([^"]+)"\]', path.read_text())
+        for name in WRAPPER_CALL.findall(path.read_text())
     }
+    assert referenced
     assert referenced <= set(QUERIES)
 
 
