@@ -23,11 +23,8 @@ TASKS: dict[str, tuple[str, Callable[..., Any]]] = {
     "cleanup-old-data": ("background", background.cleanup_old_data),
     "generate-report": ("background", background.generate_report),
     **{
-        job_type: (
-            "money" if provider in ("stripe", "minting") else "communication",
-            provider_not_configured,
-        )
-        for job_type, provider in PROVIDERS.items()
+        job_type: (queue, provider_not_configured)
+        for job_type, (queue, _) in PROVIDERS.items()
     },
 }
 

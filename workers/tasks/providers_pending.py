@@ -14,16 +14,16 @@ from app.domain.errors import ProviderNotConfigured
 from app.domain.payloads import PAYLOAD_MODELS
 from workers.tasks.payload import load_payload
 
-# Job type → the provider it needs.
+# Job type → (its queue, the provider it needs), as seeded in queue.job_types.
 PROVIDERS = {
-    "payment-process": "stripe",
-    "refund-process": "stripe",
-    "payout-process": "stripe",
-    "nft-mint": "minting",
-    "send-email": "sendgrid",
-    "send-sms": "twilio",
-    "send-push": "push",
-    "webhook-deliver": "webhook",
+    "payment-process": ("money", "stripe"),
+    "refund-process": ("money", "stripe"),
+    "payout-process": ("money", "stripe"),
+    "nft-mint": ("money", "minting"),
+    "send-email": ("communication", "sendgrid"),
+    "send-sms": ("communication", "twilio"),
+    "send-push": ("communication", "push"),
+    "webhook-deliver": ("communication", "webhook"),
 }
 
 
@@ -38,6 +38,6 @@ async def provider_not_configured(
     job_type = context.job.task_name
     load_payload(PAYLOAD_MODELS[job_type], data)
     raise ProviderNotConfigured(
-        f"provider not configured: {job_type} needs the {PROVIDERS[job_type]} provider, "
+        f"provider not configured: {job_type} needs the {PROVIDERS[job_type][1]} provider, "
         "which this service has no client for yet; the job was not attempted"
     )

@@ -26,6 +26,13 @@ class QueueRow:
     paused: bool
 
 
+@dataclass(frozen=True)
+class QueueName:
+    """A queue's canonical name."""
+
+    name: str
+
+
 async def list_queues(conn: Connection) -> list[QueueRow]:
     """Return every queue's policy."""
     return await fetch_all(conn, "list_queues", {}, QueueRow)
@@ -37,10 +44,3 @@ async def set_queue_paused(conn: Connection, *, queue: str, paused: bool) -> boo
         conn, "set_queue_paused", {"queue": queue, "paused": paused}, QueueName
     )
     return bool(rows)
-
-
-@dataclass(frozen=True)
-class QueueName:
-    """A queue's canonical name."""
-
-    name: str

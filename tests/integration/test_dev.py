@@ -1,0 +1,67 @@
+"""`queue-service dev`, what `make run` runs: embedded PostgreSQL, migrations, workers."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
+import psycopg
+
+from tests.helpers.workers import ROOT, wait_for
+
+
+def test_dev_starts_embedded_postgres_migrates_works_and_stops_it(tmp_path):
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "XDG_RUNTIME_DIR": str(tmp_path / "run"),
+        "WORKER_METRICS_PORT": "0",
+        "LOG_FORMAT": "text",
+    }
+    (tmp_path / "run").mkdir()
+    log = tmp_path / "dev.log"
+    with log.open("wb") as out:
+        # The test's own interpreter running our CLI: no outside input.
+        dev = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "dev"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            found = wait_for(
+                lambda: re.search(r'psql "(postgresql://[^"]+)"', log.read_text()),
+                timeout=120,
+                what="the DSN",
+            )
+            dsn = found.group(1)  # type: ignore[union-attr]
+            assert str(tmp_path / "data" / "queue-service" / "pgdata") in dsn
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                (job_id,) = conn.execute(
+                    "SELECT job_id FROM queue.enqueue('background', 'analytics-track', '{\"eventType\": \"dev\"}')"
+                ).fetchone()
+
+                def recorded():
+                    return conn.execute(
+                        "SELECT count(*) FROM queue.analytics_events WHERE job_id = %s",
+                        (job_id,),
+                    ).fetchone()[0]
+
+                wait_for(recorded, timeout=30, what="the worker to run the job")
+        finally:
+            dev.send_signal(signal.SIGTERM)
+            code = dev.wait(timeout=60)
+    assert code == 0, log.read_text()[-3000:]
+    time.sleep(0.5)
+    data_dir = str(tmp_path / "data" / "queue-service" / "pgdata")
+    still_running = [
+        p
+        for p in psutil.process_iter(["cmdline"])
+        if data_dir in " ".join(p.info["cmdline"] or [])
+    ]
+    assert still_running == []
