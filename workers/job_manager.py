@@ -18,7 +18,7 @@ import asyncio
 import logging
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterable
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,6 +28,7 @@ from procrastinate.manager import JobManager
 from psycopg_pool import AsyncConnectionPool
 
 from app.db.queries.worker import (
+    ClaimedJob,
     Completion,
     fetch_jobs,
     finish_jobs,
@@ -88,7 +89,7 @@ class BatchingJobManager(JobManager):
                 await self._release([row.id for row in rows])
                 return None
             for row in sorted(rows, key=lambda r: (-r.priority, r.id)):
-                buffer.append(procrastinate_jobs.Job.from_row(asdict(row)))
+                buffer.append(procrastinate_jobs.Job.from_row(_shallow_dict(row)))
                 self._owner[row.id] = worker_id
             self._claimed[worker_id] += len(rows)
             if rows:
@@ -247,6 +248,12 @@ class BatchingJobManager(JobManager):
                     extra={"action": "completion_retry", "count": len(completions)},
                 )
                 await asyncio.sleep(0.2 * 2**attempt)
+
+
+def _shallow_dict(row: ClaimedJob) -> dict[str, Any]:
+    # dataclasses.asdict deep-copies the job's arguments: a tenth of a
+    # millisecond per job for nothing, since the row is not kept.
+    return {field.name: getattr(row, field.name) for field in fields(row)}
 
 
 def _unseen_attempt(job: procrastinate_jobs.Job) -> Attempt:
