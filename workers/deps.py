@@ -6,7 +6,6 @@ from pathlib import Path
 from psycopg_pool import AsyncConnectionPool
 
 from workers.attempts import AttemptLog
-from workers.policy import PolicyCache
 
 
 @dataclass(frozen=True)
@@ -14,7 +13,6 @@ class WorkerDeps:
     """The process's shared resources, reachable from a job's context."""
 
     pool: AsyncConnectionPool
-    policies: PolicyCache
     attempts: AttemptLog
     report_dir: Path
 

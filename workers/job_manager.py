@@ -17,7 +17,7 @@ carries its own schedule.
 import asyncio
 import logging
 from collections import Counter, defaultdict, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
@@ -37,7 +37,6 @@ from app.db.queries.worker import (
 )
 from app.observability import metrics
 from workers.attempts import Attempt, AttemptLog, job_id_of
-from workers.policy import PolicyCache
 
 logger = logging.getLogger(__name__)
 
@@ -52,19 +51,18 @@ class BatchingJobManager(JobManager):
         connector: Any,
         *,
         pool: AsyncConnectionPool,
-        policies: PolicyCache,
+        concurrency: Mapping[str, int],
         attempts: AttemptLog,
     ) -> None:
         super().__init__(connector)
         self._pool = pool
-        self._policies = policies
+        self._concurrency = dict(concurrency)
         self._attempts = attempts
         self._buffers: defaultdict[int, deque[procrastinate_jobs.Job]] = defaultdict(
             deque
         )
-        self._claimed: Counter[int] = (
-            Counter()
-        )  # worker id → claimed, not yet completed
+        # worker id → jobs claimed and not yet completed (buffered or running)
+        self._claimed: Counter[int] = Counter()
         self._owner: dict[int, int] = {}  # job id → worker id
         self._pending: list[tuple[Completion, asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
@@ -77,10 +75,10 @@ class BatchingJobManager(JobManager):
         buffer = self._buffers[worker_id]
         if not buffer and not self.closing:
             (queue,) = list(queues or [])  # one procrastinate worker per queue
-            # The caller holds one free slot; the others are free too unless claimed.
-            free = max(
-                1, self._policies.get(queue).concurrency - self._claimed[worker_id]
-            )
+            # The caller holds one free slot; the others are free too unless
+            # claimed. The worker's own concurrency, fixed when it started, not
+            # the live policy: a claimed job must never wait for a slot.
+            free = max(1, self._concurrency[queue] - self._claimed[worker_id])
             async with self._pool.connection() as conn:
                 rows = await fetch_jobs(
                     conn, queue_name=queue, worker_id=worker_id, max_jobs=free
@@ -114,6 +112,7 @@ class BatchingJobManager(JobManager):
             result=attempt.result,
             started_at=attempt.started_at,
             finished_at=attempt.finished_at,
+            worker_id=job.worker_id,
         )
         try:
             await self._complete(completion)
@@ -161,6 +160,7 @@ class BatchingJobManager(JobManager):
                     priority=priority,
                     queue_name=queue,
                     lock=lock,
+                    claimed_by=job.worker_id,
                 )
         except Exception:
             # procrastinate swallows errors of jobs it aborts at shutdown: say it here.

@@ -122,9 +122,7 @@ async def _open_and_run(config: WorkerConfig, stop: asyncio.Event) -> None:
         attempts = AttemptLog()
         app = build_app(config, policies, attempts)
         async with app.open_async(pool):
-            await _run(
-                app, pool, policies, attempts, queues, config, stop or asyncio.Event()
-            )
+            await _run(app, pool, policies, attempts, queues, config, stop)
 
 
 async def _run(
@@ -136,19 +134,19 @@ async def _run(
     config: WorkerConfig,
     stop: asyncio.Event,
 ) -> None:
+    # Fixed at start, for the workers' slots and the claims alike.
+    concurrency = {queue: policies.get(queue).concurrency for queue in queues}
     manager = BatchingJobManager(
-        app.connector, pool=pool, policies=policies, attempts=attempts
+        app.connector, pool=pool, concurrency=concurrency, attempts=attempts
     )
     app.job_manager = manager
-    deps = WorkerDeps(
-        pool=pool, policies=policies, attempts=attempts, report_dir=config.report_dir
-    )
+    deps = WorkerDeps(pool=pool, attempts=attempts, report_dir=config.report_dir)
     workers = [
         Worker(
             app=app,
             queues=[queue],
             name=queue,
-            concurrency=policies.get(queue).concurrency,
+            concurrency=concurrency[queue],
             additional_context={DEPS_KEY: deps},
             worker_middleware=[run_job],
             fetch_job_polling_interval=config.poll_interval_s,

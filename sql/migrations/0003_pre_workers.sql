@@ -158,9 +158,10 @@ $$;
 
 -- Complete a batch of attempts: set each job's final state (or delete it when
 -- its queue deletes succeeded jobs), count the attempt, and record the outcome,
--- all in one statement. Only jobs still in 'doing' are touched; a job rescued
--- meanwhile by another process is left to that process. Returns how many jobs
--- were completed.
+-- all in one statement. Only jobs still running for the worker that claimed
+-- them are touched (worker_id NULL means that worker's row was pruned, not that
+-- another took the job): a job rescued and claimed again meanwhile belongs to
+-- its new worker. Returns how many jobs were completed.
 CREATE FUNCTION queue.finish_jobs(
     job_ids bigint[],
     statuses procrastinate_job_status[],
@@ -168,7 +169,8 @@ CREATE FUNCTION queue.finish_jobs(
     error_messages text[],
     results jsonb[],
     started_at timestamptz[],
-    finished_at timestamptz[]
+    finished_at timestamptz[],
+    worker_ids bigint[]
 )
     RETURNS bigint
     LANGUAGE plpgsql VOLATILE
@@ -177,14 +179,15 @@ DECLARE
     completed bigint;
 BEGIN
     WITH attempt AS (
-        SELECT a.*, j.queue_name, j.task_name, j.attempts + 1 AS attempt, j.worker_id,
+        SELECT a.*, j.queue_name, j.task_name, j.attempts + 1 AS attempt,
                j.args -> 'meta' ->> 'idempotency_key' AS idempotency_key,
                coalesce(q.keep_results, false) AS keep_results,
                a.status = 'succeeded'
                    AND coalesce(t.keep_succeeded, q.keep_succeeded) = '0' AS delete_job
-        FROM unnest(job_ids, statuses, error_types, error_messages, results, started_at, finished_at)
-            AS a(job_id, status, error_type, error_message, result, started_at, finished_at)
-        JOIN procrastinate_jobs AS j ON j.id = a.job_id AND j.status = 'doing'
+        FROM unnest(job_ids, statuses, error_types, error_messages, results, started_at, finished_at, worker_ids)
+            AS a(job_id, status, error_type, error_message, result, started_at, finished_at, worker_id)
+        JOIN procrastinate_jobs AS j
+            ON j.id = a.job_id AND j.status = 'doing' AND (j.worker_id IS NULL OR j.worker_id = a.worker_id)
         LEFT JOIN queue.queues AS q ON q.name = j.queue_name
         LEFT JOIN queue.job_types AS t ON t.name = j.task_name
     ),
@@ -192,6 +195,7 @@ BEGIN
         DELETE FROM procrastinate_jobs AS j
         USING attempt
         WHERE j.id = attempt.job_id AND attempt.delete_job AND j.status = 'doing'
+          AND (j.worker_id IS NULL OR j.worker_id = attempt.worker_id)
         RETURNING j.id
     ),
     updated AS (
@@ -199,6 +203,7 @@ BEGIN
         SET status = attempt.status, abort_requested = false, attempts = j.attempts + 1
         FROM attempt
         WHERE j.id = attempt.job_id AND NOT attempt.delete_job AND j.status = 'doing'
+          AND (j.worker_id IS NULL OR j.worker_id = attempt.worker_id)
         RETURNING j.id
     ),
     done AS (
@@ -238,7 +243,8 @@ CREATE FUNCTION queue.requeue_job(
     finished_at timestamptz,
     new_priority integer DEFAULT NULL,
     new_queue_name text DEFAULT NULL,
-    new_lock text DEFAULT NULL
+    new_lock text DEFAULT NULL,
+    claimed_by bigint DEFAULT NULL
 )
     RETURNS text
     LANGUAGE plpgsql VOLATILE
@@ -249,6 +255,7 @@ DECLARE
 BEGIN
     SELECT * INTO job FROM procrastinate_jobs AS j
     WHERE j.id = requeue_job.job_id AND j.status = 'doing'
+      AND (j.worker_id IS NULL OR claimed_by IS NULL OR j.worker_id = claimed_by)
     FOR UPDATE;
     IF NOT FOUND THEN
         RETURN NULL;  -- rescued meanwhile by another process: not ours any more
@@ -546,8 +553,8 @@ $$;
 -- on the schema, so PUBLIC's default EXECUTE must go.
 REVOKE ALL ON FUNCTION queue.wake_workers(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION queue.fetch_jobs(text, bigint, integer) FROM PUBLIC;
-REVOKE ALL ON FUNCTION queue.finish_jobs(bigint[], procrastinate_job_status[], text[], text[], jsonb[], timestamptz[], timestamptz[]) FROM PUBLIC;
-REVOKE ALL ON FUNCTION queue.requeue_job(bigint, timestamptz, boolean, text, text, text, timestamptz, timestamptz, integer, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION queue.finish_jobs(bigint[], procrastinate_job_status[], text[], text[], jsonb[], timestamptz[], timestamptz[], bigint[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION queue.requeue_job(bigint, timestamptz, boolean, text, text, text, timestamptz, timestamptz, integer, text, text, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION queue.rescue_stalled_jobs(double precision) FROM PUBLIC;
 REVOKE ALL ON FUNCTION queue.cancel_job(bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION queue.retry_job(bigint) FROM PUBLIC;

@@ -9,7 +9,7 @@ FROM queue.fetch_jobs(%(queue_name)s, %(worker_id)s, %(max_jobs)s);
 SELECT queue.finish_jobs(
     %(job_ids)s::bigint[], %(statuses)s::procrastinate_job_status[], %(error_types)s::text[],
     %(error_messages)s::text[], %(results)s::jsonb[], %(started_at)s::timestamptz[],
-    %(finished_at)s::timestamptz[]
+    %(finished_at)s::timestamptz[], %(worker_ids)s::bigint[]
 );
 
 -- name: release_jobs :exec
@@ -26,7 +26,8 @@ SELECT queue.wake_workers(queue_name) FROM (SELECT DISTINCT queue_name FROM rele
 -- Put a running job back in its queue after an attempt; returns its new status.
 SELECT queue.requeue_job(
     %(job_id)s, %(retry_at)s, %(count_attempt)s, %(outcome)s, %(error_type)s,
-    %(error_message)s, %(started_at)s, %(finished_at)s, %(priority)s, %(queue_name)s, %(lock)s
+    %(error_message)s, %(started_at)s, %(finished_at)s, %(priority)s, %(queue_name)s, %(lock)s,
+    %(claimed_by)s
 );
 
 -- name: rescue_stalled_jobs :many

@@ -19,18 +19,13 @@ from psycopg_pool import AsyncConnectionPool
 from app.db.pool import create_pool
 from workers.attempts import AttemptLog
 from workers.deps import DEPS_KEY, WorkerDeps
-from workers.policy import PolicyCache
 
 
 async def open_deps(dsn: str, report_dir: Path) -> WorkerDeps:
     """Open a pool and the shared resources tasks expect."""
     pool: AsyncConnectionPool = create_pool(dsn, min_size=1, max_size=4)
     await pool.open()
-    policies = PolicyCache()
-    await policies.refresh(pool)
-    return WorkerDeps(
-        pool=pool, policies=policies, attempts=AttemptLog(), report_dir=report_dir
-    )
+    return WorkerDeps(pool=pool, attempts=AttemptLog(), report_dir=report_dir)
 
 
 async def perform(

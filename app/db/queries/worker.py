@@ -40,6 +40,7 @@ class Completion:
     result: Any
     started_at: datetime
     finished_at: datetime
+    worker_id: int | None  # the worker that claimed the job
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ async def finish_jobs(conn: Connection, *, completions: Sequence[Completion]) ->
         "results": [None if c.result is None else Jsonb(c.result) for c in completions],
         "started_at": [c.started_at for c in completions],
         "finished_at": [c.finished_at for c in completions],
+        "worker_ids": [c.worker_id for c in completions],
     }
     return int(await fetch_value(conn, "finish_jobs", params))
 
@@ -100,6 +102,7 @@ async def requeue_job(
     priority: int | None = None,
     queue_name: str | None = None,
     lock: str | None = None,
+    claimed_by: int | None = None,
 ) -> str | None:
     """Put a running job back in its queue; return its new status (None: not ours any more)."""
     params = {
@@ -114,6 +117,7 @@ async def requeue_job(
         "priority": priority,
         "queue_name": queue_name,
         "lock": lock,
+        "claimed_by": claimed_by,
     }
     status: str | None = await fetch_value(conn, "requeue_job", params)
     return status

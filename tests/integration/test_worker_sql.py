@@ -1,0 +1,65 @@
+"""The worker's SQL functions, on their own: claims and late completions."""
+
+import psycopg
+
+
+def test_finish_jobs_leaves_a_job_another_worker_reclaimed(db_dsn):
+    with psycopg.connect(db_dsn, autocommit=True) as conn:
+        first, second = (
+            conn.execute(
+                "INSERT INTO procrastinate_workers DEFAULT VALUES RETURNING id"
+            ).fetchone()[0]
+            for _ in range(2)
+        )
+        (reclaimed,) = conn.execute(
+            "INSERT INTO procrastinate_jobs (queue_name, task_name, status, worker_id) "
+            "VALUES ('money', 'refund-process', 'doing', %s) RETURNING id",
+            (second,),
+        ).fetchone()
+        (orphaned,) = conn.execute(
+            "INSERT INTO procrastinate_jobs (queue_name, task_name, status, worker_id) "
+            "VALUES ('money', 'refund-process', 'doing', NULL) RETURNING id"
+        ).fetchone()
+        completed = conn.execute(
+            "SELECT queue.finish_jobs(%s, '{succeeded,succeeded}', '{NULL,NULL}', '{NULL,NULL}', "
+            "'{NULL,NULL}', ARRAY[now(), now()], ARRAY[now(), now()], %s)",
+            ([reclaimed, orphaned], [first, first]),
+        ).fetchone()
+        states = dict(
+            conn.execute("SELECT id, status::text FROM procrastinate_jobs").fetchall()
+        )
+        recorded = conn.execute(
+            "SELECT job_id, worker_id FROM queue.job_outcomes"
+        ).fetchall()
+    assert completed == (1,)
+    assert states == {reclaimed: "doing", orphaned: "succeeded"}
+    assert recorded == [(orphaned, first)]
+
+
+def test_fetch_jobs_claims_in_priority_order_one_per_lock_and_none_when_paused(db_dsn):
+    with psycopg.connect(db_dsn, autocommit=True) as conn:
+        (worker,) = conn.execute(
+            "INSERT INTO procrastinate_workers DEFAULT VALUES RETURNING id"
+        ).fetchone()
+        conn.execute(
+            "INSERT INTO procrastinate_jobs (queue_name, task_name, priority, lock) VALUES "
+            "('money', 'refund-process', 1, NULL), ('money', 'refund-process', 9, 'L'), "
+            "('money', 'refund-process', 5, 'L'), ('money', 'refund-process', 7, NULL), "
+            "('communication', 'send-email', 10, NULL)"
+        )
+        conn.execute("UPDATE queue.queues SET paused = true WHERE name = 'money'")
+        paused = conn.execute(
+            "SELECT count(*) FROM queue.fetch_jobs('money', %s, 10)", (worker,)
+        ).fetchone()
+        conn.execute("UPDATE queue.queues SET paused = false WHERE name = 'money'")
+        claimed = conn.execute(
+            "SELECT priority, lock FROM queue.fetch_jobs('money', %s, 10) ORDER BY priority DESC",
+            (worker,),
+        ).fetchall()
+        again = conn.execute(
+            "SELECT count(*) FROM queue.fetch_jobs('money', %s, 10)", (worker,)
+        ).fetchone()
+    assert paused == (0,)
+    # The second job of lock L waits while the first runs; other queues are untouched.
+    assert claimed == [(9, "L"), (7, None), (1, None)]
+    assert again == (0,)
