@@ -12,10 +12,11 @@ import json
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import uvicorn
 from psycopg import AsyncConnection
 
 from app.db import Connection
@@ -215,18 +216,115 @@ def _dev_database(settings: Settings) -> Iterator[str]:
 def cmd_dev(args: argparse.Namespace, settings: Settings) -> int:
     """Migrate and run the service on the embedded PostgreSQL (or DATABASE_URL)."""
     del args
-    from workers.runtime import run_worker_process
+    from app.api.auth import issue_token
+    from app.domain.access import Role
 
     with _dev_database(settings) as dsn:
         _print_report(run_migrations(dsn))
+        token = issue_token(
+            secret=settings.api.jwt_secret.get_secret_value(),
+            role=Role.ADMIN,
+            sub="dev-admin",
+            ttl=timedelta(days=1),
+        )
         print(f'database: {dsn}\n  psql "{dsn}"')
         print(
-            "  try: queue-service enqueue background analytics-track "
-            '\'{"eventType": "page_view"}\'  (with DATABASE_URL set to the DSN above)'
+            f"api: http://127.0.0.1:{settings.api.port}/api/v1/queue  (docs: http://127.0.0.1:{settings.api.port}/schema)"
+        )
+        print(
+            f"admin token, valid 24 h (others: queue-service token --role ROLE):\n  export TOKEN={token}"
+        )
+        print(
+            "try:\n  curl -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' "
+            '-d \'{"queue": "background", "type": "analytics-track", "data": {"eventType": "page_view"}}\' '
+            f"http://127.0.0.1:{settings.api.port}/api/v1/queue/jobs"
         )
         sys.stdout.flush()
-        asyncio.run(run_worker_process(_worker_config(settings, dsn)))
+        asyncio.run(_serve_and_work(settings, dsn, host="127.0.0.1"))
     return 0
+
+
+class _QuietServer(uvicorn.Server):
+    """A uvicorn server that leaves signals to the worker runtime it shares a process with."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """Install nothing: the caller stops the server through `should_exit`."""
+        yield
+
+
+async def _serve_and_work(settings: Settings, dsn: str, *, host: str) -> None:
+    from app.api.app import create_app
+    from workers.runtime import run_worker_process
+
+    stop = asyncio.Event()
+    # The API opens its own pool, on the same database as the workers (the
+    # embedded one's DSN is known only now).
+    settings = settings.model_copy(update={"database": settings.database.model_copy(update={"url": dsn})})
+    server = _QuietServer(
+        uvicorn.Config(
+            create_app(settings),
+            host=host,
+            port=settings.api.port,
+            log_config=None,
+            access_log=False,
+        )
+    )
+
+    async def stop_server() -> None:
+        await stop.wait()
+        server.should_exit = True
+
+    await asyncio.gather(
+        run_worker_process(_worker_config(settings, dsn), stop=stop),
+        server.serve(),
+        stop_server(),
+    )
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve the HTTP API."""
+    _require_dsn(settings)
+    settings.check_safe()
+    uvicorn.run(
+        "app.api.asgi:app",
+        factory=True,
+        host=args.host,
+        port=settings.api.port,
+        workers=args.workers,
+        log_config=None,
+        access_log=False,
+    )
+    return 0
+
+
+def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
+    """Print a bearer token for the configured HS256 secret."""
+    from app.api.auth import issue_token
+    from app.domain.access import Role
+
+    if settings.api.jwt_public_key_file:
+        raise SystemExit(
+            "tokens are verified with RS256 (JWT_PUBLIC_KEY_FILE): sign them with your private key"
+        )
+    print(
+        issue_token(
+            secret=settings.api.jwt_secret.get_secret_value(),
+            role=Role(args.role),
+            sub=args.sub,
+            venues=[v for v in (args.venues or "").split(",") if v],
+            ttl=_duration(args.ttl),
+        )
+    )
+    return 0
+
+
+def _duration(text: str) -> timedelta:
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    number, unit = (text[:-1], text[-1]) if text[-1:] in units else (text, "s")
+    if not number.isdigit() or int(number) <= 0:
+        raise SystemExit(f"--ttl must look like 3600, 90m, 12h or 7d, got {text!r}")
+    return timedelta(seconds=int(number) * units[unit])
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
@@ -302,6 +400,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     retention_cmd.add_argument("--batch-size", type=int, default=10_000)
     retention_cmd.set_defaults(handler=cmd_retention)
+
+    serve_cmd = commands.add_parser("serve", help="serve the HTTP API")
+    serve_cmd.add_argument("--host", default="0.0.0.0", help="interface to listen on")  # noqa: S104 - a server's job
+    serve_cmd.add_argument("--workers", type=int, default=1, help="API processes")
+    serve_cmd.set_defaults(handler=cmd_serve)
+
+    token_cmd = commands.add_parser(
+        "token", help="print a bearer token for the configured secret"
+    )
+    token_cmd.add_argument(
+        "--role", required=True, choices=["admin", "venue_admin", "user", "monitoring"]
+    )
+    token_cmd.add_argument("--sub", default="cli", help="the token's subject (user id)")
+    token_cmd.add_argument("--venues", help="comma-separated venue ids (venue_admin)")
+    token_cmd.add_argument("--ttl", default="1h", help="lifetime: 3600, 90m, 12h, 7d")
+    token_cmd.set_defaults(handler=cmd_token)
 
     dev_cmd = commands.add_parser(
         "dev",

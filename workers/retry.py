@@ -45,7 +45,20 @@ class QueuePolicyRetry(BaseRetryStrategy):
         if isinstance(exception, PERMANENT):
             return None
         policy = self.policies.get(job.queue)
-        if not may_retry(policy, attempts_before=job.attempts):
+        if not may_retry(
+            policy, attempts_before=job.attempts, job_limit=_job_limit(job)
+        ):
             return None
         delay = retry_delay_s(policy, attempts_before=job.attempts)
         return RetryDecision(retry_at=datetime.now(UTC) + timedelta(seconds=delay))
+
+
+def _job_limit(job: Job) -> int | None:
+    # A job may carry its own attempt limit (the API's options.attempts).
+    meta = job.task_kwargs.get("meta")
+    limit = meta.get("max_attempts") if isinstance(meta, dict) else None
+    return (
+        limit
+        if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0
+        else None
+    )

@@ -7,9 +7,12 @@ functions and views of schema `queue`, or the HTTP API.
 from typing import Any
 
 import psycopg
+from psycopg_pool import AsyncConnectionPool
 
 # The connection type callers hand to the services: a connection (and therefore a
 # transaction) the caller owns.
 Connection = psycopg.AsyncConnection[Any]
+# A process's pool of such connections.
+Pool = AsyncConnectionPool
 
-__all__ = ["Connection"]
+__all__ = ["Connection", "Pool"]

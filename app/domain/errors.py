@@ -142,3 +142,31 @@ class PermanentTaskError(TaskError):
 
 class ProviderNotConfigured(PermanentTaskError):
     """The provider this job needs is not configured."""
+
+
+class IdempotencyKeyReused(ClientError):
+    """The idempotency key was already used with a different request."""
+
+    status = 409
+    slug = "idempotency-key-reused"
+    title = "Idempotency key reused"
+
+
+class Forbidden(ClientError):
+    """Your role does not allow this."""
+
+    status = 403
+    slug = "forbidden"
+    title = "Forbidden"
+
+
+class BatchRejected(ClientError):
+    """The batch was rejected as a whole; nothing was enqueued."""
+
+    status = 422
+    slug = "batch-rejected"
+    title = "Batch rejected"
+
+    def __init__(self, detail: str, *, errors: list[Any]) -> None:
+        super().__init__(detail)
+        self.errors = errors

@@ -26,13 +26,16 @@ class QueuePolicy:
     concurrency: int = 10
 
 
-def may_retry(policy: QueuePolicy, *, attempts_before: int) -> bool:
+def may_retry(
+    policy: QueuePolicy, *, attempts_before: int, job_limit: int | None = None
+) -> bool:
     """Return True when the attempt that just failed was not the last one.
 
     `attempts_before` counts the attempts before the one that failed, so the
-    failed attempt is number `attempts_before + 1` of `max_attempts`.
+    failed attempt is number `attempts_before + 1` of the limit: the job's own
+    (`job_limit`, set at enqueue) or else the queue's `max_attempts`.
     """
-    return attempts_before + 1 < policy.max_attempts
+    return attempts_before + 1 < (job_limit or policy.max_attempts)
 
 
 def retry_delay_s(

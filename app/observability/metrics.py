@@ -4,7 +4,10 @@ Names keep the old service's (design §8) so its dashboards keep working; labels
 never carry ids or messages.
 """
 
-from prometheus_client import Counter, Histogram
+from collections.abc import Iterable
+from typing import Protocol
+
+from prometheus_client import Counter, Gauge, Histogram
 
 JOB_RESULTS = Counter(
     "job_results_total",
@@ -44,3 +47,42 @@ COMPLETION_BATCH = Histogram(
     "Attempts completed per database statement.",
     buckets=(1, 2, 5, 10, 20, 50, 100),
 )
+
+QUEUE_DEPTH = Gauge(
+    "queue_depth",
+    "Jobs per queue and status (waiting, delayed, active), read from the database at scrape time.",
+    ["queue_name", "status"],
+)
+OLDEST_JOB_AGE = Gauge(
+    "oldest_job_age_seconds",
+    "Age of the oldest due waiting job per queue (0 when none waits).",
+    ["queue_name"],
+)
+QUEUE_PAUSED = Gauge("queue_paused", "1 when the queue is paused.", ["queue_name"])
+
+
+class QueueCounts(Protocol):
+    """What the queue gauges read: a row of queue.overview."""
+
+    @property
+    def queue(self) -> str: ...  # noqa: D102
+    @property
+    def waiting(self) -> int: ...  # noqa: D102
+    @property
+    def scheduled(self) -> int: ...  # noqa: D102
+    @property
+    def running(self) -> int: ...  # noqa: D102
+    @property
+    def paused(self) -> bool: ...  # noqa: D102
+    @property
+    def oldest_waiting_age_s(self) -> float | None: ...  # noqa: D102
+
+
+def observe_queues(rows: Iterable[QueueCounts]) -> None:
+    """Set the queue gauges from the overview's rows."""
+    for row in rows:
+        QUEUE_DEPTH.labels(row.queue, "waiting").set(row.waiting)
+        QUEUE_DEPTH.labels(row.queue, "delayed").set(row.scheduled)
+        QUEUE_DEPTH.labels(row.queue, "active").set(row.running)
+        OLDEST_JOB_AGE.labels(row.queue).set(row.oldest_waiting_age_s or 0)
+        QUEUE_PAUSED.labels(row.queue).set(1 if row.paused else 0)

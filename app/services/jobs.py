@@ -2,6 +2,50 @@
 
 from app.db import Connection
 from app.db.queries import jobs as queries
+from app.db.queries.jobs import JobRow, OutcomeRow
+from app.domain.access import Principal, can_manage_job, can_see_job
+from app.domain.errors import Forbidden, JobNotFound
+from app.services.audit import AuditContext, record
+
+__all__ = ["JobRow", "OutcomeRow"]
+
+
+async def get_job(conn: Connection, principal: Principal, job_id: int) -> JobRow:
+    """Return a job the caller may see.
+
+    Raises:
+        JobNotFound: no such job, or one the caller may not see (its existence
+            is not revealed).
+    """
+    job = await queries.get_job(conn, job_id=job_id)
+    if job is None or not can_see_job(
+        principal, user_id=job.user_id, venue_id=job.venue_id
+    ):
+        raise JobNotFound(f"job {job_id} does not exist", job_id=job_id)
+    return job
+
+
+async def list_outcomes(
+    conn: Connection, principal: Principal, job_id: int
+) -> list[OutcomeRow]:
+    """Return every attempt of a job the caller may see."""
+    await get_job(conn, principal, job_id)
+    return await queries.list_job_outcomes(conn, job_id=job_id)
+
+
+async def check_may_manage(
+    conn: Connection, principal: Principal, job_id: int
+) -> JobRow:
+    """Return the job if the caller may retry or cancel it.
+
+    Raises:
+        JobNotFound: as `get_job`.
+        Forbidden: the caller sees the job but may not change it.
+    """
+    job = await get_job(conn, principal, job_id)
+    if not can_manage_job(principal, venue_id=job.venue_id):
+        raise Forbidden("your role may not retry or cancel jobs")
+    return job
 
 
 async def cancel_job(conn: Connection, job_id: int) -> str:
@@ -32,3 +76,24 @@ async def retry_job(conn: Connection, job_id: int) -> None:
 async def retry_failed_jobs(conn: Connection, queue: str) -> int:
     """Requeue every failed job of `queue` (name or alias); return how many."""
     return await queries.retry_failed_jobs(conn, queue=queue)
+
+
+async def retry_as(
+    conn: Connection, principal: Principal, job_id: int, *, audit: AuditContext
+) -> None:
+    """Retry a failed job for an HTTP caller, and audit it, in one transaction."""
+    async with conn.transaction():
+        await check_may_manage(conn, principal, job_id)
+        await queries.retry_job(conn, job_id=job_id)
+        await record(conn, audit, "job.retry", f"job:{job_id}")
+
+
+async def cancel_as(
+    conn: Connection, principal: Principal, job_id: int, *, audit: AuditContext
+) -> str:
+    """Cancel or abort a job for an HTTP caller, and audit it, in one transaction."""
+    async with conn.transaction():
+        await check_may_manage(conn, principal, job_id)
+        state = await queries.cancel_job(conn, job_id=job_id)
+        await record(conn, audit, "job.cancel", f"job:{job_id}", state=state)
+    return state

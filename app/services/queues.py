@@ -2,7 +2,10 @@
 
 from app.db import Connection
 from app.db.queries import queues as queries
+from app.db.queries.queues import OverviewRow
 from app.domain.errors import UnknownQueue
+
+__all__ = ["OverviewRow", "overview", "set_paused"]
 
 
 async def set_paused(conn: Connection, queue: str, *, paused: bool) -> None:
@@ -16,3 +19,8 @@ async def set_paused(conn: Connection, queue: str, *, paused: bool) -> None:
     """
     if not await queries.set_queue_paused(conn, queue=queue, paused=paused):
         raise UnknownQueue(f'unknown queue "{queue}"')
+
+
+async def overview(conn: Connection) -> list[OverviewRow]:
+    """Return every queue's counts: waiting, scheduled, running, last hour's outcomes."""
+    return await queries.queue_overview(conn)

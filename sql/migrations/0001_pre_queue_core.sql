@@ -123,6 +123,9 @@ CREATE TABLE queue.idempotency_keys (
     job_type text NOT NULL,
     job_id bigint,
     created_at timestamptz NOT NULL DEFAULT now(),
+    -- Fingerprint of the HTTP request that created the job (meta.request_hash),
+    -- so a replay with another body under the same key can be told apart.
+    request_hash text,
     CONSTRAINT idempotency_keys_pkey PRIMARY KEY (key),
     CONSTRAINT idempotency_keys_key_check CHECK (octet_length(key) BETWEEN 1 AND 512)
 );
@@ -244,6 +247,7 @@ DECLARE
     deferred_index integer[];
     deferred_keys text[];
     deferred_types text[];
+    deferred_hashes text[];
     deferred_ids bigint[];
     enqueued_at timestamptz := now();
 BEGIN
@@ -381,10 +385,11 @@ BEGIN
     SELECT array_agg(b.job_index ORDER BY b.job_index),
            array_agg(b.idempotency_key ORDER BY b.job_index),
            array_agg(b.job_type ORDER BY b.job_index),
+           array_agg(b.args -> 'meta' ->> 'request_hash' ORDER BY b.job_index),
            procrastinate_defer_jobs_v1(array_agg(ROW(
                b.queue_name, b.job_type, b.priority, NULL, NULL, b.args, b.run_at
            )::procrastinate_job_to_defer_v1 ORDER BY b.job_index))
-    INTO deferred_index, deferred_keys, deferred_types, deferred_ids
+    INTO deferred_index, deferred_keys, deferred_types, deferred_hashes, deferred_ids
     FROM unnest(batch) AS b
     WHERE b.idempotency_key IS NULL OR b.first_of_key;
 
@@ -402,9 +407,10 @@ BEGIN
     --    overlapping keys wait on each other instead of deadlocking.
     IF keyed_count > 0 THEN
         WITH claimed AS (
-            INSERT INTO queue.idempotency_keys (key, job_type, job_id, created_at)
-            SELECT d.key, d.job_type, d.job_id, enqueued_at
-            FROM unnest(deferred_keys, deferred_types, deferred_ids) AS d(key, job_type, job_id)
+            INSERT INTO queue.idempotency_keys (key, job_type, job_id, created_at, request_hash)
+            SELECT d.key, d.job_type, d.job_id, enqueued_at, d.request_hash
+            FROM unnest(deferred_keys, deferred_types, deferred_ids, deferred_hashes)
+                AS d(key, job_type, job_id, request_hash)
             WHERE d.key IS NOT NULL
             ORDER BY d.key
             ON CONFLICT (key) DO NOTHING

@@ -127,7 +127,9 @@ SELECT
     j.status::text AS state,
     j.priority,
     j.attempts,
-    q.max_attempts,
+    coalesce(CASE WHEN j.args -> 'meta' ->> 'max_attempts' ~ '^[0-9]{1,3}$'
+                  THEN (j.args -> 'meta' ->> 'max_attempts')::integer END,
+             q.max_attempts) AS max_attempts,
     (j.args -> 'meta' ->> 'enqueued_at')::timestamptz AS enqueued_at,
     j.scheduled_at,
     queue.job_last_event_at(j.id, '{started}') AS started_at,

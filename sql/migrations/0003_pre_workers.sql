@@ -297,7 +297,10 @@ BEGIN
     FOR job IN
         SELECT j.id, j.queue_name, j.task_name, j.attempts, j.worker_id,
                j.args -> 'meta' ->> 'idempotency_key' AS idempotency_key,
-               coalesce(q.max_attempts, 1) AS max_attempts
+               -- A job may carry its own limit (the API's options.attempts).
+               coalesce(CASE WHEN j.args -> 'meta' ->> 'max_attempts' ~ '^[0-9]{1,3}$'
+                             THEN (j.args -> 'meta' ->> 'max_attempts')::integer END,
+                        q.max_attempts, 1) AS max_attempts
         FROM procrastinate_jobs AS j
         LEFT JOIN procrastinate_workers AS w ON w.id = j.worker_id
         LEFT JOIN queue.queues AS q ON q.name = j.queue_name

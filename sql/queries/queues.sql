@@ -12,3 +12,10 @@ UPDATE queue.queues
 SET paused = %(paused)s, updated_at = now()
 WHERE name = queue.canonical_queue_name(%(queue)s)
 RETURNING name;
+
+-- name: queue_overview :many
+-- The overview of every queue (waiting jobs and the last hour's outcomes).
+SELECT queue, tier, paused, waiting, scheduled, running, failed_last_hour, succeeded_last_hour,
+       extract(epoch FROM oldest_waiting_age)::float8 AS oldest_waiting_age_s, concurrency, max_attempts
+FROM queue.overview
+ORDER BY queue;

@@ -1,19 +1,32 @@
 """`queue-service dev`, what `make run` runs: embedded PostgreSQL, migrations, workers."""
 
+import json
 import os
 import re
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
 
 import psutil
 import psycopg
 
-from tests.helpers.workers import ROOT, wait_for
+from tests.helpers.workers import ROOT, free_port, wait_for
 
 
-def test_dev_starts_embedded_postgres_migrates_works_and_stops_it(tmp_path):
+def _answers(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{port}/health/live", timeout=2
+        ) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def test_dev_starts_embedded_postgres_migrates_serves_works_and_stops_it(tmp_path):
+    port = free_port()
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(tmp_path),
@@ -21,6 +34,7 @@ def test_dev_starts_embedded_postgres_migrates_works_and_stops_it(tmp_path):
         "XDG_RUNTIME_DIR": str(tmp_path / "run"),
         "WORKER_METRICS_PORT": "0",
         "LOG_FORMAT": "text",
+        "PORT": str(port),
     }
     (tmp_path / "run").mkdir()
     log = tmp_path / "dev.log"
@@ -41,10 +55,26 @@ def test_dev_starts_embedded_postgres_migrates_works_and_stops_it(tmp_path):
             )
             dsn = found.group(1)  # type: ignore[union-attr]
             assert str(tmp_path / "data" / "queue-service" / "pgdata") in dsn
+            token = re.search(r"export TOKEN=(\S+)", log.read_text()).group(1)  # type: ignore[union-attr]
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/api/v1/queue/jobs",
+                data=json.dumps(
+                    {
+                        "queue": "background",
+                        "type": "analytics-track",
+                        "data": {"eventType": "dev"},
+                    }
+                ).encode(),
+                headers={
+                    "Authorization": f"Bearer {token}",
+                    "Content-Type": "application/json",
+                },
+            )
+            wait_for(lambda: _answers(port), timeout=30, what="the API")
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - our own local server
+                assert response.status == 201
+                job_id = json.loads(response.read())["jobId"]
             with psycopg.connect(dsn, autocommit=True) as conn:
-                (job_id,) = conn.execute(
-                    "SELECT job_id FROM queue.enqueue('background', 'analytics-track', '{\"eventType\": \"dev\"}')"
-                ).fetchone()
 
                 def recorded():
                     return conn.execute(

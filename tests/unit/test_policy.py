@@ -115,3 +115,21 @@ def test_strategy_requeues_at_once_after_shutdown_but_not_after_abort(strategy):
         )
         is None
     )
+
+
+def test_may_retry_prefers_the_jobs_own_limit():
+    assert may_retry(COMMUNICATION, attempts_before=3, job_limit=5)
+    assert not may_retry(MONEY, attempts_before=1, job_limit=2)
+
+
+def test_strategy_reads_the_jobs_own_limit_from_meta(strategy):
+    capped = Job(
+        id=3,
+        queue="money",
+        lock=None,
+        queueing_lock=None,
+        task_name="t",
+        attempts=1,
+        task_kwargs={"data": {}, "meta": {"max_attempts": 2}},
+    )
+    assert strategy.get_retry_decision(exception=RuntimeError("x"), job=capped) is None

@@ -1,9 +1,48 @@
 """Typed wrappers of `sql/queries/jobs.sql`: operator actions on jobs."""
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from app.db import Connection
-from app.db.queries import execute, fetch_all, fetch_value
+from app.db.queries import execute, fetch_all, fetch_one, fetch_value
+
+
+@dataclass(frozen=True)
+class JobRow:
+    """A job as `queue.jobs` shows it."""
+
+    id: int
+    queue: str
+    job_type: str
+    state: str
+    priority: int
+    attempts: int
+    max_attempts: int | None
+    enqueued_at: datetime | None
+    scheduled_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    last_error_type: str | None
+    last_error: str | None
+    idempotency_key: str | None
+    user_id: str | None
+    venue_id: str | None
+    request_id: str | None
+    data: Any
+
+
+@dataclass(frozen=True)
+class OutcomeRow:
+    """One attempt of a job."""
+
+    attempt: int
+    status: str
+    error_type: str | None
+    error_message: str | None
+    result: Any
+    started_at: datetime
+    finished_at: datetime
 
 
 @dataclass(frozen=True)
@@ -41,3 +80,22 @@ async def get_job_state(conn: Connection, *, job_id: int) -> str | None:
     """Return the job's state, or None when it does not exist."""
     state: str | None = await fetch_value(conn, "get_job_state", {"job_id": job_id})
     return state
+
+
+async def get_job(conn: Connection, *, job_id: int) -> JobRow | None:
+    """Return the job, or None."""
+    return await fetch_one(conn, "get_job", {"job_id": job_id}, JobRow)
+
+
+async def list_job_outcomes(conn: Connection, *, job_id: int) -> list[OutcomeRow]:
+    """Return every attempt of the job, oldest first."""
+    return await fetch_all(conn, "list_job_outcomes", {"job_id": job_id}, OutcomeRow)
+
+
+async def get_request_hash(
+    conn: Connection, *, job_id: int, idempotency_key: str | None
+) -> str | None:
+    """Return the request fingerprint stored with the key that names this job."""
+    params = {"job_id": job_id, "idempotency_key": idempotency_key}
+    request_hash: str | None = await fetch_value(conn, "get_request_hash", params)
+    return request_hash

@@ -44,3 +44,25 @@ async def set_queue_paused(conn: Connection, *, queue: str, paused: bool) -> boo
         conn, "set_queue_paused", {"queue": queue, "paused": paused}, QueueName
     )
     return bool(rows)
+
+
+@dataclass(frozen=True)
+class OverviewRow:
+    """A queue's row of `queue.overview`."""
+
+    queue: str
+    tier: str
+    paused: bool
+    waiting: int
+    scheduled: int
+    running: int
+    failed_last_hour: int
+    succeeded_last_hour: int
+    oldest_waiting_age_s: float | None
+    concurrency: int
+    max_attempts: int
+
+
+async def queue_overview(conn: Connection) -> list[OverviewRow]:
+    """Return the overview of every queue."""
+    return await fetch_all(conn, "queue_overview", {}, OverviewRow)

@@ -1,0 +1,109 @@
+"""The Litestar application: routes, auth, problem details, request ids, docs.
+
+`create_app(settings)` builds it; its lifespan opens the process's pool and
+closes it on shutdown. Controllers receive a connection per request and make one
+service call each.
+"""
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import swagger_ui_bundle
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.prometheus import PrometheusConfig
+from litestar.static_files import create_static_files_router
+
+from app.api.auth import jwt_auth
+from app.api.controllers.health import health, live, prometheus, ready
+from app.api.controllers.jobs import JobController
+from app.api.problems import problem_details_plugin
+from app.api.request_ids import request_id_middleware
+from app.services.database import Connection, create_pool
+from app.settings import Settings
+
+# Swagger UI served from the installed package: the docs work offline.
+SWAGGER_ASSETS = Path(swagger_ui_bundle.swagger_ui_path)
+ASSETS = "/schema/assets"
+
+
+def create_app(settings: Settings) -> Litestar:
+    """Return the API; its lifespan opens the process's pool from the settings."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        database = settings.database
+        if database.url is None:
+            raise RuntimeError("DATABASE_URL is not set")
+        opened = create_pool(
+            database.url,
+            min_size=database.pool_min_size,
+            max_size=database.pool_max_size,
+            statement_timeout_ms=database.statement_timeout_ms,
+            idle_in_transaction_timeout_ms=database.idle_in_transaction_timeout_ms,
+            name="queue-service-api",
+        )
+        async with opened:
+            app.state.pool = opened
+            yield
+
+    async def provide_connection(state: State) -> AsyncIterator[Connection]:
+        async with state.pool.connection() as conn:
+            yield conn
+
+    def provide_settings() -> Settings:
+        return settings
+
+    auth = jwt_auth(settings.api)
+    openapi = OpenAPIConfig(
+        title="queue-service",
+        version="1",
+        description="Postgres-native job queue: jobs, queues, rate limits, metrics, alerts.",
+        path="/schema",
+        render_plugins=[
+            SwaggerRenderPlugin(
+                js_url=f"{ASSETS}/swagger-ui-bundle.js",
+                css_url=f"{ASSETS}/swagger-ui.css",
+                standalone_preset_js_url=f"{ASSETS}/swagger-ui-standalone-preset.js",
+                path="/",
+            )
+        ],
+        components=Components(
+            security_schemes={
+                "BearerToken": SecurityScheme(
+                    type="http", scheme="bearer", bearer_format="JWT"
+                )
+            }
+        ),
+        security=[{"BearerToken": []}],
+    )
+    handlers: list[Any] = [
+        JobController,
+        health,
+        live,
+        ready,
+        prometheus,
+        create_static_files_router(path=ASSETS, directories=[SWAGGER_ASSETS]),
+    ]
+    return Litestar(
+        route_handlers=handlers,
+        lifespan=[lifespan],
+        dependencies={
+            "conn": Provide(provide_connection),
+            "settings": Provide(provide_settings, sync_to_thread=False),
+        },
+        plugins=[problem_details_plugin()],
+        middleware=[
+            request_id_middleware,
+            PrometheusConfig(app_name="queue_service", prefix="http").middleware,
+        ],
+        on_app_init=[auth.on_app_init],
+        openapi_config=openapi,
+        debug=False,
+    )

@@ -1,0 +1,59 @@
+"""Probes and Prometheus: open to anyone (no token)."""
+
+from litestar import Response, get
+from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from app.api.context import AppSettings, Conn
+from app.api.schemas import Health, HealthCheck
+from app.observability import metrics
+from app.services import health as health_service
+from app.services.queues import overview
+
+
+def _answer(checks: list[health_service.Check]) -> Response[Health]:
+    healthy = all(check.healthy for check in checks)
+    body = Health(
+        status="ok" if healthy else "unhealthy",
+        checks={
+            check.name: HealthCheck(healthy=check.healthy, detail=check.detail)
+            for check in checks
+        },
+    )
+    return Response(
+        body, status_code=HTTP_200_OK if healthy else HTTP_503_SERVICE_UNAVAILABLE
+    )
+
+
+@get("/health/live", operation_id="live", tags=["health"])
+async def live() -> dict[str, str]:
+    """Answer without any I/O: the process serves requests."""
+    return {"status": "ok"}
+
+
+@get("/health/ready", operation_id="ready", tags=["health"])
+async def ready(conn: Conn) -> Response[Health]:
+    """200 when the database answers, else 503."""
+    return _answer([await health_service.ready(conn)])
+
+
+@get("/health", operation_id="health", tags=["health"])
+async def health(conn: Conn, settings: AppSettings) -> Response[Health]:
+    """200 when the database answers, a worker heartbeats and the queues read; else 503."""
+    return _answer(
+        await health_service.health(
+            conn, stalled_after_s=settings.worker.stalled_after_s
+        )
+    )
+
+
+@get(
+    "/metrics",
+    operation_id="prometheus",
+    tags=["metrics"],
+    media_type=CONTENT_TYPE_LATEST,
+)
+async def prometheus(conn: Conn) -> Response[bytes]:
+    """Prometheus exposition: queue gauges read now from SQL, plus HTTP metrics."""
+    metrics.observe_queues(await overview(conn))
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

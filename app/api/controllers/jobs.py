@@ -1,0 +1,238 @@
+"""/api/v1/queue/jobs: add, batch, get, outcomes, retry, cancel."""
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.params import FromPath, HeaderParameter, JSONBody
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from app.api.auth import allow
+from app.api.context import Conn, audit_context
+from app.api.request_ids import request_id_of
+from app.api.schemas import (
+    BatchCreate,
+    BatchCreated,
+    BatchJobError,
+    BatchJobResult,
+    Job,
+    JobAction,
+    JobCreate,
+    JobCreated,
+    JobOptionsIn,
+    JobState,
+    Outcome,
+)
+from app.domain.access import ENQUEUERS, JOB_MANAGERS, Principal
+from app.services import jobs as job_service
+from app.services.enqueue import BatchItem, JobOptions, enqueue_batch, enqueue_request
+
+AuthRequest = Request[Principal, Any, Any]
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        required=False,
+        min_length=1,
+        max_length=255,
+        description="Same key and body: the original job (200). Same key, other body: 409.",
+    ),
+]
+
+
+def _options(options: JobOptionsIn | None) -> JobOptions:
+    given = options or JobOptionsIn()
+    return JobOptions(
+        priority=given.priority, delay_ms=given.delay, attempts=given.attempts
+    )
+
+
+def _state(job: job_service.JobRow) -> JobState:
+    if job.state == "todo":
+        future = (
+            job.scheduled_at is not None
+            and job.enqueued_at is not None
+            and job.scheduled_at > job.enqueued_at
+        )
+        return "delayed" if future and job.started_at is None else "waiting"
+    return {
+        "doing": "active",
+        "succeeded": "completed",
+        "failed": "failed",
+        "cancelled": "cancelled",
+        "aborted": "aborted",
+    }.get(job.state, "failed")  # type: ignore[return-value]
+
+
+def job_body(job: job_service.JobRow) -> Job:
+    """Return a job in the old service's shape."""
+    state = _state(job)
+    return Job(
+        id=job.id,
+        queue=job.queue,
+        type=job.job_type,
+        data=job.data,
+        state=state,
+        progress=100 if state in ("completed", "failed", "cancelled", "aborted") else 0,
+        attempts=job.attempts,
+        maxAttempts=job.max_attempts,
+        priority=job.priority,
+        createdAt=job.enqueued_at,
+        scheduledFor=job.scheduled_at,
+        processedAt=job.started_at,
+        finishedAt=job.finished_at,
+        failedReason=job.last_error if state == "failed" else None,
+        idempotencyKey=job.idempotency_key,
+        requestId=job.request_id,
+    )
+
+
+class JobController(Controller):
+    """Jobs: one service call per request."""
+
+    path = "/api/v1/queue/jobs"
+    tags = ["jobs"]  # noqa: RUF012 - Litestar's class-level configuration
+
+    @post(
+        "/",
+        operation_id="addJob",
+        guards=[allow(*ENQUEUERS)],
+        status_code=HTTP_201_CREATED,
+    )
+    async def add_job(
+        self,
+        request: AuthRequest,
+        conn: Conn,
+        data: JSONBody[JobCreate],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[JobCreated]:
+        """Add a job; 201 when created, 200 when its idempotency key already named it."""
+        options = _options(data.options)
+        result = await enqueue_request(
+            conn,
+            principal=request.user,
+            queue=data.queue,
+            job_type=data.type,
+            data=data.data,
+            options=options,
+            idempotency_key=idempotency_key,
+            request_id=request_id_of(request.scope),
+        )
+        body = JobCreated(
+            jobId=result.job_id,
+            queue=data.queue.removesuffix("-queue"),
+            type=data.type,
+            status="duplicate" if result.duplicate else "queued",
+            options=data.options or JobOptionsIn(),
+        )
+        return Response(
+            body, status_code=HTTP_200_OK if result.duplicate else HTTP_201_CREATED
+        )
+
+    @post(
+        "/batch",
+        operation_id="addJobs",
+        guards=[allow(*ENQUEUERS)],
+        status_code=HTTP_201_CREATED,
+    )
+    async def add_jobs(
+        self,
+        request: AuthRequest,
+        conn: Conn,
+        data: JSONBody[BatchCreate],
+    ) -> BatchCreated:
+        """Add up to 100 jobs; with stopOnError, all or nothing."""
+        batch_options = data.options
+        result = await enqueue_batch(
+            conn,
+            principal=request.user,
+            queue=data.queue,
+            items=[
+                BatchItem(job.type, job.data, _options(job.options))
+                for job in data.jobs
+            ],
+            stop_on_error=bool(batch_options and batch_options.stopOnError),
+            validate_all=bool(batch_options and batch_options.validateAll),
+            request_id=request_id_of(request.scope),
+        )
+        return BatchCreated(
+            queue=data.queue.removesuffix("-queue"),
+            total=len(data.jobs),
+            successful=len(result.entries),
+            failed=len(result.errors),
+            jobs=[
+                BatchJobResult(
+                    index=e.index,
+                    jobId=e.job_id,
+                    type=e.job_type,
+                    status="duplicate" if e.duplicate else "queued",
+                )
+                for e in result.entries
+            ],
+            errors=[
+                BatchJobError(
+                    index=e.index, type=e.job_type, error=e.error, errors=e.errors
+                )
+                for e in result.errors
+            ],
+        )
+
+    @get("/{job_id:int}", operation_id="getJob")
+    async def get_job(
+        self, request: AuthRequest, conn: Conn, job_id: FromPath[int]
+    ) -> Job:
+        """Return a job the caller may see."""
+        return job_body(await job_service.get_job(conn, request.user, job_id))
+
+    @get("/{job_id:int}/outcomes", operation_id="getJobOutcomes")
+    async def get_outcomes(
+        self, request: AuthRequest, conn: Conn, job_id: FromPath[int]
+    ) -> list[Outcome]:
+        """Return every attempt of a job, oldest first."""
+        outcomes = await job_service.list_outcomes(conn, request.user, job_id)
+        return [
+            Outcome(
+                attempt=o.attempt,
+                status=o.status,
+                errorType=o.error_type,
+                error=o.error_message,
+                result=o.result,
+                startedAt=o.started_at,
+                finishedAt=o.finished_at,
+                durationMs=round(
+                    (o.finished_at - o.started_at).total_seconds() * 1000, 3
+                ),
+            )
+            for o in outcomes
+        ]
+
+    @post(
+        "/{job_id:int}/retry",
+        operation_id="retryJob",
+        guards=[allow(*JOB_MANAGERS)],
+        status_code=HTTP_200_OK,
+    )
+    async def retry_job(
+        self, request: AuthRequest, conn: Conn, job_id: FromPath[int]
+    ) -> JobAction:
+        """Requeue a failed job with a fresh set of attempts."""
+        await job_service.retry_as(
+            conn, request.user, job_id, audit=audit_context(request)
+        )
+        return JobAction(jobId=job_id, status="queued")
+
+    @delete(
+        "/{job_id:int}",
+        operation_id="cancelJob",
+        guards=[allow(*JOB_MANAGERS)],
+        status_code=HTTP_200_OK,
+    )
+    async def cancel_job(
+        self, request: AuthRequest, conn: Conn, job_id: FromPath[int]
+    ) -> JobAction:
+        """Cancel a waiting job, or abort a running one."""
+        state = await job_service.cancel_as(
+            conn, request.user, job_id, audit=audit_context(request)
+        )
+        return JobAction(
+            jobId=job_id, status="cancelled" if state == "cancelled" else "aborting"
+        )

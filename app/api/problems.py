@@ -1,0 +1,167 @@
+"""Every error as RFC 9457 `application/problem+json`.
+
+- Service errors keep their status, slug (`type: /problems/<slug>`), fixed title
+  and detail, plus their extras (`job_id`, field `errors` with JSON pointers).
+- Litestar's validation errors become 422 with `errors: [{detail, pointer}]`.
+- Other HTTP errors keep their status with `type: about:blank`.
+- Anything else is a 500 with a generic detail: no SQL, no traceback (those go
+  to the log, with the request id).
+Every problem carries `instance` (the request path) and `request_id`.
+"""
+
+import logging
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.plugins.problem_details import (
+    ProblemDetailsConfig,
+    ProblemDetailsException,
+    ProblemDetailsPlugin,
+)
+
+from app.api.request_ids import request_id_of
+from app.domain import errors
+
+logger = logging.getLogger(__name__)
+
+
+class Problem(ProblemDetailsException):
+    """A problem that names the request it answers, and is logged once."""
+
+    def to_response(self, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+        """Add `instance` and `request_id`, log, and render."""
+        request_id = request_id_of(request.scope)
+        if self.status_code >= 500:
+            logger.error(
+                "Request failed.",
+                exc_info=self.__cause__ or self,
+                extra={
+                    "action": "http_error",
+                    "request_id": request_id,
+                    "path": request.url.path,
+                },
+            )
+        else:
+            logger.info(
+                "Request refused.",
+                extra={
+                    "action": "http_refused",
+                    "request_id": request_id,
+                    "status": self.status_code,
+                    "path": request.url.path,
+                    "detail": self.detail,
+                },
+            )
+        self.instance = self.instance or request.url.path
+        extra = self.extra if isinstance(self.extra, dict) else {}
+        self.extra = {**extra, "request_id": request_id}
+        return super().to_response(request)
+
+
+def _service_error(exc: errors.ServiceError) -> Problem:
+    extra: dict[str, Any] = {
+        key: value for key, value in exc.extra.items() if key != "sqlstate"
+    }
+    field_errors = getattr(exc, "errors", None)
+    if field_errors:
+        extra["errors"] = [_plain(error) for error in field_errors]
+    return Problem(
+        status_code=exc.status,
+        type_=f"/problems/{exc.slug}",
+        title=exc.title,
+        detail=exc.detail,
+        extra=extra,
+    )
+
+
+def _plain(error: Any) -> Any:
+    # Batch errors are dataclasses; field errors are dicts already.
+    return vars(error) if hasattr(error, "__dataclass_fields__") else error
+
+
+def _pointer(key: str | None, source: str | None) -> str:
+    if not key:
+        return "" if source in (None, "body") else f"/{source}"
+    parts = [part.replace("~", "~0").replace("/", "~1") for part in str(key).split(".")]
+    prefix = "" if source in (None, "body") else f"/{source}"
+    return prefix + "".join(f"/{part}" for part in parts)
+
+
+def _validation_error(exc: ValidationException) -> Problem:
+    found = exc.extra if isinstance(exc.extra, list) else []
+    field_errors = [
+        {
+            "detail": str(item.get("message", "invalid value")),
+            "pointer": _pointer(item.get("key"), item.get("source")),
+        }
+        for item in found
+        if isinstance(item, dict)
+    ]
+    return Problem(
+        status_code=422,
+        type_="/problems/validation-error",
+        title="Validation error",
+        detail="; ".join(f"{e['pointer'] or '/'}: {e['detail']}" for e in field_errors)
+        or str(exc.detail),
+        extra={"errors": field_errors},
+    )
+
+
+def _http_error(exc: HTTPException) -> Problem:
+    return Problem(
+        status_code=exc.status_code,
+        type_="about:blank",
+        title=_TITLES.get(exc.status_code, "Error"),
+        detail=str(exc.detail),
+        headers=exc.headers,
+    )
+
+
+_TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Payload too large",
+    415: "Unsupported media type",
+    429: "Too many requests",
+    500: "Internal server error",
+    503: "Service unavailable",
+}
+
+
+def _unexpected(exc: Exception) -> Problem:
+    del exc
+    return Problem(
+        status_code=500,
+        type_="about:blank",
+        title="Internal server error",
+        detail="The service failed to handle this request; it has been logged with its request id.",
+    )
+
+
+def _chained(convert: Any) -> Any:
+    def handler(exc: Exception) -> Problem:
+        problem: Problem = convert(exc)
+        problem.__cause__ = exc
+        return problem
+
+    return handler
+
+
+def problem_details_plugin() -> ProblemDetailsPlugin:
+    """Return the plugin that renders every error as problem details."""
+    return ProblemDetailsPlugin(
+        ProblemDetailsConfig(
+            enable_for_all_http_exceptions=True,
+            exception_to_problem_detail_map={
+                errors.ServiceError: _chained(_service_error),
+                ValidationException: _chained(_validation_error),
+                HTTPException: _chained(_http_error),
+                Exception: _chained(_unexpected),
+            },
+        )
+    )

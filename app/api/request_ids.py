@@ -1,0 +1,45 @@
+"""Request ids: accepted from X-Request-ID or generated, echoed, and handed to jobs.
+
+The id goes into each enqueued job's meta, so the worker's log lines for that
+job carry it too.
+"""
+
+import re
+import uuid
+
+from litestar.datastructures import MutableScopeHeaders
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+HEADER = "X-Request-ID"
+# Ids from outside are logged and stored: keep them short and plain.
+_ACCEPTABLE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def request_id_of(scope: Scope) -> str:
+    """Return the request id of the current request."""
+    state = scope.get("state") or {}
+    return str(state.get("request_id", ""))
+
+
+def request_id_middleware(app: ASGIApp) -> ASGIApp:
+    """Wrap `app` so every HTTP request has a request id, echoed in the response."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await app(scope, receive, send)
+            return
+        given = next(
+            (v.decode() for k, v in scope["headers"] if k == b"x-request-id"), None
+        )
+        request_id = given if given and _ACCEPTABLE.match(given) else str(uuid.uuid4())
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableScopeHeaders.from_message(message)[HEADER] = request_id
+            await send(message)
+
+        await app(scope, receive, send_with_id)
+
+    return middleware

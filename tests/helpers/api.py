@@ -1,0 +1,47 @@
+"""The API under Litestar's test client, on a test database, with tokens per role."""
+
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+from litestar.testing import AsyncTestClient
+
+from app.api.app import create_app
+from app.api.auth import issue_token
+from app.domain.access import Role
+from app.settings import ApiSettings, DatabaseSettings, Settings
+
+SECRET = "test-secret-that-is-long-enough-for-hs256"  # noqa: S105 - test only
+
+
+def test_settings(dsn: str) -> Settings:
+    """Settings of an API under test."""
+    return Settings(
+        env="test",
+        database=DatabaseSettings(url=dsn),
+        api=ApiSettings(jwt_secret=SECRET),
+    )
+
+
+def token(
+    role: str,
+    sub: str = "user-1",
+    venues: tuple[str, ...] = (),
+    ttl: timedelta = timedelta(hours=1),
+) -> str:
+    """Return a valid token for the test secret."""
+    return issue_token(secret=SECRET, role=Role(role), sub=sub, venues=venues, ttl=ttl)
+
+
+def auth(
+    role: str, sub: str = "user-1", venues: tuple[str, ...] = ()
+) -> dict[str, str]:
+    """Return the Authorization header of a token."""
+    return {"Authorization": f"Bearer {token(role, sub, venues)}"}
+
+
+@contextlib.asynccontextmanager
+async def api_client(dsn: str) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
+    """Yield a test client of the API on `dsn`."""
+    async with AsyncTestClient(app=create_app(test_settings(dsn))) as client:
+        yield client
