@@ -260,7 +260,9 @@ async def _serve_and_work(settings: Settings, dsn: str, *, host: str) -> None:
     stop = asyncio.Event()
     # The API opens its own pool, on the same database as the workers (the
     # embedded one's DSN is known only now).
-    settings = settings.model_copy(update={"database": settings.database.model_copy(update={"url": dsn})})
+    settings = settings.model_copy(
+        update={"database": settings.database.model_copy(update={"url": dsn})}
+    )
     server = _QuietServer(
         uvicorn.Config(
             create_app(settings),

@@ -23,6 +23,12 @@ from litestar.static_files import create_static_files_router
 from app.api.auth import jwt_auth
 from app.api.controllers.health import health, live, prometheus, ready
 from app.api.controllers.jobs import JobController
+from app.api.controllers.operations import (
+    AlertController,
+    MetricsController,
+    RateLimitController,
+)
+from app.api.controllers.queues import QueueController
 from app.api.problems import problem_details_plugin
 from app.api.request_ids import request_id_middleware
 from app.services.database import Connection, create_pool
@@ -85,6 +91,10 @@ def create_app(settings: Settings) -> Litestar:
     )
     handlers: list[Any] = [
         JobController,
+        QueueController,
+        RateLimitController,
+        MetricsController,
+        AlertController,
         health,
         live,
         ready,

@@ -175,3 +175,240 @@ class Health(Schema):
 
     status: Literal["ok", "unhealthy"]
     checks: dict[str, HealthCheck]
+
+
+class QueueCounts(Schema):
+    """A queue's job counts."""
+
+    waiting: int
+    delayed: int
+    active: int
+    completedLastHour: int
+    failedLastHour: int
+
+
+class QueueSummary(Schema):
+    """GET /queues: one queue."""
+
+    name: str
+    tier: str
+    paused: bool
+    concurrency: int
+    maxAttempts: int
+    counts: QueueCounts
+    oldestWaitingAgeS: float | None
+
+
+class QueueSamples(Schema):
+    """Up to ten jobs of each state."""
+
+    waiting: list["Job"]
+    active: list["Job"]
+    failed: list["Job"]
+
+
+class QueueStatusBody(Schema):
+    """GET /queues/:name/status."""
+
+    name: str
+    paused: bool
+    metrics: QueueCounts
+    oldestWaitingAgeS: float | None
+    samples: QueueSamples
+
+
+class QueueAction(Schema):
+    """The result of pausing or resuming a queue."""
+
+    queue: str
+    paused: bool
+
+
+class QueueCleared(Schema):
+    """The result of clearing a queue."""
+
+    queue: str
+    type: str
+    removed: int
+
+
+class QueueJobsPage(Schema):
+    """GET /queues/:name/jobs."""
+
+    queue: str
+    status: str
+    start: int
+    end: int
+    jobs: list["Job"]
+
+
+class QueueConfig(Schema):
+    """A queue's policy (durations in seconds)."""
+
+    name: str
+    tier: str
+    paused: bool
+    maxAttempts: int
+    backoff: Literal["exponential", "fixed"]
+    backoffBaseS: float
+    backoffFactor: float
+    backoffCapS: float | None
+    backoffJitter: bool
+    keepSucceededS: float
+    keepFailedS: float
+    keepResults: bool
+    concurrency: int
+    alertMaxWaiting: int
+    alertMaxOldestAgeS: float
+    alertMaxFailedPerHour: int
+    idempotencyKeyTtlS: float
+    updatedAt: datetime
+
+
+class QueueConfigPatch(Schema):
+    """PATCH /queues/:name/config: the fields to change."""
+
+    maxAttempts: int | None = Field(default=None, ge=1, le=100)
+    backoff: Literal["exponential", "fixed"] | None = None
+    backoffBaseS: float | None = Field(default=None, gt=0, le=86400)
+    backoffFactor: float | None = Field(default=None, ge=1, le=10)
+    backoffCapS: float | None = Field(
+        default=None, gt=0, le=7 * 86400, description="null with clearBackoffCap"
+    )
+    clearBackoffCap: bool = False
+    backoffJitter: bool | None = None
+    keepSucceededS: float | None = Field(default=None, ge=0, le=3650 * 86400)
+    keepFailedS: float | None = Field(default=None, ge=0, le=3650 * 86400)
+    keepResults: bool | None = None
+    concurrency: int | None = Field(default=None, ge=1, le=1000)
+    alertMaxWaiting: int | None = Field(default=None, ge=1)
+    alertMaxOldestAgeS: float | None = Field(default=None, gt=0)
+    alertMaxFailedPerHour: int | None = Field(default=None, ge=1)
+    idempotencyKeyTtlS: float | None = Field(default=None, ge=0, le=3650 * 86400)
+
+
+class RateLimitStatus(Schema):
+    """A provider bucket as of now."""
+
+    key: str
+    group: str | None
+    ratePerSecond: float
+    burst: int
+    maxConcurrent: int | None
+    cooldownS: float
+    tokens: float
+    activeLeases: int
+    paused: bool
+    holdUntil: datetime | None
+    updatedAt: datetime
+
+
+class RateLimitCheck(Schema):
+    """Whether a call to the provider could go now (no token is taken)."""
+
+    service: str
+    allowed: bool
+    reason: str | None
+    waitMs: int
+    tokens: float
+
+
+class EmergencyStop(Schema):
+    """POST /rate-limits/emergency-stop and /resume."""
+
+    services: list[str] | None = Field(
+        default=None, description="Buckets to stop; all when absent."
+    )
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class RateLimitsChanged(Schema):
+    """Buckets an emergency stop or resume changed."""
+
+    services: list[str]
+    paused: bool
+
+
+class OutcomeCount(Schema):
+    """Attempts of a queue with an outcome."""
+
+    queue: str
+    status: str
+    attempts: int
+
+
+class MetricsSummary(Schema):
+    """GET /metrics/summary."""
+
+    generatedAt: datetime
+    since: datetime
+    queues: list[QueueSummary]
+    totals: QueueCounts
+    outcomes: list[OutcomeCount]
+
+
+class ThroughputPoint(Schema):
+    """Attempts of a queue in one minute."""
+
+    queue: str
+    minute: datetime
+    completed: int
+    failed: int
+
+
+class FailureByType(Schema):
+    """Failed attempts of one job type."""
+
+    queue: str
+    jobType: str
+    failed: int
+    retried: int
+
+
+class TopError(Schema):
+    """A frequent error."""
+
+    errorType: str | None
+    message: str | None
+    occurrences: int
+
+
+class FailuresPerHour(Schema):
+    """Failed attempts in one hour."""
+
+    hour: datetime
+    failed: int
+
+
+class FailureReport(Schema):
+    """GET /metrics/failures."""
+
+    since: datetime
+    total: int
+    byType: list[FailureByType]
+    topErrors: list[TopError]
+    trend: list[FailuresPerHour]
+
+
+class Alert(Schema):
+    """An alert."""
+
+    id: int
+    severity: str
+    type: str
+    queue: str | None
+    value: float | None
+    threshold: float | None
+    message: str
+    channels: dict[str, Any]
+    createdAt: datetime
+    acknowledged: bool
+    acknowledgedBy: str | None
+    acknowledgedAt: datetime | None
+
+
+class AlertTest(Schema):
+    """POST /alerts/test."""
+
+    severity: Literal["critical", "warning", "info"] = "info"
+    channel: Literal["log", "sms", "voice"] = "log"

@@ -25,6 +25,8 @@ SQLSTATE_ERRORS: dict[str, type[errors.ServiceError]] = {
     "QS011": errors.InvalidEnqueueRequest,
     "QS012": errors.InvalidJobTransition,
     "QS013": errors.JobNotFound,
+    # A check constraint of ours: an edit of policy breaks one of its rules.
+    "23514": errors.RuleViolated,
 }
 
 
@@ -38,4 +40,6 @@ def translate_errors() -> Iterator[None]:
         if error is None:
             raise
         message = exc.diag.message_primary or str(exc)
+        if exc.diag.constraint_name:
+            message = f"{message} ({exc.diag.constraint_name})"
         raise error(message, sqlstate=exc.sqlstate) from exc

@@ -170,3 +170,35 @@ class BatchRejected(ClientError):
     def __init__(self, detail: str, *, errors: list[Any]) -> None:
         super().__init__(detail)
         self.errors = errors
+
+
+class RuleViolated(ClientError):
+    """The change breaks a rule of the stored policy."""
+
+    status = 422
+    slug = "rule-violated"
+    title = "Rule violated"
+
+
+class UnknownRateLimit(ClientError):
+    """No rate-limit bucket has this name."""
+
+    status = 404
+    slug = "unknown-rate-limit"
+    title = "Unknown rate limit"
+
+
+class AlertNotFound(ClientError):
+    """No alert has this id."""
+
+    status = 404
+    slug = "alert-not-found"
+    title = "Alert not found"
+
+
+class ChannelNotConfigured(ClientError):
+    """The alert channel is not configured."""
+
+    status = 422
+    slug = "channel-not-configured"
+    title = "Channel not configured"

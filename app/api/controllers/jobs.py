@@ -176,14 +176,18 @@ class JobController(Controller):
             ],
         )
 
-    @get("/{job_id:int}", operation_id="getJob")
+    @get("/{job_id:int}", operation_id="getJob", guards=[allow(*ENQUEUERS)])
     async def get_job(
         self, request: AuthRequest, conn: Conn, job_id: FromPath[int]
     ) -> Job:
         """Return a job the caller may see."""
         return job_body(await job_service.get_job(conn, request.user, job_id))
 
-    @get("/{job_id:int}/outcomes", operation_id="getJobOutcomes")
+    @get(
+        "/{job_id:int}/outcomes",
+        operation_id="getJobOutcomes",
+        guards=[allow(*ENQUEUERS)],
+    )
     async def get_outcomes(
         self, request: AuthRequest, conn: Conn, job_id: FromPath[int]
     ) -> list[Outcome]:

@@ -1,10 +1,12 @@
 """Typed wrappers of `sql/queries/queues.sql`."""
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from app.db import Connection
-from app.db.queries import fetch_all
+from app.db.queries import fetch_all, fetch_one, fetch_value
+from app.db.queries.jobs import JobRow
 
 
 @dataclass(frozen=True)
@@ -66,3 +68,75 @@ class OverviewRow:
 async def queue_overview(conn: Connection) -> list[OverviewRow]:
     """Return the overview of every queue."""
     return await fetch_all(conn, "queue_overview", {}, OverviewRow)
+
+
+@dataclass(frozen=True)
+class QueueConfigRow:
+    """A queue's editable policy, durations in seconds."""
+
+    name: str
+    tier: str
+    max_attempts: int
+    backoff: str
+    backoff_base_s: float
+    backoff_factor: float
+    backoff_cap_s: float | None
+    backoff_jitter: bool
+    keep_succeeded_s: float
+    keep_failed_s: float
+    keep_results: bool
+    concurrency: int
+    alert_max_waiting: int
+    alert_max_oldest_age_s: float
+    alert_max_failed_per_hour: int
+    idempotency_key_ttl_s: float
+    paused: bool
+    updated_at: datetime
+
+
+async def list_queue_jobs(
+    conn: Connection, *, queue: str, status: str, offset: int, limit: int
+) -> list[JobRow]:
+    """Return a page of the queue's jobs in one API state."""
+    params = {"queue": queue, "status": status, "offset": offset, "limit": limit}
+    return await fetch_all(conn, "list_queue_jobs", params, JobRow)
+
+
+async def clear_queue(conn: Connection, *, queue: str, kind: str) -> int:
+    """Remove the queue's jobs in one state; return how many."""
+    return int(await fetch_value(conn, "clear_queue", {"queue": queue, "kind": kind}))
+
+
+async def get_queue_config(conn: Connection, *, queue: str) -> QueueConfigRow | None:
+    """Return the queue's policy, or None."""
+    return await fetch_one(conn, "get_queue_config", {"queue": queue}, QueueConfigRow)
+
+
+CONFIG_FIELDS = (
+    "max_attempts",
+    "backoff",
+    "backoff_base_s",
+    "backoff_factor",
+    "backoff_cap_s",
+    "backoff_jitter",
+    "keep_succeeded_s",
+    "keep_failed_s",
+    "keep_results",
+    "concurrency",
+    "alert_max_waiting",
+    "alert_max_oldest_age_s",
+    "alert_max_failed_per_hour",
+    "idempotency_key_ttl_s",
+)
+
+
+async def update_queue_config(
+    conn: Connection, *, queue: str, changes: dict[str, Any], clear_backoff_cap: bool
+) -> bool:
+    """Apply `changes` (fields of CONFIG_FIELDS) to the queue; return False if it does not exist."""
+    unknown = set(changes) - set(CONFIG_FIELDS)
+    if unknown:
+        raise ValueError(f"not queue policy fields: {sorted(unknown)}")
+    params = {field: changes.get(field) for field in CONFIG_FIELDS}
+    params.update(queue=queue, clear_backoff_cap=clear_backoff_cap)
+    return await fetch_value(conn, "update_queue_config", params) is not None

@@ -1,0 +1,229 @@
+"""/api/v1/queue/queues: overview, status, pause, resume, clear, jobs, policy."""
+
+from typing import Annotated, Any, Literal
+
+from litestar import Controller, Request, get, patch, post
+from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_200_OK
+
+from app.api.auth import allow
+from app.api.context import Conn, audit_context
+from app.api.controllers.jobs import job_body
+from app.api.schemas import (
+    QueueAction,
+    QueueCleared,
+    QueueConfig,
+    QueueConfigPatch,
+    QueueCounts,
+    QueueJobsPage,
+    QueueSamples,
+    QueueStatusBody,
+    QueueSummary,
+)
+from app.domain.access import OBSERVERS, Principal, Role
+from app.services import queues as queue_service
+
+AuthRequest = Request[Principal, Any, Any]
+State = Literal[
+    "waiting", "delayed", "active", "completed", "failed", "cancelled", "aborted"
+]
+ClearType = Literal["completed", "failed", "delayed", "wait"]
+
+# camelCase field of the API → column of queue.queues
+CONFIG_FIELDS = {
+    "maxAttempts": "max_attempts",
+    "backoff": "backoff",
+    "backoffBaseS": "backoff_base_s",
+    "backoffFactor": "backoff_factor",
+    "backoffCapS": "backoff_cap_s",
+    "backoffJitter": "backoff_jitter",
+    "keepSucceededS": "keep_succeeded_s",
+    "keepFailedS": "keep_failed_s",
+    "keepResults": "keep_results",
+    "concurrency": "concurrency",
+    "alertMaxWaiting": "alert_max_waiting",
+    "alertMaxOldestAgeS": "alert_max_oldest_age_s",
+    "alertMaxFailedPerHour": "alert_max_failed_per_hour",
+    "idempotencyKeyTtlS": "idempotency_key_ttl_s",
+}
+
+
+def counts_body(row: queue_service.OverviewRow) -> QueueCounts:
+    """Return a queue's counts in the API's shape."""
+    return QueueCounts(
+        waiting=row.waiting,
+        delayed=row.scheduled,
+        active=row.running,
+        completedLastHour=row.succeeded_last_hour,
+        failedLastHour=row.failed_last_hour,
+    )
+
+
+def _config(row: queue_service.QueueConfigRow) -> QueueConfig:
+    return QueueConfig(
+        name=row.name,
+        tier=row.tier,
+        paused=row.paused,
+        maxAttempts=row.max_attempts,
+        backoff="exponential" if row.backoff == "exponential" else "fixed",
+        backoffBaseS=row.backoff_base_s,
+        backoffFactor=row.backoff_factor,
+        backoffCapS=row.backoff_cap_s,
+        backoffJitter=row.backoff_jitter,
+        keepSucceededS=row.keep_succeeded_s,
+        keepFailedS=row.keep_failed_s,
+        keepResults=row.keep_results,
+        concurrency=row.concurrency,
+        alertMaxWaiting=row.alert_max_waiting,
+        alertMaxOldestAgeS=row.alert_max_oldest_age_s,
+        alertMaxFailedPerHour=row.alert_max_failed_per_hour,
+        idempotencyKeyTtlS=row.idempotency_key_ttl_s,
+        updatedAt=row.updated_at,
+    )
+
+
+class QueueController(Controller):
+    """Queues: one service call per request."""
+
+    path = "/api/v1/queue/queues"
+    tags = ["queues"]  # noqa: RUF012 - Litestar's class-level configuration
+
+    @get("/", operation_id="listQueues", guards=[allow(*OBSERVERS)])
+    async def list_queues(self, conn: Conn) -> list[QueueSummary]:
+        """Every queue with its counts."""
+        return [
+            QueueSummary(
+                name=row.queue,
+                tier=row.tier,
+                paused=row.paused,
+                concurrency=row.concurrency,
+                maxAttempts=row.max_attempts,
+                counts=counts_body(row),
+                oldestWaitingAgeS=row.oldest_waiting_age_s,
+            )
+            for row in await queue_service.overview(conn)
+        ]
+
+    @get(
+        "/{name:str}/status", operation_id="getQueueStatus", guards=[allow(*OBSERVERS)]
+    )
+    async def get_status(self, conn: Conn, name: FromPath[str]) -> QueueStatusBody:
+        """A queue's counts and up to ten waiting, active and failed jobs."""
+        found = await queue_service.status(conn, name)
+        return QueueStatusBody(
+            name=found.overview.queue,
+            paused=found.overview.paused,
+            metrics=counts_body(found.overview),
+            oldestWaitingAgeS=found.overview.oldest_waiting_age_s,
+            samples=QueueSamples(
+                waiting=[job_body(job) for job in found.waiting],
+                active=[job_body(job) for job in found.active],
+                failed=[job_body(job) for job in found.failed],
+            ),
+        )
+
+    @post(
+        "/{name:str}/pause",
+        operation_id="pauseQueue",
+        guards=[allow(Role.ADMIN)],
+        status_code=HTTP_200_OK,
+    )
+    async def pause(
+        self, request: AuthRequest, conn: Conn, name: FromPath[str]
+    ) -> QueueAction:
+        """Stop claiming jobs of this queue in every worker; running jobs finish."""
+        await queue_service.set_paused(
+            conn, name, paused=True, audit=audit_context(request)
+        )
+        return QueueAction(queue=name.removesuffix("-queue"), paused=True)
+
+    @post(
+        "/{name:str}/resume",
+        operation_id="resumeQueue",
+        guards=[allow(Role.ADMIN)],
+        status_code=HTTP_200_OK,
+    )
+    async def resume(
+        self, request: AuthRequest, conn: Conn, name: FromPath[str]
+    ) -> QueueAction:
+        """Claim jobs of this queue again; idle workers are woken at once."""
+        await queue_service.set_paused(
+            conn, name, paused=False, audit=audit_context(request)
+        )
+        return QueueAction(queue=name.removesuffix("-queue"), paused=False)
+
+    @post(
+        "/{name:str}/clear",
+        operation_id="clearQueue",
+        guards=[allow(Role.ADMIN)],
+        status_code=HTTP_200_OK,
+    )
+    async def clear(
+        self,
+        request: AuthRequest,
+        conn: Conn,
+        name: FromPath[str],
+        kind: Annotated[ClearType, QueryParameter(name="type")],
+    ) -> QueueCleared:
+        """Remove the queue's jobs in one state; running jobs are never touched."""
+        removed = await queue_service.clear(
+            conn, name, kind, audit=audit_context(request)
+        )
+        return QueueCleared(
+            queue=name.removesuffix("-queue"), type=kind, removed=removed
+        )
+
+    @get("/{name:str}/jobs", operation_id="listQueueJobs", guards=[allow(*OBSERVERS)])
+    async def list_jobs(
+        self,
+        conn: Conn,
+        name: FromPath[str],
+        status: Annotated[State, QueryParameter()] = "waiting",
+        start: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
+        end: Annotated[int, QueryParameter(ge=0, le=1_000_100)] = 19,
+    ) -> QueueJobsPage:
+        """The queue's jobs in one state, positions start to end (at most 100)."""
+        end = min(max(end, start), start + 99)
+        found = await queue_service.jobs(conn, name, status, start=start, end=end)
+        return QueueJobsPage(
+            queue=name.removesuffix("-queue"),
+            status=status,
+            start=start,
+            end=end,
+            jobs=[job_body(j) for j in found],
+        )
+
+    @get(
+        "/{name:str}/config", operation_id="getQueueConfig", guards=[allow(*OBSERVERS)]
+    )
+    async def get_config(self, conn: Conn, name: FromPath[str]) -> QueueConfig:
+        """The queue's policy."""
+        return _config(await queue_service.config(conn, name))
+
+    @patch(
+        "/{name:str}/config",
+        operation_id="updateQueueConfig",
+        guards=[allow(Role.ADMIN)],
+    )
+    async def update_config(
+        self,
+        request: AuthRequest,
+        conn: Conn,
+        name: FromPath[str],
+        data: JSONBody[QueueConfigPatch],
+    ) -> QueueConfig:
+        """Change the queue's policy; workers apply it within seconds (concurrency at restart)."""
+        given = data.model_dump(exclude_unset=True, exclude={"clearBackoffCap"})
+        changes = {
+            CONFIG_FIELDS[key]: value
+            for key, value in given.items()
+            if value is not None
+        }
+        updated = await queue_service.update_config(
+            conn,
+            name,
+            changes,
+            clear_backoff_cap=data.clearBackoffCap,
+            audit=audit_context(request),
+        )
+        return _config(updated)

@@ -1,0 +1,85 @@
+"""Typed wrappers of `sql/queries/metrics.sql`."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from app.db import Connection
+from app.db.queries import fetch_all
+
+
+@dataclass(frozen=True)
+class OutcomeTotal:
+    """Attempts of one queue with one outcome."""
+
+    queue: str
+    status: str
+    attempts: int
+
+
+@dataclass(frozen=True)
+class MinuteThroughput:
+    """Succeeded and failed attempts of one queue in one minute."""
+
+    queue: str
+    minute: datetime
+    completed: int
+    failed: int
+
+
+@dataclass(frozen=True)
+class TypeFailures:
+    """Failed attempts of one job type."""
+
+    queue: str
+    job_type: str
+    failed: int
+    retried: int
+
+
+@dataclass(frozen=True)
+class ErrorCount:
+    """How often one error happened."""
+
+    error_type: str | None
+    message: str | None
+    occurrences: int
+
+
+@dataclass(frozen=True)
+class HourFailures:
+    """Failed attempts in one hour."""
+
+    hour: datetime
+    failed: int
+
+
+async def outcome_totals(conn: Connection, *, since: datetime) -> list[OutcomeTotal]:
+    """Attempts per queue and outcome since `since`."""
+    return await fetch_all(conn, "outcome_totals", {"since": since}, OutcomeTotal)
+
+
+async def throughput_per_minute(
+    conn: Connection, *, since: datetime, queue: str | None
+) -> list[MinuteThroughput]:
+    """Attempts per queue and minute since `since`."""
+    return await fetch_all(
+        conn,
+        "throughput_per_minute",
+        {"since": since, "queue": queue},
+        MinuteThroughput,
+    )
+
+
+async def failures_by_type(conn: Connection, *, since: datetime) -> list[TypeFailures]:
+    """Failed attempts per job type since `since`."""
+    return await fetch_all(conn, "failures_by_type", {"since": since}, TypeFailures)
+
+
+async def top_errors(conn: Connection, *, since: datetime) -> list[ErrorCount]:
+    """The most frequent errors since `since`."""
+    return await fetch_all(conn, "top_errors", {"since": since}, ErrorCount)
+
+
+async def failures_per_hour(conn: Connection, *, since: datetime) -> list[HourFailures]:
+    """Failed attempts per hour since `since`."""
+    return await fetch_all(conn, "failures_per_hour", {"since": since}, HourFailures)

@@ -1,0 +1,53 @@
+"""Typed wrappers of `sql/queries/rate_limits.sql`."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from app.db import Connection
+from app.db.queries import fetch_all, fetch_one, fetch_value
+
+
+@dataclass(frozen=True)
+class RateLimitRow:
+    """A bucket as of now."""
+
+    name: str
+    group_name: str | None
+    rate_per_s: float
+    burst: int
+    max_concurrent: int | None
+    cooldown_s: float
+    paused: bool
+    tokens: float
+    hold_until: datetime | None
+    active_leases: int
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class BucketName:
+    """A bucket's name."""
+
+    name: str
+
+
+async def get_rate_limit(conn: Connection, *, name: str) -> RateLimitRow | None:
+    """Return the bucket, or None."""
+    return await fetch_one(conn, "get_rate_limit", {"name": name}, RateLimitRow)
+
+
+async def reset_rate_limit(conn: Connection, *, name: str) -> bool:
+    """Refill the bucket and lift its hold; return False when it does not exist."""
+    return await fetch_value(conn, "reset_rate_limit", {"name": name}) is not None
+
+
+async def set_rate_limits_paused(
+    conn: Connection, *, paused: bool, names: Sequence[str] | None
+) -> list[str]:
+    """Stop or resume the named buckets (all when `names` is None); return those changed."""
+    params = {"paused": paused, "names": list(names) if names is not None else None}
+    return [
+        row.name
+        for row in await fetch_all(conn, "set_rate_limits_paused", params, BucketName)
+    ]
