@@ -80,11 +80,14 @@ def _plain(error: Any) -> Any:
     return vars(error) if hasattr(error, "__dataclass_fields__") else error
 
 
-def _pointer(key: str | None, source: str | None) -> str:
+def _pointer(key: str | None, source: Any) -> str:
+    # Body fields point into the body (RFC 9457's own example); parameters
+    # point under their location: /query/type, /header/Idempotency-Key.
+    where = getattr(source, "value", source)
+    prefix = "" if where in (None, "body") else f"/{where}"
     if not key:
-        return "" if source in (None, "body") else f"/{source}"
+        return prefix
     parts = [part.replace("~", "~0").replace("/", "~1") for part in str(key).split(".")]
-    prefix = "" if source in (None, "body") else f"/{source}"
     return prefix + "".join(f"/{part}" for part in parts)
 
 

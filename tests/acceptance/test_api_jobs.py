@@ -87,3 +87,245 @@ async def test_add_job_requires_a_token(client):
     )
     assert response.status_code == 401
     assert response.json()["title"] == "Unauthorized"
+
+
+async def test_idempotency_key_header_replays_and_refuses_a_different_body(
+    client, db_dsn
+):
+    body = {
+        "queue": "money",
+        "type": "refund-process",
+        "data": {"transactionId": "pi_1"},
+    }
+    headers = {**auth("admin"), "Idempotency-Key": "refund-once"}
+    first = await client.post(JOBS, json=body, headers=headers)
+    again = await client.post(JOBS, json=body, headers=headers)
+    other = await client.post(
+        JOBS, json={**body, "data": {"transactionId": "pi_2"}}, headers=headers
+    )
+    assert (first.status_code, again.status_code, other.status_code) == (201, 200, 409)
+    assert (
+        again.json()["jobId"] == first.json()["jobId"]
+        and again.json()["status"] == "duplicate"
+    )
+    assert other.json()["type"] == "/problems/idempotency-key-reused"
+    assert other.json()["job_id"] == first.json()["jobId"]
+    with psycopg.connect(db_dsn) as conn:
+        assert conn.execute("SELECT count(*) FROM procrastinate_jobs").fetchone() == (
+            1,
+        )
+
+
+async def test_template_keys_behave_like_the_header(client):
+    body = {"queue": "money", "type": "payment-process", "data": PAYMENT}
+    first = await client.post(JOBS, json=body, headers=auth("admin"))
+    again = await client.post(JOBS, json=body, headers=auth("admin"))
+    other = await client.post(
+        JOBS,
+        json={**body, "data": {**PAYMENT, "paymentMethodId": "pm_other"}},
+        headers=auth("admin"),
+    )
+    assert (first.status_code, again.status_code, other.status_code) == (201, 200, 409)
+
+
+async def test_body_errors_are_422_with_pointers(client):
+    response = await client.post(
+        JOBS,
+        json={
+            "queue": "money",
+            "type": "refund-process",
+            "data": {"transactionId": "x"},
+            "options": {"priority": 11},
+        },
+        headers=auth("admin"),
+    )
+    assert response.status_code == 422
+    problem = response.json()
+    assert problem["type"] == "/problems/validation-error"
+    assert [e["pointer"] for e in problem["errors"]] == ["/options/priority"]
+    unknown = await client.post(
+        JOBS,
+        json={"queue": "nope", "type": "refund-process", "data": {}},
+        headers=auth("admin"),
+    )
+    assert unknown.status_code == 422  # refund-process data is checked first
+    missing = await client.post(
+        JOBS,
+        json={"queue": "nope", "type": "cleanup-old-data", "data": {}},
+        headers=auth("admin"),
+    )
+    assert (
+        missing.status_code == 404
+        and missing.json()["type"] == "/problems/unknown-queue"
+    )
+    assert 'unknown queue "nope"' in missing.json()["detail"]
+
+
+async def test_data_is_stored_as_given_and_sql_is_parameterized(client, db_dsn):
+    tricky = {
+        "eventType": "x'); DROP TABLE queue.queues; --",
+        "properties": {"<script>": "select * from"},
+    }
+    response = await client.post(
+        JOBS,
+        json={"queue": "background", "type": "analytics-track", "data": tricky},
+        headers=auth("admin"),
+    )
+    assert response.status_code == 201
+    shown = await client.get(
+        f"{JOBS}/{response.json()['jobId']}", headers=auth("admin")
+    )
+    assert shown.json()["data"] == tricky
+    with psycopg.connect(db_dsn) as conn:
+        assert conn.execute("SELECT count(*) FROM queue.queues").fetchone()[0] >= 3
+
+
+async def test_request_id_is_generated_when_absent_or_unsafe(client):
+    plain = await client.get("/health/live")
+    unsafe = await client.get(
+        "/health/live", headers={"X-Request-ID": "bad id\nwith newline"}
+    )
+    assert len(plain.headers["X-Request-ID"]) == 36
+    assert unsafe.headers["X-Request-ID"] != "bad id\nwith newline"
+
+
+async def test_batch_without_stop_on_error_enqueues_the_valid_jobs(client):
+    response = await client.post(
+        f"{JOBS}/batch",
+        json={
+            "queue": "background",
+            "jobs": [
+                {"type": "analytics-track", "data": {"eventType": "a"}},
+                {"type": "analytics-track", "data": {}},
+                {"type": "send-email", "data": {"to": "a@b.co", "template": "t"}},
+                {"type": "generate-report", "data": {"reportType": "jobs"}},
+            ],
+        },
+        headers=auth("admin"),
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert (body["total"], body["successful"], body["failed"]) == (4, 2, 2)
+    assert [job["index"] for job in body["jobs"]] == [0, 3]
+    assert [(e["index"], e["type"]) for e in body["errors"]] == [
+        (1, "analytics-track"),
+        (2, "send-email"),
+    ]
+    assert body["errors"][0]["errors"][0]["pointer"] == "/jobs/1/data/eventType"
+    assert "belongs to queue" in body["errors"][1]["error"]
+
+
+async def test_batch_with_stop_on_error_is_all_or_nothing(client, db_dsn):
+    jobs = [
+        {"type": "analytics-track", "data": {"eventType": "a"}},
+        {"type": "analytics-track", "data": {}},
+        {"type": "analytics-track", "data": {"userId": "nope"}},
+    ]
+    first_only = await client.post(
+        f"{JOBS}/batch",
+        json={"queue": "background", "jobs": jobs, "options": {"stopOnError": True}},
+        headers=auth("admin"),
+    )
+    every = await client.post(
+        f"{JOBS}/batch",
+        headers=auth("admin"),
+        json={
+            "queue": "background",
+            "jobs": jobs,
+            "options": {"stopOnError": True, "validateAll": True},
+        },
+    )
+    in_sql = await client.post(
+        f"{JOBS}/batch",
+        headers=auth("admin"),
+        json={
+            "queue": "background",
+            "jobs": [
+                jobs[0],
+                {"type": "send-email", "data": {"to": "a@b.co", "template": "t"}},
+            ],
+            "options": {"stopOnError": True},
+        },
+    )
+    assert first_only.status_code == every.status_code == in_sql.status_code == 422
+    assert [e["index"] for e in first_only.json()["errors"]] == [1]
+    assert [e["index"] for e in every.json()["errors"]] == [1, 2]
+    assert "jobs[1]" in in_sql.json()["detail"]
+    with psycopg.connect(db_dsn) as conn:
+        assert conn.execute("SELECT count(*) FROM procrastinate_jobs").fetchone() == (
+            0,
+        )
+    too_many = await client.post(
+        f"{JOBS}/batch",
+        headers=auth("admin"),
+        json={"queue": "background", "jobs": [jobs[0]] * 101},
+    )
+    assert (
+        too_many.status_code == 422
+        and too_many.json()["errors"][0]["pointer"] == "/jobs"
+    )
+
+
+async def test_retry_and_cancel_change_the_job_and_are_audited(client, db_dsn):
+    created = await client.post(
+        JOBS,
+        json={
+            "queue": "background",
+            "type": "analytics-track",
+            "data": {"eventType": "x"},
+        },
+        headers={**auth("admin", sub="ops-1"), "X-Request-ID": "req-ops"},
+    )
+    job_id = created.json()["jobId"]
+    refused = await client.post(f"{JOBS}/{job_id}/retry", headers=auth("admin"))
+    assert (
+        refused.status_code == 409
+        and refused.json()["type"] == "/problems/invalid-job-transition"
+    )
+    with psycopg.connect(db_dsn, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE procrastinate_jobs SET status = 'failed', attempts = 2 WHERE id = %s",
+            (job_id,),
+        )
+    retried = await client.post(
+        f"{JOBS}/{job_id}/retry",
+        headers={**auth("admin", sub="ops-1"), "X-Request-ID": "req-ops"},
+    )
+    assert retried.json() == {"jobId": job_id, "status": "queued"}
+    cancelled = await client.delete(
+        f"{JOBS}/{job_id}", headers=auth("admin", sub="ops-1")
+    )
+    assert cancelled.json() == {"jobId": job_id, "status": "cancelled"}
+    shown = (await client.get(f"{JOBS}/{job_id}", headers=auth("admin"))).json()
+    assert (shown["state"], shown["attempts"], shown["progress"]) == (
+        "cancelled",
+        0,
+        100,
+    )
+    outcomes = (
+        await client.get(f"{JOBS}/{job_id}/outcomes", headers=auth("admin"))
+    ).json()
+    assert [(o["attempt"], o["status"]) for o in outcomes] == [(1, "cancelled")]
+    with psycopg.connect(db_dsn) as conn:
+        audit = conn.execute(
+            "SELECT actor, role, action, target, request_id, ip IS NOT NULL FROM queue.audit_log ORDER BY id"
+        ).fetchall()
+    assert audit[0] == ("ops-1", "admin", "job.retry", f"job:{job_id}", "req-ops", True)
+    assert audit[1][2:4] == ("job.cancel", f"job:{job_id}")
+
+
+async def test_venue_admin_adds_jobs_only_for_their_venues(client):
+    other = {**PAYMENT, "venueId": "11111111-1111-4111-8111-111111111111"}
+    headers = auth("venue_admin", sub="va", venues=(VENUE,))
+    mine = await client.post(
+        JOBS,
+        json={"queue": "money", "type": "payment-process", "data": PAYMENT},
+        headers=headers,
+    )
+    theirs = await client.post(
+        JOBS,
+        json={"queue": "money", "type": "payment-process", "data": other},
+        headers=headers,
+    )
+    assert mine.status_code == 201 and theirs.status_code == 403
+    assert theirs.json()["type"] == "/problems/forbidden"

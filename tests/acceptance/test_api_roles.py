@@ -1,4 +1,4 @@
-"""Every endpoint × every role: 200/201 for those allowed, 401 without a token,
+"""Every endpoint and every role: 200/201 for those allowed, 401 without a token,
 403 for a role that may not, 404 for what a caller may not see or what is not there."""
 
 import psycopg

@@ -28,7 +28,11 @@ def database_error(sqlstate: str, message: str) -> psycopg.Error:
 
 
 def test_sqlstate_errors_cover_every_qs_code():
-    assert sorted(SQLSTATE_ERRORS) == QS_CODES
+    assert sorted(code for code in SQLSTATE_ERRORS if code.startswith("QS")) == QS_CODES
+
+
+def test_sqlstate_errors_map_check_violations_to_rule_violated():
+    assert SQLSTATE_ERRORS["23514"] is errors.RuleViolated
 
 
 @pytest.mark.parametrize("code", ENQUEUE_CODES)
@@ -63,7 +67,7 @@ def test_sqlstate_errors_status_is_client_error(code):
     assert 400 <= SQLSTATE_ERRORS[code].status <= 499
 
 
-@pytest.mark.parametrize("code", QS_CODES)
+@pytest.mark.parametrize("code", [*QS_CODES, "23514"])
 def test_translate_errors_raises_service_error_for_qs_code(code):
     original = database_error(code, f"rejected with {code}")
     assert original.sqlstate == code

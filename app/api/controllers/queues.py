@@ -163,14 +163,16 @@ class QueueController(Controller):
         request: AuthRequest,
         conn: Conn,
         name: FromPath[str],
-        kind: Annotated[ClearType, QueryParameter(name="type")],
+        type: Annotated[
+            ClearType, QueryParameter(description="completed, failed, delayed or wait")
+        ],
     ) -> QueueCleared:
         """Remove the queue's jobs in one state; running jobs are never touched."""
         removed = await queue_service.clear(
-            conn, name, kind, audit=audit_context(request)
+            conn, name, type, audit=audit_context(request)
         )
         return QueueCleared(
-            queue=name.removesuffix("-queue"), type=kind, removed=removed
+            queue=name.removesuffix("-queue"), type=type, removed=removed
         )
 
     @get("/{name:str}/jobs", operation_id="listQueueJobs", guards=[allow(*OBSERVERS)])
