@@ -39,6 +39,7 @@ OWN_PREFIXES = (
     "MINTING_",
     "ONCALL_",
     "REPORT_",
+    "API_",
 )
 # Variables of ours read by something other than Settings.
 OTHER_KNOWN_VARIABLES = frozenset({"TEST_DATABASE_URL"})
@@ -107,6 +108,12 @@ class ApiSettings(_Group):
         default=None,
         validation_alias=_env("JWT_PUBLIC_KEY_FILE"),
         description="PEM public key; when set, RS256 tokens are verified with it.",
+    )
+    rate_limit_per_minute: int = Field(
+        default=600,
+        ge=0,
+        validation_alias=_env("API_RATE_LIMIT_PER_MINUTE"),
+        description="Requests per minute per caller (token subject, else address); 0 turns it off.",
     )
 
 

@@ -12,7 +12,6 @@ from typing import Any
 
 import swagger_ui_bundle
 from litestar import Litestar
-from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
@@ -30,8 +29,9 @@ from app.api.controllers.operations import (
 )
 from app.api.controllers.queues import QueueController
 from app.api.problems import problem_details_plugin
+from app.api.rate_limit import STORE, PostgresStore, rate_limit_config
 from app.api.request_ids import request_id_middleware
-from app.services.database import Connection, create_pool
+from app.services.database import Connection, Pool, create_pool
 from app.settings import Settings
 
 # Swagger UI served from the installed package: the docs work offline.
@@ -41,9 +41,14 @@ ASSETS = "/schema/assets"
 
 def create_app(settings: Settings) -> Litestar:
     """Return the API; its lifespan opens the process's pool from the settings."""
+    opened_pools: list[Pool] = []
+
+    def pool() -> Pool:
+        return opened_pools[0]
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        del app
         database = settings.database
         if database.url is None:
             raise RuntimeError("DATABASE_URL is not set")
@@ -56,11 +61,14 @@ def create_app(settings: Settings) -> Litestar:
             name="queue-service-api",
         )
         async with opened:
-            app.state.pool = opened
-            yield
+            opened_pools.append(opened)
+            try:
+                yield
+            finally:
+                opened_pools.clear()
 
-    async def provide_connection(state: State) -> AsyncIterator[Connection]:
-        async with state.pool.connection() as conn:
+    async def provide_connection() -> AsyncIterator[Connection]:
+        async with pool().connection() as conn:
             yield conn
 
     def provide_settings() -> Settings:
@@ -101,18 +109,24 @@ def create_app(settings: Settings) -> Litestar:
         prometheus,
         create_static_files_router(path=ASSETS, directories=[SWAGGER_ASSETS]),
     ]
+    middleware: list[Any] = [
+        request_id_middleware,
+        PrometheusConfig(app_name="queue_service", prefix="http").middleware,
+    ]
+    if settings.api.rate_limit_per_minute:
+        middleware.append(
+            rate_limit_config(settings.api.rate_limit_per_minute).middleware
+        )
     return Litestar(
         route_handlers=handlers,
+        stores={STORE: PostgresStore(pool)},
         lifespan=[lifespan],
         dependencies={
             "conn": Provide(provide_connection),
             "settings": Provide(provide_settings, sync_to_thread=False),
         },
         plugins=[problem_details_plugin()],
-        middleware=[
-            request_id_middleware,
-            PrometheusConfig(app_name="queue_service", prefix="http").middleware,
-        ],
+        middleware=middleware,
         on_app_init=[auth.on_app_init],
         openapi_config=openapi,
         debug=False,

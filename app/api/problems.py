@@ -112,12 +112,18 @@ def _validation_error(exc: ValidationException) -> Problem:
 
 
 def _http_error(exc: HTTPException) -> Problem:
+    headers = dict(exc.headers or {})
+    detail = str(exc.detail)
+    if exc.status_code == 429:
+        # The limiter says when the window frees a slot; clients read Retry-After.
+        headers["Retry-After"] = str(max(1, int(headers.get("X-RateLimit-Reset", "1"))))
+        detail = f"rate limit of {headers.get('X-RateLimit-Limit', '?')} requests per minute reached; retry later"
     return Problem(
         status_code=exc.status_code,
         type_="about:blank",
         title=_TITLES.get(exc.status_code, "Error"),
-        detail=str(exc.detail),
-        headers=exc.headers,
+        detail=detail,
+        headers=headers,
     )
 
 

@@ -4,6 +4,7 @@ from collections import Counter
 
 from app.db import Connection
 from app.db.queries import jobs as queries
+from app.services import api_limits
 
 TABLES = (
     "procrastinate_jobs",
@@ -12,6 +13,7 @@ TABLES = (
     "idempotency_keys",
     "queue_metrics",
     "alert_history",
+    "api_rate_limit_store",
 )
 
 
@@ -32,4 +34,5 @@ async def run_retention(
         totals.update({count.table_name: count.deleted for count in counts})
         if all(count.deleted < batch_size for count in counts):
             break
+    totals["api_rate_limit_store"] += await api_limits.forget_expired(conn)
     return dict(totals)

@@ -129,3 +129,12 @@ BEGIN
 END;
 $$;
 REVOKE ALL ON FUNCTION queue.clear_queue(text, text) FROM PUBLIC;
+
+-- Per-user counters of the API's rate limiter, shared by every API process.
+-- UNLOGGED: a crash forgets them, which only restarts everyone's window.
+CREATE UNLOGGED TABLE queue.api_rate_limit_store (
+    key text NOT NULL,
+    value bytea NOT NULL,
+    expires_at timestamptz,
+    CONSTRAINT api_rate_limit_store_pkey PRIMARY KEY (key)
+);

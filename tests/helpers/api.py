@@ -14,13 +14,10 @@ from app.settings import ApiSettings, DatabaseSettings, Settings
 SECRET = "test-secret-that-is-long-enough-for-hs256"  # noqa: S105 - test only
 
 
-def test_settings(dsn: str) -> Settings:
+def test_settings(dsn: str, *, rate_limit_per_minute: int = 600) -> Settings:
     """Settings of an API under test."""
-    return Settings(
-        env="test",
-        database=DatabaseSettings(url=dsn),
-        api=ApiSettings(jwt_secret=SECRET),
-    )
+    api = ApiSettings(jwt_secret=SECRET, rate_limit_per_minute=rate_limit_per_minute)
+    return Settings(env="test", database=DatabaseSettings(url=dsn), api=api)
 
 
 def token(
@@ -41,7 +38,10 @@ def auth(
 
 
 @contextlib.asynccontextmanager
-async def api_client(dsn: str) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
+async def api_client(
+    dsn: str, *, rate_limit_per_minute: int = 600
+) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
     """Yield a test client of the API on `dsn`."""
-    async with AsyncTestClient(app=create_app(test_settings(dsn))) as client:
+    settings = test_settings(dsn, rate_limit_per_minute=rate_limit_per_minute)
+    async with AsyncTestClient(app=create_app(settings)) as client:
         yield client
