@@ -85,6 +85,7 @@ def create_app(settings: Settings) -> Litestar:
                 js_url=f"{ASSETS}/swagger-ui-bundle.js",
                 css_url=f"{ASSETS}/swagger-ui.css",
                 standalone_preset_js_url=f"{ASSETS}/swagger-ui-standalone-preset.js",
+                favicon=f"<link rel='icon' type='image/png' href='{ASSETS}/favicon-32x32.png'>",
                 path="/",
             )
         ],

@@ -82,10 +82,15 @@ def allow(*roles: Role) -> Any:
         connection: ASGIConnection[Any, Principal, Any, Any], handler: BaseRouteHandler
     ) -> None:
         del handler
-        if connection.user.role not in allowed:
+        if connection.scope.get("method") == "OPTIONS":
+            return  # CORS preflight and Allow discovery carry no token by design
+        user = connection.scope.get("user")
+        if not isinstance(user, Principal):
+            raise NotAuthorizedException("a bearer token is required")
+        if user.role not in allowed:
             names = ", ".join(sorted(role.value for role in allowed))
             raise PermissionDeniedException(
-                f"role {connection.user.role.value} may not do this (allowed: {names})"
+                f"role {user.role.value} may not do this (allowed: {names})"
             )
 
     return guard
