@@ -42,7 +42,7 @@ def server(admin_dsn, template_db, tmp_path_factory):
         "LOG_LEVEL": "WARNING",
     }
     # The test's interpreter running our CLI: no outside input.
-    process = subprocess.Popen(  # noqa: S603
+    process = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1"],
         cwd=ROOT,
         env=env,
