@@ -336,6 +336,10 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     dsn = _require_dsn(settings)
     if args.what == "enqueue":
         asyncio.run(run_enqueue_bench(dsn, jobs=args.jobs, single=args.single))
+    elif args.what == "http":
+        from app.bench_http import run_http_bench
+
+        run_http_bench(dsn, api_workers=args.api_workers)
     elif args.what == "drain":
         from workers.bench import run_drain_bench
 
@@ -437,6 +441,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--single", type=int, default=2_000, help="jobs of the single-call run"
     )
     bench_enqueue.set_defaults(handler=cmd_bench)
+    bench_http = bench_what.add_parser(
+        "http", help="POST /jobs from 50 connections for 10 s"
+    )
+    bench_http.add_argument(
+        "--api-workers", type=int, default=1, help="API processes to serve with"
+    )
+    bench_http.set_defaults(handler=cmd_bench)
     bench_drain = bench_what.add_parser(
         "drain", help="drain rate and latency vs raw procrastinate"
     )

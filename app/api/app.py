@@ -29,7 +29,7 @@ from app.api.controllers.operations import (
 )
 from app.api.controllers.queues import QueueController
 from app.api.problems import problem_details_plugin
-from app.api.rate_limit import STORE, PostgresStore, rate_limit_config
+from app.api.rate_limit import rate_limit_config
 from app.api.request_ids import request_id_middleware
 from app.services.database import Connection, Pool, create_pool
 from app.settings import Settings
@@ -116,11 +116,10 @@ def create_app(settings: Settings) -> Litestar:
     ]
     if settings.api.rate_limit_per_minute:
         middleware.append(
-            rate_limit_config(settings.api.rate_limit_per_minute).middleware
+            rate_limit_config(settings.api.rate_limit_per_minute, pool).middleware
         )
     return Litestar(
         route_handlers=handlers,
-        stores={STORE: PostgresStore(pool)},
         lifespan=[lifespan],
         dependencies={
             "conn": Provide(provide_connection),

@@ -1,81 +1,82 @@
-"""The API's per-user rate limit: Litestar's middleware on a Postgres store.
+"""The API's per-caller rate limit: Litestar's middleware, counting in Postgres.
 
-The middleware counts each caller's requests (the token's subject, or the
-client address before authentication) in a sliding window and answers 429
-with Retry-After once the limit is reached; every response carries the
-X-RateLimit-* headers. The store is a table, so all API processes share each
-caller's count.
+Litestar's rate-limit middleware keeps a history per caller in a store and
+serialises every request of a process behind one lock while it reads and
+writes it. Here the middleware keeps Litestar's configuration, caller
+identification, exclusions and headers, but counts with one atomic statement
+per request in a fixed window shared by every API process (and no lock).
+Each response carries X-RateLimit-*; past the limit, 429 with Retry-After.
 """
 
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import dataclass, field
 from typing import Any
 
 from litestar import Request
-from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
-from litestar.stores.base import Store
+from litestar.datastructures import MutableScopeHeaders
+from litestar.exceptions import TooManyRequestsException
+from litestar.middleware.rate_limit import (
+    DURATION_VALUES,
+    RateLimitConfig,
+    RateLimitMiddleware,
+    get_remote_address,
+)
+from litestar.types import Message, Receive, Scope, Send
 
 from app.api.auth import OPEN_PATHS
 from app.domain.access import Principal
 from app.services import api_limits
 from app.services.database import Pool
 
-STORE = "api_rate_limit"
+
+@dataclass
+class SharedRateLimitConfig(RateLimitConfig):
+    """Litestar's configuration, plus the pool the counters live in."""
+
+    pool: Callable[[], Pool] = field(default=lambda: _no_pool())
 
 
-class PostgresStore(Store):
-    """A Litestar store on queue.api_rate_limit_store."""
+def _no_pool() -> Pool:
+    raise RuntimeError(
+        "the rate limiter has no pool: the app's lifespan has not opened it"
+    )
 
-    def __init__(self, pool: Callable[[], Pool]) -> None:
-        self._pool = pool
 
-    async def set(
-        self, key: str, value: str | bytes, expires_in: int | timedelta | None = None
-    ) -> None:
-        """Write `value` under `key`, expiring after `expires_in`."""
-        seconds = (
-            expires_in.total_seconds()
-            if isinstance(expires_in, timedelta)
-            else expires_in
-        )
-        data = value.encode() if isinstance(value, str) else value
-        async with self._pool().connection() as conn:
-            await api_limits.put(conn, key, data, expires_in_s=seconds)
+class SharedRateLimitMiddleware(RateLimitMiddleware):
+    """Count each request in Postgres; refuse past the limit."""
 
-    async def get(
-        self, key: str, renew_for: int | timedelta | None = None
-    ) -> bytes | None:
-        """Return the value under `key`, renewing its expiry when asked."""
-        async with self._pool().connection() as conn:
-            value = await api_limits.get(conn, key)
-            if value is not None and renew_for is not None:
-                seconds = (
-                    renew_for.total_seconds()
-                    if isinstance(renew_for, timedelta)
-                    else renew_for
+    config: SharedRateLimitConfig
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Count the request, then pass it on with the X-RateLimit-* headers."""
+        request: Request[Any, Any, Any] = scope["litestar_app"].request_class(scope)
+        if await self.should_check_request(request=request):
+            window_s = DURATION_VALUES[self.unit]
+            async with self.config.pool().connection() as conn:
+                counted = await api_limits.hit(
+                    conn, self.cache_key_from_request(request), window_s=window_s
                 )
-                await api_limits.put(conn, key, value, expires_in_s=seconds)
-        return value
+            headers = {
+                "X-RateLimit-Policy": f"{self.max_requests}; w={window_s}",
+                "X-RateLimit-Limit": str(self.max_requests),
+                "X-RateLimit-Remaining": str(max(0, self.max_requests - counted.hits)),
+                "X-RateLimit-Reset": str(counted.reset_in_s),
+            }
+            if counted.hits > self.max_requests:
+                raise TooManyRequestsException(headers=headers)
+            send = _with_headers(send, headers)
+        await self.app(scope, receive, send)
 
-    async def delete(self, key: str) -> None:
-        """Forget `key`."""
-        async with self._pool().connection() as conn:
-            await api_limits.forget(conn, key)
 
-    async def delete_all(self) -> None:
-        """Forget every value."""
-        async with self._pool().connection() as conn:
-            await api_limits.forget_all(conn)
+def _with_headers(send: Send, headers: dict[str, str]) -> Send:
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            mutable = MutableScopeHeaders.from_message(message)
+            for name, value in headers.items():
+                mutable[name] = value
+        await send(message)
 
-    async def exists(self, key: str) -> bool:
-        """Return True when `key` has a live value."""
-        async with self._pool().connection() as conn:
-            return await api_limits.get(conn, key) is not None
-
-    async def expires_in(self, key: str) -> int | None:
-        """Return the seconds until `key` expires."""
-        async with self._pool().connection() as conn:
-            return await api_limits.expires_in(conn, key)
+    return wrapped
 
 
 def _caller(request: Request[Any, Any, Any]) -> str:
@@ -85,15 +86,14 @@ def _caller(request: Request[Any, Any, Any]) -> str:
     return f"ip:{get_remote_address(request)}"
 
 
-def rate_limit_config(per_minute: int) -> RateLimitConfig:
+def rate_limit_config(
+    per_minute: int, pool: Callable[[], Pool]
+) -> SharedRateLimitConfig:
     """Return the middleware's configuration for `per_minute` requests per caller."""
-    return RateLimitConfig(
+    return SharedRateLimitConfig(
         rate_limit=("minute", per_minute),
         exclude=OPEN_PATHS,
         identifier_for_request=_caller,
-        store=STORE,
-        rate_limit_policy_header_key="X-RateLimit-Policy",
-        rate_limit_limit_header_key="X-RateLimit-Limit",
-        rate_limit_remaining_header_key="X-RateLimit-Remaining",
-        rate_limit_reset_header_key="X-RateLimit-Reset",
+        middleware_class=SharedRateLimitMiddleware,
+        pool=pool,
     )

@@ -13,7 +13,7 @@ TABLES = (
     "idempotency_keys",
     "queue_metrics",
     "alert_history",
-    "api_rate_limit_store",
+    "api_rate_limit_windows",
 )
 
 
@@ -34,5 +34,5 @@ async def run_retention(
         totals.update({count.table_name: count.deleted for count in counts})
         if all(count.deleted < batch_size for count in counts):
             break
-    totals["api_rate_limit_store"] += await api_limits.forget_expired(conn)
+    totals["api_rate_limit_windows"] += await api_limits.forget_old(conn)
     return dict(totals)

@@ -130,11 +130,12 @@ END;
 $$;
 REVOKE ALL ON FUNCTION queue.clear_queue(text, text) FROM PUBLIC;
 
--- Per-user counters of the API's rate limiter, shared by every API process.
--- UNLOGGED: a crash forgets them, which only restarts everyone's window.
-CREATE UNLOGGED TABLE queue.api_rate_limit_store (
+-- Per-caller request counters of the API's rate limiter, one fixed window per
+-- caller, shared by every API process: a request counts itself with one
+-- atomic upsert. UNLOGGED: a crash forgets them, which only restarts windows.
+CREATE UNLOGGED TABLE queue.api_rate_limit_windows (
     key text NOT NULL,
-    value bytea NOT NULL,
-    expires_at timestamptz,
-    CONSTRAINT api_rate_limit_store_pkey PRIMARY KEY (key)
+    window_start timestamptz NOT NULL,
+    hits integer NOT NULL,
+    CONSTRAINT api_rate_limit_windows_pkey PRIMARY KEY (key)
 );

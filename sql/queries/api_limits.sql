@@ -1,28 +1,16 @@
--- name: api_store_get :one
--- A live value of the API rate limiter's store.
-SELECT value FROM queue.api_rate_limit_store
-WHERE key = %(key)s AND (expires_at IS NULL OR expires_at > now());
+-- name: api_hit :one
+-- Count a request of a caller in the current window of window_s seconds;
+-- returns the window's hits so far and the seconds until it ends.
+INSERT INTO queue.api_rate_limit_windows AS w (key, window_start, hits)
+VALUES (%(key)s, to_timestamp(floor(extract(epoch FROM now()) / %(window_s)s) * %(window_s)s), 1)
+ON CONFLICT (key) DO UPDATE SET
+    hits = CASE WHEN w.window_start = excluded.window_start THEN w.hits + 1 ELSE 1 END,
+    window_start = excluded.window_start
+RETURNING hits, greatest(1, ceil(extract(epoch FROM w.window_start - now()) + %(window_s)s))::integer AS reset_in_s;
 
--- name: api_store_set :exec
--- Write a value of the API rate limiter's store.
-INSERT INTO queue.api_rate_limit_store (key, value, expires_at)
-VALUES (%(key)s, %(value)s, now() + make_interval(secs => %(expires_in_s)s))
-ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at;
-
--- name: api_store_delete :exec
--- Forget a value of the API rate limiter's store.
-DELETE FROM queue.api_rate_limit_store WHERE key = %(key)s;
-
--- name: api_store_delete_expired :one
--- Forget the expired values; returns how many.
-WITH gone AS (DELETE FROM queue.api_rate_limit_store WHERE expires_at <= now() RETURNING 1)
+-- name: api_forget_old_windows :one
+-- Forget counters whose window ended more than a day ago; returns how many.
+WITH gone AS (
+    DELETE FROM queue.api_rate_limit_windows WHERE window_start < now() - interval '1 day' RETURNING 1
+)
 SELECT count(*) FROM gone;
-
--- name: api_store_delete_all :exec
--- Forget every value of the API rate limiter's store.
-DELETE FROM queue.api_rate_limit_store;
-
--- name: api_store_expires_in :one
--- Seconds until `key` expires (NULL: never, or absent).
-SELECT ceil(extract(epoch FROM expires_at - now()))::integer FROM queue.api_rate_limit_store
-WHERE key = %(key)s AND (expires_at IS NULL OR expires_at > now());
