@@ -22,6 +22,9 @@ def audit_context(request: Request[Principal, Any, Any]) -> AuditContext:
     )
 
 
+# A request whose caller passed authentication.
+AuthRequest = Request[Principal, Any, Any]
+
 # The app-level dependencies, named explicitly as Litestar asks.
 Conn = NamedDependency[Connection]
 AppSettings = NamedDependency[Settings]

@@ -1,13 +1,13 @@
 """/api/v1/queue/jobs: add, batch, get, outcomes, retry, cancel."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, Response, delete, get, post
 from litestar.params import FromPath, HeaderParameter, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from app.api.auth import allow
-from app.api.context import Conn, audit_context
+from app.api.context import AuthRequest, Conn, audit_context
 from app.api.request_ids import request_id_of
 from app.api.schemas import (
     BatchCreate,
@@ -22,11 +22,10 @@ from app.api.schemas import (
     JobState,
     Outcome,
 )
-from app.domain.access import ENQUEUERS, JOB_MANAGERS, Principal
+from app.domain.access import ENQUEUERS, JOB_MANAGERS
 from app.services import jobs as job_service
 from app.services.enqueue import BatchItem, JobOptions, enqueue_batch, enqueue_request
 
-AuthRequest = Request[Principal, Any, Any]
 IdempotencyKey = Annotated[
     str | None,
     HeaderParameter(

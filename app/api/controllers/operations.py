@@ -1,15 +1,15 @@
 """/api/v1/queue/rate-limits, /metrics and /alerts: operators' endpoints."""
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from app.api.auth import allow
-from app.api.context import Conn, audit_context
+from app.api.context import AuthRequest, Conn, audit_context
 from app.api.controllers.queues import counts_body
 from app.api.schemas import (
     Alert,
@@ -28,14 +28,13 @@ from app.api.schemas import (
     ThroughputPoint,
     TopError,
 )
-from app.domain.access import OBSERVERS, Principal, Role
+from app.domain.access import OBSERVERS, Role
 from app.observability import metrics as prometheus_metrics
 from app.services import alerts as alert_service
 from app.services import metrics as metric_service
 from app.services import rate_limits as rate_limit_service
 from app.services.queues import overview
 
-AuthRequest = Request[Principal, Any, Any]
 Severity = Literal["critical", "warning", "info"]
 
 

@@ -1,13 +1,13 @@
 """/api/v1/queue/queues: overview, status, pause, resume, clear, jobs, policy."""
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from litestar import Controller, Request, get, patch, post
+from litestar import Controller, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 from app.api.auth import allow
-from app.api.context import Conn, audit_context
+from app.api.context import AuthRequest, Conn, audit_context
 from app.api.controllers.jobs import job_body
 from app.api.schemas import (
     QueueAction,
@@ -20,10 +20,9 @@ from app.api.schemas import (
     QueueStatusBody,
     QueueSummary,
 )
-from app.domain.access import OBSERVERS, Principal, Role
+from app.domain.access import OBSERVERS, Role
 from app.services import queues as queue_service
 
-AuthRequest = Request[Principal, Any, Any]
 State = Literal[
     "waiting", "delayed", "active", "completed", "failed", "cancelled", "aborted"
 ]
