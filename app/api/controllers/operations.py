@@ -33,6 +33,7 @@ from app.observability import metrics as prometheus_metrics
 from app.services import alerts as alert_service
 from app.services import metrics as metric_service
 from app.services import rate_limits as rate_limit_service
+from app.services.database import Connection
 from app.services.queues import overview
 
 Severity = Literal["critical", "warning", "info"]
@@ -69,6 +70,20 @@ def _alert(row: alert_service.AlertRow) -> Alert:
         acknowledgedBy=row.acknowledged_by,
         acknowledgedAt=row.acknowledged_at,
     )
+
+
+async def _set_stopped(
+    request: AuthRequest, conn: Connection, data: EmergencyStop | None, *, stopped: bool
+) -> RateLimitsChanged:
+    given = data or EmergencyStop()
+    changed = await rate_limit_service.set_stopped(
+        conn,
+        stopped=stopped,
+        names=given.services,
+        reason=given.reason,
+        audit=audit_context(request),
+    )
+    return RateLimitsChanged(services=changed, paused=stopped)
 
 
 class RateLimitController(Controller):
@@ -129,15 +144,7 @@ class RateLimitController(Controller):
         data: JSONBody[EmergencyStop | None] = None,
     ) -> RateLimitsChanged:
         """Stop every call to the named providers (all when none are named)."""
-        given = data or EmergencyStop()
-        changed = await rate_limit_service.set_stopped(
-            conn,
-            stopped=True,
-            names=given.services,
-            reason=given.reason,
-            audit=audit_context(request),
-        )
-        return RateLimitsChanged(services=changed, paused=True)
+        return await _set_stopped(request, conn, data, stopped=True)
 
     @post(
         "/resume",
@@ -152,15 +159,7 @@ class RateLimitController(Controller):
         data: JSONBody[EmergencyStop | None] = None,
     ) -> RateLimitsChanged:
         """Lift an emergency stop."""
-        given = data or EmergencyStop()
-        changed = await rate_limit_service.set_stopped(
-            conn,
-            stopped=False,
-            names=given.services,
-            reason=given.reason,
-            audit=audit_context(request),
-        )
-        return RateLimitsChanged(services=changed, paused=False)
+        return await _set_stopped(request, conn, data, stopped=False)
 
 
 class MetricsController(Controller):
