@@ -5,6 +5,8 @@ Claims: `sub`, `exp`, `iat`, `role` (admin, venue_admin, user, monitoring) and
 finer rules (whose job is whose) are the domain's (`app.domain.access`).
 """
 
+import time
+from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,7 +15,8 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
-from litestar.security.jwt import JWTAuth, Token
+from litestar.middleware import AuthenticationResult
+from litestar.security.jwt import JWTAuth, JWTAuthenticationMiddleware, Token
 
 from app.domain.access import Principal, Role
 from app.settings import ApiSettings
@@ -40,6 +43,41 @@ async def principal_from_token(
     return Principal(sub=token.sub, role=Role(role), venues=tuple(venues))
 
 
+class VerifiedTokenCache(JWTAuthenticationMiddleware):
+    """Litestar's JWT middleware, verifying each distinct token once.
+
+    Clients send the same token for its whole life; signature checking and
+    claim parsing cost more than the rest of a small request. A token seen
+    before is answered from a bounded cache until its `exp`.
+    """
+
+    CAPACITY = 10_000
+
+    async def authenticate_token(
+        self, encoded_token: str, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        """Return the cached result of a still-valid token, else verify it."""
+        cache = _TOKEN_CACHE
+        # The key holds the verifying key too: apps with other keys never share entries.
+        key = (self.algorithm, self.token_secret, encoded_token)
+        hit = cache.get(key)
+        if hit is not None and hit[0] > time.time():
+            cache.move_to_end(key)
+            return hit[1]
+        result = await super().authenticate_token(encoded_token, connection)
+        cache[key] = (result.auth.exp.timestamp(), result)
+        if len(cache) > self.CAPACITY:
+            cache.popitem(last=False)
+        return result
+
+
+# Shared by the middleware instances of every route (Litestar builds one per
+# route); bounded, oldest use evicted first.
+_TOKEN_CACHE: OrderedDict[tuple[str, str, str], tuple[float, AuthenticationResult]] = (
+    OrderedDict()
+)
+
+
 def jwt_auth(settings: ApiSettings) -> JWTAuth[Principal, Token]:
     """Return the JWT configuration: RS256 when a public key file is set, else HS256."""
     if settings.jwt_public_key_file:
@@ -52,6 +90,7 @@ def jwt_auth(settings: ApiSettings) -> JWTAuth[Principal, Token]:
         algorithm=algorithm,
         exclude=OPEN_PATHS,
         require_claims=["exp", "iat", "sub"],
+        authentication_middleware_class=VerifiedTokenCache,
     )
 
 
