@@ -141,7 +141,7 @@ def run_http_bench(dsn: str, *, port: int = 3021, api_workers: int = 1) -> HttpF
             ),
             "LOG_LEVEL": "WARNING",
             "QUEUE_ENV": "prod",
-            "DB_POOL_MAX_SIZE": "20",
+            "DB_POOL_MAX_SIZE": os.environ.get("BENCH_POOL", "20"),
         }
         # Our own interpreter and CLI: no outside input.
         server = subprocess.Popen(  # noqa: S603

@@ -112,7 +112,13 @@ def create_app(settings: Settings) -> Litestar:
     ]
     middleware: list[Any] = [
         request_id_middleware,
-        PrometheusConfig(app_name="queue_service", prefix="http").middleware,
+        # Route templates, not paths, as labels: a path carries job ids.
+        PrometheusConfig(
+            app_name="queue_service",
+            prefix="http",
+            group_path=True,
+            exclude_unhandled_paths=True,
+        ).middleware,
     ]
     if settings.api.rate_limit_per_minute:
         middleware.append(

@@ -525,3 +525,42 @@ async def test_enqueue_race_of_overlapping_batches_does_not_deadlock(db_dsn):
     async with await psycopg.AsyncConnection.connect(db_dsn) as conn:
         cursor = await conn.execute("SELECT count(*) FROM procrastinate_jobs")
         assert await cursor.fetchone() == (200,)
+
+
+def test_enqueue_single_and_batch_build_the_same_job(db_dsn):
+    """queue.enqueue has a fast path for jobs without keys; its jobs must equal the batch code's."""
+    meta = {"user_id": "u-1", "request_id": "r-1"}
+    with psycopg.connect(db_dsn, autocommit=True) as conn:
+        single, _ = enqueue_sql(
+            conn,
+            "background-queue",
+            "analytics-track",
+            {"eventType": "x"},
+            priority=4,
+            run_at="2031-02-03T04:05:06Z",
+            meta=Jsonb(meta),
+        )
+        ((batch, _),) = conn.execute(
+            "SELECT job_id, duplicate FROM queue.enqueue_many(%s)",
+            (
+                Jsonb(
+                    [
+                        {
+                            "queue": "background-queue",
+                            "job_type": "analytics-track",
+                            "data": {"eventType": "x"},
+                            "priority": 4,
+                            "run_at": "2031-02-03T04:05:06Z",
+                            "meta": meta,
+                        }
+                    ]
+                ),
+            ),
+        ).fetchall()
+        rows = conn.execute(
+            "SELECT queue_name, task_name, priority, scheduled_at, args #- '{meta,enqueued_at}', "
+            "args -> 'meta' ? 'enqueued_at' FROM procrastinate_jobs WHERE id IN (%s, %s) ORDER BY id",
+            (single, batch),
+        ).fetchall()
+    assert rows[0] == rows[1]
+    assert rows[0][5] is True
