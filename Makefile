@@ -26,7 +26,7 @@ $(BIN)/queue-service: $(UV) uv.lock pyproject.toml
 
 install: $(BIN)/queue-service ## Create .venv from uv.lock
 
-run: install ## Run the service: migrate and work (embedded PostgreSQL when DATABASE_URL is unset)
+run: install ## Run the service: migrate, then the API and a worker (embedded PostgreSQL when DATABASE_URL is unset)
 	$(BIN)/queue-service dev
 
 fmt: install ## Format and autofix
