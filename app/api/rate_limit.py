@@ -3,9 +3,10 @@
 Litestar's rate-limit middleware keeps a history per caller in a store and
 serialises every request of a process behind one lock while it reads and
 writes it. Here the middleware keeps Litestar's configuration, caller
-identification, exclusions and headers, but counts with one atomic statement
-per request in a fixed window shared by every API process (and no lock).
-Each response carries X-RateLimit-*; past the limit, 429 with Retry-After.
+identification, exclusions and headers, but counts in a fixed window shared
+by every API process, through leases of a few requests at a time
+(`app.services.api_limits`). Each response carries X-RateLimit-*; past the
+limit, 429 with Retry-After.
 """
 
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from litestar.types import Message, Receive, Scope, Send
 
 from app.api.auth import OPEN_PATHS
 from app.domain.access import Principal
-from app.services import api_limits
+from app.services.api_limits import QuotaCache
 from app.services.database import Pool
 
 
@@ -34,6 +35,7 @@ class SharedRateLimitConfig(RateLimitConfig):
     """Litestar's configuration, plus the pool the counters live in."""
 
     pool: Callable[[], Pool] = field(default=lambda: _no_pool())
+    quotas: dict[str, QuotaCache] = field(default_factory=dict)
 
 
 def _no_pool() -> Pool:
@@ -48,24 +50,33 @@ class SharedRateLimitMiddleware(RateLimitMiddleware):
     config: SharedRateLimitConfig
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Count the request, then pass it on with the X-RateLimit-* headers."""
+        """Spend one request of the caller's window, then pass it on with the headers."""
         request: Request[Any, Any, Any] = scope["litestar_app"].request_class(scope)
         if await self.should_check_request(request=request):
-            window_s = DURATION_VALUES[self.unit]
-            async with self.config.pool().connection() as conn:
-                counted = await api_limits.hit(
-                    conn, self.cache_key_from_request(request), window_s=window_s
-                )
+            verdict = await self._quota().take(self.cache_key_from_request(request))
             headers = {
-                "X-RateLimit-Policy": f"{self.max_requests}; w={window_s}",
+                "X-RateLimit-Policy": f"{self.max_requests}; w={DURATION_VALUES[self.unit]}",
                 "X-RateLimit-Limit": str(self.max_requests),
-                "X-RateLimit-Remaining": str(max(0, self.max_requests - counted.hits)),
-                "X-RateLimit-Reset": str(counted.reset_in_s),
+                "X-RateLimit-Remaining": str(verdict.remaining),
+                "X-RateLimit-Reset": str(verdict.reset_in_s),
             }
-            if counted.hits > self.max_requests:
+            if not verdict.allowed:
                 raise TooManyRequestsException(headers=headers)
             send = _with_headers(send, headers)
         await self.app(scope, receive, send)
+
+    def _quota(self) -> QuotaCache:
+        # One cache per app (Litestar builds a middleware per route), made on
+        # first use, once the lifespan has opened the pool.
+        cache = self.config.quotas.get("cache")
+        if cache is None:
+            cache = QuotaCache(
+                self.config.pool(),
+                limit=self.max_requests,
+                window_s=DURATION_VALUES[self.unit],
+            )
+            self.config.quotas["cache"] = cache
+        return cache
 
 
 def _with_headers(send: Send, headers: dict[str, str]) -> Send:

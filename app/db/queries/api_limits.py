@@ -7,20 +7,22 @@ from app.db.queries import fetch_one, fetch_value
 
 
 @dataclass(frozen=True)
-class WindowHits:
-    """A caller's requests in the current window, and when the window ends."""
+class Lease:
+    """Requests of a caller's window granted to one API process."""
 
+    granted: int
     hits: int
     reset_in_s: int
 
 
-async def api_hit(conn: Connection, *, key: str, window_s: int) -> WindowHits:
-    """Count a request of `key`; return the window's hits and its remaining seconds."""
-    row = await fetch_one(
-        conn, "api_hit", {"key": key, "window_s": window_s}, WindowHits
-    )
-    if row is None:  # INSERT ... RETURNING returns its row
-        raise RuntimeError("api_hit returned no row")
+async def lease_api_quota(
+    conn: Connection, *, key: str, window_s: int, max_hits: int, chunk: int
+) -> Lease:
+    """Lease up to `chunk` requests of `key`'s current window."""
+    params = {"key": key, "window_s": window_s, "max_hits": max_hits, "chunk": chunk}
+    row = await fetch_one(conn, "lease_api_quota", params, Lease)
+    if row is None:  # the function returns exactly one row
+        raise RuntimeError("lease_api_quota returned no row")
     return row
 
 
