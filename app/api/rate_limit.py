@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from litestar import Request
-from litestar.datastructures import MutableScopeHeaders
 from litestar.exceptions import TooManyRequestsException
 from litestar.middleware.rate_limit import (
     DURATION_VALUES,
@@ -80,11 +79,12 @@ class SharedRateLimitMiddleware(RateLimitMiddleware):
 
 
 def _with_headers(send: Send, headers: dict[str, str]) -> Send:
+    # The response has no X-RateLimit-* headers of its own: append them raw.
+    raw = [(name.lower().encode(), value.encode()) for name, value in headers.items()]
+
     async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":
-            mutable = MutableScopeHeaders.from_message(message)
-            for name, value in headers.items():
-                mutable[name] = value
+            message["headers"] = [*message.get("headers", ()), *raw]
         await send(message)
 
     return wrapped
