@@ -3,7 +3,8 @@
 The API runs as a real `queue-service serve` process on a scratch database;
 the client runs in another process, keeps its connections alive, and sends
 each request as soon as the previous answer on that connection arrived; the
-load runs three times and the run with the median p95 is reported. Each
+load runs three times and the run with the median p95 is reported.
+BENCH_API_RATE_LIMIT=0 measures the same without the rate limiter. Each
 connection is its own user (the per-user rate limit stays on, with a limit
 the run cannot reach, so its cost is measured). Reports requests per second
 and latency percentiles.
@@ -143,7 +144,7 @@ def run_http_bench(dsn: str, *, port: int = 3021, api_workers: int = 1) -> HttpF
             ),
             "LOG_LEVEL": "WARNING",
             "QUEUE_ENV": "prod",
-            "DB_POOL_MAX_SIZE": os.environ.get("BENCH_POOL", "20"),
+            "DB_POOL_MAX_SIZE": "20",
         }
         # Our own interpreter and CLI: no outside input.
         server = subprocess.Popen(  # noqa: S603
