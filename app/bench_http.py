@@ -3,11 +3,11 @@
 The API runs as a real `queue-service serve` process on a scratch database;
 the client runs in another process, keeps its connections alive, and sends
 each request as soon as the previous answer on that connection arrived; the
-load runs three times and the run with the median p95 is reported.
-BENCH_API_RATE_LIMIT=0 measures the same without the rate limiter. Each
+load runs three times and the run with the median p95 is reported. Each
 connection is its own user (the per-user rate limit stays on, with a limit
-the run cannot reach, so its cost is measured). Reports requests per second
-and latency percentiles.
+the run cannot reach, so its cost is measured; BENCH_API_RATE_LIMIT=0 turns it
+off to measure without it). Reports requests per second and latency
+percentiles.
 """
 
 import asyncio
