@@ -1,4 +1,4 @@
-"""Queue policy as the worker applies it: retries and backoff.
+"""Queue policy: queue names, and retries and backoff as the worker applies them.
 
 Pure rules over a queue's row of `queue.queues`; the worker loads the rows and
 the retry strategy asks these functions.
@@ -24,6 +24,11 @@ class QueuePolicy:
     keep_results: bool = True
     keep_succeeded: timedelta = timedelta(days=7)
     concurrency: int = 10
+
+
+def canonical_queue_name(queue: str) -> str:
+    """Return the queue's name without the old service's "-queue" suffix."""
+    return queue.removesuffix("-queue")
 
 
 def may_retry(

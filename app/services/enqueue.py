@@ -24,6 +24,7 @@ from app.domain.errors import (
     PayloadInvalid,
 )
 from app.domain.payloads import validate_payload
+from app.domain.policy import canonical_queue_name
 
 
 @dataclass(frozen=True)
@@ -177,11 +178,6 @@ def request_fingerprint(
         default=str,
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def canonical_queue_name(queue: str) -> str:
-    """Return the queue's name without the old service's "-queue" suffix."""
-    return queue.removesuffix("-queue")
 
 
 def _meta(

@@ -13,6 +13,7 @@ from app.db.queries.metrics import (
     TypeFailures,
 )
 from app.db.queries.queues import OverviewRow, queue_overview
+from app.domain.policy import canonical_queue_name
 
 __all__ = [
     "ErrorCount",
@@ -58,7 +59,7 @@ async def throughput(
     """Return succeeded and failed attempts per queue and minute over the last `minutes`."""
     since = datetime.now(UTC) - timedelta(minutes=minutes)
     return await queries.throughput_per_minute(
-        conn, since=since, queue=queue.removesuffix("-queue") if queue else None
+        conn, since=since, queue=canonical_queue_name(queue) if queue else None
     )
 
 

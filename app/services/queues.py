@@ -8,6 +8,7 @@ from app.db.queries import queues as queries
 from app.db.queries.jobs import JobRow
 from app.db.queries.queues import OverviewRow, QueueConfigRow
 from app.domain.errors import UnknownQueue
+from app.domain.policy import canonical_queue_name
 from app.services.audit import AuditContext, record
 
 __all__ = ["JobRow", "OverviewRow", "QueueConfigRow", "QueueStatus"]
@@ -42,7 +43,7 @@ async def status(conn: Connection, queue: str) -> QueueStatus:
     Raises:
         UnknownQueue: no queue has this name.
     """
-    name = queue.removesuffix("-queue")
+    name = canonical_queue_name(queue)
     row = next((r for r in await queries.queue_overview(conn) if r.queue == name), None)
     if row is None:
         raise _unknown(queue)
@@ -74,7 +75,7 @@ async def set_paused(
                 conn,
                 audit,
                 "queue.pause" if paused else "queue.resume",
-                f"queue:{queue.removesuffix('-queue')}",
+                f"queue:{canonical_queue_name(queue)}",
             )
 
 
@@ -85,7 +86,7 @@ async def clear(conn: Connection, queue: str, kind: str, *, audit: AuditContext)
         UnknownQueue: no queue has this name.
         InvalidEnqueueRequest: an unknown state.
     """
-    name = queue.removesuffix("-queue")
+    name = canonical_queue_name(queue)
     async with conn.transaction():
         removed = await queries.clear_queue(conn, queue=name, kind=kind)
         await record(
@@ -102,7 +103,7 @@ async def jobs(
     Raises:
         UnknownQueue: no queue has this name.
     """
-    name = queue.removesuffix("-queue")
+    name = canonical_queue_name(queue)
     if await queries.get_queue_config(conn, queue=name) is None:
         raise _unknown(queue)
     return await queries.list_queue_jobs(
@@ -148,7 +149,7 @@ async def update_config(
             conn,
             audit,
             "queue.config",
-            f"queue:{queue.removesuffix('-queue')}",
+            f"queue:{canonical_queue_name(queue)}",
             **changes,
         )
     return await config(conn, queue)

@@ -23,6 +23,7 @@ from app.api.schemas import (
     Outcome,
 )
 from app.domain.access import ENQUEUERS, JOB_MANAGERS
+from app.domain.policy import canonical_queue_name
 from app.services import jobs as job_service
 from app.services.enqueue import BatchItem, JobOptions, enqueue_batch, enqueue_request
 
@@ -118,7 +119,7 @@ class JobController(Controller):
         )
         body = JobCreated(
             jobId=result.job_id,
-            queue=data.queue.removesuffix("-queue"),
+            queue=canonical_queue_name(data.queue),
             type=data.type,
             status="duplicate" if result.duplicate else "queued",
             options=data.options or JobOptionsIn(),
@@ -154,7 +155,7 @@ class JobController(Controller):
             request_id=request_id_of(request.scope),
         )
         return BatchCreated(
-            queue=data.queue.removesuffix("-queue"),
+            queue=canonical_queue_name(data.queue),
             total=len(data.jobs),
             successful=len(result.entries),
             failed=len(result.errors),

@@ -10,7 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from app.api.auth import allow
 from app.api.context import AuthRequest, Conn, audit_context
-from app.api.controllers.queues import counts_body
+from app.api.controllers.queues import summary_body
 from app.api.schemas import (
     Alert,
     AlertTest,
@@ -21,7 +21,6 @@ from app.api.schemas import (
     MetricsSummary,
     OutcomeCount,
     QueueCounts,
-    QueueSummary,
     RateLimitCheck,
     RateLimitsChanged,
     RateLimitStatus,
@@ -185,18 +184,7 @@ class MetricsController(Controller):
     ) -> MetricsSummary:
         """Every queue's counts now and the attempts per outcome of the last hours."""
         found = await metric_service.summary(conn, hours=hours)
-        queues = [
-            QueueSummary(
-                name=r.queue,
-                tier=r.tier,
-                paused=r.paused,
-                concurrency=r.concurrency,
-                maxAttempts=r.max_attempts,
-                counts=counts_body(r),
-                oldestWaitingAgeS=r.oldest_waiting_age_s,
-            )
-            for r in found.queues
-        ]
+        queues = [summary_body(r) for r in found.queues]
         totals = QueueCounts(
             waiting=sum(q.counts.waiting for q in queues),
             delayed=sum(q.counts.delayed for q in queues),

@@ -21,6 +21,7 @@ from app.api.schemas import (
     QueueSummary,
 )
 from app.domain.access import OBSERVERS, Role
+from app.domain.policy import canonical_queue_name
 from app.services import queues as queue_service
 
 State = Literal[
@@ -58,6 +59,19 @@ def counts_body(row: queue_service.OverviewRow) -> QueueCounts:
     )
 
 
+def summary_body(row: queue_service.OverviewRow) -> QueueSummary:
+    """Return a queue's policy headline and counts in the API's shape."""
+    return QueueSummary(
+        name=row.queue,
+        tier=row.tier,
+        paused=row.paused,
+        concurrency=row.concurrency,
+        maxAttempts=row.max_attempts,
+        counts=counts_body(row),
+        oldestWaitingAgeS=row.oldest_waiting_age_s,
+    )
+
+
 def _config(row: queue_service.QueueConfigRow) -> QueueConfig:
     return QueueConfig(
         name=row.name,
@@ -90,18 +104,7 @@ class QueueController(Controller):
     @get("/", operation_id="listQueues", guards=[allow(*OBSERVERS)])
     async def list_queues(self, conn: Conn) -> list[QueueSummary]:
         """Every queue with its counts."""
-        return [
-            QueueSummary(
-                name=row.queue,
-                tier=row.tier,
-                paused=row.paused,
-                concurrency=row.concurrency,
-                maxAttempts=row.max_attempts,
-                counts=counts_body(row),
-                oldestWaitingAgeS=row.oldest_waiting_age_s,
-            )
-            for row in await queue_service.overview(conn)
-        ]
+        return [summary_body(row) for row in await queue_service.overview(conn)]
 
     @get(
         "/{name:str}/status", operation_id="getQueueStatus", guards=[allow(*OBSERVERS)]
@@ -134,7 +137,7 @@ class QueueController(Controller):
         await queue_service.set_paused(
             conn, name, paused=True, audit=audit_context(request)
         )
-        return QueueAction(queue=name.removesuffix("-queue"), paused=True)
+        return QueueAction(queue=canonical_queue_name(name), paused=True)
 
     @post(
         "/{name:str}/resume",
@@ -149,7 +152,7 @@ class QueueController(Controller):
         await queue_service.set_paused(
             conn, name, paused=False, audit=audit_context(request)
         )
-        return QueueAction(queue=name.removesuffix("-queue"), paused=False)
+        return QueueAction(queue=canonical_queue_name(name), paused=False)
 
     @post(
         "/{name:str}/clear",
@@ -171,7 +174,7 @@ class QueueController(Controller):
             conn, name, type, audit=audit_context(request)
         )
         return QueueCleared(
-            queue=name.removesuffix("-queue"), type=type, removed=removed
+            queue=canonical_queue_name(name), type=type, removed=removed
         )
 
     @get("/{name:str}/jobs", operation_id="listQueueJobs", guards=[allow(*OBSERVERS)])
@@ -187,7 +190,7 @@ class QueueController(Controller):
         end = min(max(end, start), start + 99)
         found = await queue_service.jobs(conn, name, status, start=start, end=end)
         return QueueJobsPage(
-            queue=name.removesuffix("-queue"),
+            queue=canonical_queue_name(name),
             status=status,
             start=start,
             end=end,
