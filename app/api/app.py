@@ -32,6 +32,7 @@ from app.api.problems import problem_details_plugin
 from app.api.rate_limit import rate_limit_config
 from app.api.request_ids import request_id_middleware
 from app.services.database import Connection, Pool, create_pool
+from app.services.group_enqueue import GroupEnqueuer
 from app.settings import Settings
 
 # Swagger UI served from the installed package: the docs work offline.
@@ -42,6 +43,7 @@ ASSETS = "/schema/assets"
 def create_app(settings: Settings) -> Litestar:
     """Return the API; its lifespan opens the process's pool from the settings."""
     opened_pools: list[Pool] = []
+    enqueuers: list[GroupEnqueuer] = []
 
     def pool() -> Pool:
         return opened_pools[0]
@@ -62,14 +64,19 @@ def create_app(settings: Settings) -> Litestar:
         )
         async with opened:
             opened_pools.append(opened)
+            enqueuers.append(GroupEnqueuer(opened))
             try:
                 yield
             finally:
                 opened_pools.clear()
+                enqueuers.clear()
 
     async def provide_connection() -> AsyncIterator[Connection]:
         async with pool().connection() as conn:
             yield conn
+
+    def provide_enqueuer() -> GroupEnqueuer:
+        return enqueuers[0]
 
     def provide_settings() -> Settings:
         return settings
@@ -129,6 +136,7 @@ def create_app(settings: Settings) -> Litestar:
         lifespan=[lifespan],
         dependencies={
             "conn": Provide(provide_connection),
+            "enqueuer": Provide(provide_enqueuer, sync_to_thread=False),
             "settings": Provide(provide_settings, sync_to_thread=False),
         },
         plugins=[problem_details_plugin()],

@@ -117,7 +117,9 @@ def allow(*roles: Role) -> Any:
     """Return a guard that admits only callers with one of `roles`."""
     allowed = frozenset(roles)
 
-    def guard(
+    # async: Litestar runs a sync guard in a worker thread, a thread hop and a
+    # GIL handoff on every request.
+    async def guard(
         connection: ASGIConnection[Any, Principal, Any, Any], handler: BaseRouteHandler
     ) -> None:
         del handler

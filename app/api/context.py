@@ -9,6 +9,7 @@ from app.api.request_ids import request_id_of
 from app.domain.access import Principal
 from app.services.audit import AuditContext
 from app.services.database import Connection
+from app.services.group_enqueue import GroupEnqueuer
 from app.settings import Settings
 
 
@@ -27,4 +28,5 @@ AuthRequest = Request[Principal, Any, Any]
 
 # The app-level dependencies, named explicitly as Litestar asks.
 Conn = NamedDependency[Connection]
+Enqueuer = NamedDependency[GroupEnqueuer]
 AppSettings = NamedDependency[Settings]

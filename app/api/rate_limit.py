@@ -19,7 +19,6 @@ from litestar.middleware.rate_limit import (
     DURATION_VALUES,
     RateLimitConfig,
     RateLimitMiddleware,
-    get_remote_address,
 )
 from litestar.types import Message, Receive, Scope, Send
 
@@ -34,7 +33,9 @@ class SharedRateLimitConfig(RateLimitConfig):
     """Litestar's configuration, plus the pool the counters live in."""
 
     pool: Callable[[], Pool] = field(default=lambda: _no_pool())
-    quotas: dict[str, QuotaCache] = field(default_factory=dict)
+    # Made on first use and shared by the middleware of every route: the quota
+    # cache (once the lifespan has opened the pool) and the fixed headers.
+    shared: dict[str, Any] = field(default_factory=dict)
 
 
 def _no_pool() -> Pool:
@@ -50,38 +51,58 @@ class SharedRateLimitMiddleware(RateLimitMiddleware):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Spend one request of the caller's window, then pass it on with the headers."""
-        request: Request[Any, Any, Any] = scope["litestar_app"].request_class(scope)
-        if await self.should_check_request(request=request):
-            verdict = await self._quota().take(self.cache_key_from_request(request))
-            headers = {
-                "X-RateLimit-Policy": f"{self.max_requests}; w={DURATION_VALUES[self.unit]}",
-                "X-RateLimit-Limit": str(self.max_requests),
-                "X-RateLimit-Remaining": str(verdict.remaining),
-                "X-RateLimit-Reset": str(verdict.reset_in_s),
-            }
-            if not verdict.allowed:
-                raise TooManyRequestsException(headers=headers)
-            send = _with_headers(send, headers)
-        await self.app(scope, receive, send)
+        # Hot path: the caller comes straight from the scope and the fixed
+        # headers are encoded once, instead of building a Request per call.
+        if self.check_throttle_handler is not None:
+            request = scope["litestar_app"].request_class(scope)
+            if not await self.check_throttle_handler(request):
+                await self.app(scope, receive, send)
+                return
+        verdict = await self._quota().take(_caller_of(scope))
+        varying = [
+            (b"x-ratelimit-remaining", str(verdict.remaining).encode()),
+            (b"x-ratelimit-reset", str(verdict.reset_in_s).encode()),
+        ]
+        if not verdict.allowed:
+            raise TooManyRequestsException(
+                headers={
+                    "X-RateLimit-Policy": f"{self.max_requests}; w={DURATION_VALUES[self.unit]}",
+                    "X-RateLimit-Limit": str(self.max_requests),
+                    "X-RateLimit-Remaining": "0",
+                    "X-RateLimit-Reset": str(verdict.reset_in_s),
+                }
+            )
+        await self.app(
+            scope, receive, _with_headers(send, [*self._fixed_headers(), *varying])
+        )
+
+    def _fixed_headers(self) -> list[tuple[bytes, bytes]]:
+        fixed = self.config.shared.get("headers")
+        if fixed is None:
+            window_s = DURATION_VALUES[self.unit]
+            fixed = [
+                (b"x-ratelimit-policy", f"{self.max_requests}; w={window_s}".encode()),
+                (b"x-ratelimit-limit", str(self.max_requests).encode()),
+            ]
+            self.config.shared["headers"] = fixed
+        return fixed
 
     def _quota(self) -> QuotaCache:
         # One cache per app (Litestar builds a middleware per route), made on
         # first use, once the lifespan has opened the pool.
-        cache = self.config.quotas.get("cache")
+        cache = self.config.shared.get("cache")
         if cache is None:
             cache = QuotaCache(
                 self.config.pool(),
                 limit=self.max_requests,
                 window_s=DURATION_VALUES[self.unit],
             )
-            self.config.quotas["cache"] = cache
+            self.config.shared["cache"] = cache
         return cache
 
 
-def _with_headers(send: Send, headers: dict[str, str]) -> Send:
+def _with_headers(send: Send, raw: list[tuple[bytes, bytes]]) -> Send:
     # The response has no X-RateLimit-* headers of its own: append them raw.
-    raw = [(name.lower().encode(), value.encode()) for name, value in headers.items()]
-
     async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":
             message["headers"] = [*message.get("headers", ()), *raw]
@@ -90,11 +111,17 @@ def _with_headers(send: Send, headers: dict[str, str]) -> Send:
     return wrapped
 
 
-def _caller(request: Request[Any, Any, Any]) -> str:
-    user = request.scope.get("user")
+def _caller_of(scope: Scope) -> str:
+    # The caller is the token's subject, else the client's address.
+    user = scope.get("user")
     if isinstance(user, Principal):
         return f"sub:{user.sub}"
-    return f"ip:{get_remote_address(request)}"
+    client = scope.get("client")
+    return f"ip:{client[0] if client else 'unknown'}"
+
+
+def _caller(request: Request[Any, Any, Any]) -> str:
+    return _caller_of(request.scope)
 
 
 def rate_limit_config(

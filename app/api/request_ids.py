@@ -7,7 +7,6 @@ job carry it too.
 import re
 import uuid
 
-from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -35,9 +34,12 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
         request_id = given if given and _ACCEPTABLE.match(given) else str(uuid.uuid4())
         scope.setdefault("state", {})["request_id"] = request_id
 
+        echoed = (b"x-request-id", request_id.encode())
+
         async def send_with_id(message: Message) -> None:
+            # Appended raw: no handler sets this header itself.
             if message["type"] == "http.response.start":
-                MutableScopeHeaders.from_message(message)[HEADER] = request_id
+                message["headers"] = [*message.get("headers", ()), echoed]
             await send(message)
 
         await app(scope, receive, send_with_id)

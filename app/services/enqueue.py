@@ -5,26 +5,17 @@ single enqueue path `queue.enqueue` / `queue.enqueue_many` on the connection the
 caller passes: the job exists if and only if the caller's transaction commits.
 """
 
-import hashlib
-import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from app.db import Connection
 from app.db.queries import enqueue as queries
-from app.db.queries import jobs as job_queries
-from app.domain.access import Principal, can_enqueue_for_venue
 from app.domain.errors import (
-    BatchRejected,
-    EnqueueRejected,
-    Forbidden,
-    IdempotencyKeyReused,
     PayloadInvalid,
 )
 from app.domain.payloads import validate_payload
-from app.domain.policy import canonical_queue_name
 
 
 @dataclass(frozen=True)
@@ -47,6 +38,18 @@ class JobRequest:
             "data": self.data,
             "priority": self.priority,
             "run_at": self.run_at.isoformat() if self.run_at else None,
+            "idempotency_key": self.idempotency_key,
+            "meta": self.meta,
+        }
+
+    def as_args(self) -> dict[str, Any]:
+        """Return the keyword arguments of `queue.enqueue` for this job."""
+        return {
+            "queue": self.queue,
+            "job_type": self.job_type,
+            "data": self.data,
+            "priority": self.priority,
+            "run_at": self.run_at,
             "idempotency_key": self.idempotency_key,
             "meta": self.meta,
         }
@@ -111,241 +114,3 @@ async def enqueue_many(conn: Connection, jobs: Sequence[JobRequest]) -> list[Enq
             ) from exc
     rows = await queries.enqueue_many(conn, jobs=[job.as_json() for job in jobs])
     return [Enqueued(job_id=row.job_id, duplicate=row.duplicate) for row in rows]
-
-
-# --- Enqueue on behalf of an HTTP caller ---------------------------------------
-
-
-@dataclass(frozen=True)
-class JobOptions:
-    """The old service's per-job options."""
-
-    priority: int | None = None
-    delay_ms: int | None = None
-    attempts: int | None = None
-
-
-@dataclass(frozen=True)
-class BatchItem:
-    """One job of a batch request."""
-
-    job_type: str
-    data: dict[str, Any]
-    options: JobOptions = field(default_factory=JobOptions)
-
-
-@dataclass(frozen=True)
-class BatchEntry:
-    """A job of a batch that was enqueued."""
-
-    index: int
-    job_id: int
-    job_type: str
-    duplicate: bool
-
-
-@dataclass(frozen=True)
-class BatchError:
-    """A job of a batch that was not enqueued, and why."""
-
-    index: int
-    job_type: str
-    error: str
-    errors: list[dict[str, str]] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class BatchResult:
-    """What a batch request did."""
-
-    entries: list[BatchEntry]
-    errors: list[BatchError]
-
-
-def request_fingerprint(
-    queue: str, job_type: str, data: dict[str, Any], options: JobOptions
-) -> str:
-    """Return a digest of what was asked, to tell a replay from a different request."""
-    canonical = json.dumps(
-        {
-            "queue": canonical_queue_name(queue),
-            "type": job_type,
-            "data": data,
-            "options": asdict(options),
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-        default=str,
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _meta(
-    principal: Principal,
-    data: dict[str, Any],
-    options: JobOptions,
-    request_id: str | None,
-) -> dict[str, Any]:
-    venue = data.get("venueId")
-    meta: dict[str, Any] = {
-        "user_id": principal.sub,
-        "venue_id": venue if isinstance(venue, str) else None,
-        "request_id": request_id,
-    }
-    if options.attempts is not None:
-        meta["max_attempts"] = options.attempts
-    return meta
-
-
-def _run_at(options: JobOptions) -> datetime | None:
-    if not options.delay_ms:
-        return None
-    return datetime.now(UTC) + timedelta(milliseconds=options.delay_ms)
-
-
-def _check_venue(principal: Principal, data: dict[str, Any]) -> None:
-    venue = data.get("venueId")
-    if not can_enqueue_for_venue(principal, venue if isinstance(venue, str) else None):
-        raise Forbidden(
-            "venue admins may add jobs only for their own venues (data.venueId)"
-        )
-
-
-async def enqueue_request(
-    conn: Connection,
-    *,
-    principal: Principal,
-    queue: str,
-    job_type: str,
-    data: dict[str, Any],
-    options: JobOptions,
-    idempotency_key: str | None,
-    request_id: str | None,
-) -> Enqueued:
-    """Enqueue one job for an HTTP caller.
-
-    The caller's identity and request id go into the job's meta. A replay with
-    the same idempotency key (given, or rendered from the type's template) and
-    the same request returns the original job; a different request under that
-    key is refused.
-
-    Raises:
-        Forbidden: a venue admin adding a job for another venue.
-        PayloadInvalid, EnqueueRejected: as `enqueue`.
-        IdempotencyKeyReused: the key names a job created by another request.
-    """
-    _check_venue(principal, data)
-    fingerprint = request_fingerprint(queue, job_type, data, options)
-    meta = {**_meta(principal, data, options, request_id), "request_hash": fingerprint}
-    result = await enqueue(
-        conn,
-        queue=queue,
-        job_type=job_type,
-        data=data,
-        priority=options.priority,
-        run_at=_run_at(options),
-        idempotency_key=idempotency_key,
-        meta=meta,
-    )
-    if result.duplicate:
-        stored = await job_queries.get_request_hash(
-            conn, job_id=result.job_id, idempotency_key=idempotency_key
-        )
-        if stored is not None and stored != fingerprint:
-            raise IdempotencyKeyReused(
-                f"idempotency key already used for job {result.job_id} with a different request",
-                job_id=result.job_id,
-            )
-    return result
-
-
-async def enqueue_batch(
-    conn: Connection,
-    *,
-    principal: Principal,
-    queue: str,
-    items: Sequence[BatchItem],
-    stop_on_error: bool,
-    validate_all: bool,
-    request_id: str | None,
-) -> BatchResult:
-    """Enqueue a batch for an HTTP caller.
-
-    With `stop_on_error` the batch is all-or-nothing, in one transaction: any
-    invalid job rejects it (every invalid job is reported with `validate_all`,
-    else the first). Without it, the valid jobs are enqueued and the invalid
-    ones reported.
-
-    Raises:
-        BatchRejected: with `stop_on_error`, when any job is invalid.
-    """
-    errors: list[BatchError] = []
-    valid: list[tuple[int, BatchItem]] = []
-    for index, item in enumerate(items):
-        try:
-            _check_venue(principal, item.data)
-            validate_payload(
-                item.job_type, item.data, pointer_prefix=f"/jobs/{index}/data"
-            )
-        except (Forbidden, PayloadInvalid) as exc:
-            errors.append(
-                BatchError(index, item.job_type, exc.detail, getattr(exc, "errors", []))
-            )
-            if stop_on_error and not validate_all:
-                break
-            continue
-        valid.append((index, item))
-    if stop_on_error and errors:
-        raise BatchRejected(
-            f"{len(errors)} job(s) of the batch are invalid; nothing was enqueued",
-            errors=errors,
-        )
-
-    def request(item: BatchItem) -> JobRequest:
-        return JobRequest(
-            queue=queue,
-            job_type=item.job_type,
-            data=item.data,
-            priority=item.options.priority,
-            run_at=_run_at(item.options),
-            meta=_meta(principal, item.data, item.options, request_id),
-        )
-
-    if stop_on_error:
-        try:
-            async with conn.transaction():
-                rows = await queries.enqueue_many(
-                    conn, jobs=[request(item).as_json() for _, item in valid]
-                )
-        except EnqueueRejected as exc:
-            raise BatchRejected(exc.detail, errors=[]) from exc
-        return BatchResult(
-            [
-                BatchEntry(index, row.job_id, item.job_type, row.duplicate)
-                for (index, item), row in zip(valid, rows, strict=True)
-            ],
-            [],
-        )
-    entries: list[BatchEntry] = []
-    for index, item in valid:
-        try:
-            result = await queries.enqueue(conn, **_enqueue_args(request(item)))
-        except EnqueueRejected as exc:
-            errors.append(BatchError(index, item.job_type, exc.detail))
-            continue
-        entries.append(
-            BatchEntry(index, result.job_id, item.job_type, result.duplicate)
-        )
-    return BatchResult(entries, sorted(errors, key=lambda error: error.index))
-
-
-def _enqueue_args(job: JobRequest) -> dict[str, Any]:
-    return {
-        "queue": job.queue,
-        "job_type": job.job_type,
-        "data": job.data,
-        "priority": job.priority,
-        "run_at": job.run_at,
-        "idempotency_key": job.idempotency_key,
-        "meta": job.meta,
-    }

@@ -7,7 +7,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from app.api.auth import allow
-from app.api.context import AuthRequest, Conn, audit_context
+from app.api.context import AuthRequest, Conn, Enqueuer, audit_context
 from app.api.request_ids import request_id_of
 from app.api.schemas import (
     BatchCreate,
@@ -25,7 +25,12 @@ from app.api.schemas import (
 from app.domain.access import ENQUEUERS, JOB_MANAGERS
 from app.domain.policy import canonical_queue_name
 from app.services import jobs as job_service
-from app.services.enqueue import BatchItem, JobOptions, enqueue_batch, enqueue_request
+from app.services.caller_enqueue import (
+    BatchItem,
+    JobOptions,
+    enqueue_batch,
+    enqueue_request,
+)
 
 IdempotencyKey = Annotated[
     str | None,
@@ -101,14 +106,14 @@ class JobController(Controller):
     async def add_job(
         self,
         request: AuthRequest,
-        conn: Conn,
+        enqueuer: Enqueuer,
         data: JSONBody[JobCreate],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[JobCreated]:
         """Add a job; 201 when created, 200 when its idempotency key already named it."""
         options = _options(data.options)
         result = await enqueue_request(
-            conn,
+            enqueuer,
             principal=request.user,
             queue=data.queue,
             job_type=data.type,
