@@ -40,6 +40,9 @@ OWN_PREFIXES = (
     "ONCALL_",
     "REPORT_",
     "API_",
+    "PUSH_",
+    "WEBHOOK_",
+    "PROVIDER_",
 )
 # Variables of ours read by something other than Settings.
 OTHER_KNOWN_VARIABLES = frozenset({"TEST_DATABASE_URL"})
@@ -235,6 +238,31 @@ class ProviderSettings(_Group):
         default=None,
         validation_alias=_env("MINTING_URL"),
         description="Minting service URL.",
+    )
+    sendgrid_from: str | None = Field(
+        default=None,
+        validation_alias=_env("SENDGRID_FROM"),
+        description="Sender address of emails (a verified SendGrid sender).",
+    )
+    push_url: str | None = Field(
+        default=None,
+        validation_alias=_env("PUSH_URL"),
+        description="Push notification service URL.",
+    )
+    webhook_signing_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=_env("WEBHOOK_SIGNING_SECRET"),
+        description="HMAC-SHA256 key of the X-Webhook-Signature header of webhooks we send.",
+    )
+    provider_connect_timeout_s: PositiveFloat = Field(
+        default=5.0,
+        validation_alias=_env("PROVIDER_CONNECT_TIMEOUT_S"),
+        description="Seconds to open a connection to a provider.",
+    )
+    provider_timeout_s: PositiveFloat = Field(
+        default=20.0,
+        validation_alias=_env("PROVIDER_TIMEOUT_S"),
+        description="Seconds to wait for a provider's answer (read timeout).",
     )
 
 

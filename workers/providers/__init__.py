@@ -1,0 +1,49 @@
+"""The only code that talks to the outside: one small client per provider.
+
+Each takes its settings at construction, opens connections on first use and
+fails a call, not the worker, when its credentials are missing
+(`ProviderNotConfigured`). Errors follow `workers.providers.errors`.
+"""
+
+import asyncio
+from dataclasses import dataclass
+
+from app.settings import ProviderSettings
+from workers.providers.http_services import MintingProvider, PushProvider, WebhookSender
+from workers.providers.sendgrid import SendGridProvider
+from workers.providers.stripe import StripeProvider
+from workers.providers.twilio import TwilioProvider
+
+
+@dataclass(frozen=True)
+class Providers:
+    """Every provider client of a worker process."""
+
+    stripe: StripeProvider
+    sendgrid: SendGridProvider
+    twilio: TwilioProvider
+    minting: MintingProvider
+    push: PushProvider
+    webhooks: WebhookSender
+
+    @classmethod
+    def from_settings(cls, settings: ProviderSettings) -> "Providers":
+        """Build every client; none connects or checks credentials yet."""
+        return cls(
+            stripe=StripeProvider.from_settings(settings),
+            sendgrid=SendGridProvider.from_settings(settings),
+            twilio=TwilioProvider.from_settings(settings),
+            minting=MintingProvider.from_settings(settings),
+            push=PushProvider.from_settings(settings),
+            webhooks=WebhookSender.from_settings(settings),
+        )
+
+    async def aclose(self) -> None:
+        """Close every client's connections."""
+        await asyncio.gather(
+            self.stripe.aclose(),
+            self.twilio.aclose(),
+            self.minting.aclose(),
+            self.push.aclose(),
+            self.webhooks.aclose(),
+        )
