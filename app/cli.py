@@ -120,6 +120,8 @@ def _worker_config(
         extra_task_modules=tuple(
             m.strip() for m in worker.extra_task_modules.split(",") if m.strip()
         ),
+        providers=settings.providers,
+        limits=settings.limits,
     )
 
 

@@ -7,6 +7,7 @@ environment.
 
 import functools
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
@@ -14,10 +15,14 @@ from typing import Literal
 import platformdirs
 from pydantic import (
     AliasChoices,
+    BaseModel,
+    ConfigDict,
     Field,
+    NonNegativeFloat,
     PositiveFloat,
     PositiveInt,
     SecretStr,
+    ValidationError,
     field_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -266,6 +271,78 @@ class ProviderSettings(_Group):
     )
 
 
+# RATE_LIMIT_<BUCKET>_<FIELD>: a deployment's override of a provider bucket;
+# the bucket's name upper-cased with "-" as "_" (RATE_LIMIT_TWILIO_SMS_PER_S).
+_RATE_LIMIT_OVERRIDE = re.compile(
+    r"^RATE_LIMIT_([A-Z0-9_]+?)_(PER_S|BURST|MAX_CONCURRENT|COOLDOWN_S)$"
+)
+
+
+class RateLimitOverride(BaseModel):
+    """One bucket's limits as the environment overrides them."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    bucket: str
+    rate_per_s: PositiveFloat | None = None
+    burst: PositiveInt | None = None
+    max_concurrent: PositiveInt | None = None
+    cooldown_s: NonNegativeFloat | None = None
+
+
+def rate_limit_overrides(environ: Mapping[str, str]) -> tuple[RateLimitOverride, ...]:
+    """Return the bucket overrides named by RATE_LIMIT_<BUCKET>_<FIELD> variables.
+
+    Raises:
+        ValueError: a value is not a positive number (naming the variable).
+    """
+    fields: dict[str, dict[str, str]] = {}
+    for name, value in environ.items():
+        match = _RATE_LIMIT_OVERRIDE.match(name)
+        if match:
+            bucket = match.group(1).lower().replace("_", "-")
+            field = {"PER_S": "rate_per_s"}.get(match.group(2), match.group(2).lower())
+            fields.setdefault(bucket, {})[field] = value
+    overrides = []
+    for bucket, values in sorted(fields.items()):
+        try:
+            overrides.append(RateLimitOverride(bucket=bucket, **values))
+        except ValidationError as exc:
+            raise ValueError(
+                f"RATE_LIMIT_{bucket.upper().replace('-', '_')}_*: {exc.errors()[0]['msg']}"
+            ) from exc
+    return tuple(overrides)
+
+
+class LimitSettings(_Group):
+    """Provider rate limits and circuit breakers (design §7); the tables hold the rest."""
+
+    rate_limit_max_wait_s: NonNegativeFloat = Field(
+        default=2.0,
+        validation_alias=_env("RATE_LIMIT_MAX_WAIT_S"),
+        description="A job waits this long in its worker for a token; longer waits reschedule it.",
+    )
+    provider_lease_s: PositiveFloat = Field(
+        default=120.0,
+        validation_alias=_env("PROVIDER_LEASE_S"),
+        description="A provider call's concurrency slot expires after this (a killed worker frees it).",
+    )
+    breaker_failure_threshold: PositiveInt | None = Field(
+        default=None,
+        validation_alias=_env("BREAKER_FAILURE_THRESHOLD"),
+        description="Provider failures in a row that open its breaker; unset keeps the table's (5).",
+    )
+    breaker_open_s: PositiveFloat | None = Field(
+        default=None,
+        validation_alias=_env("BREAKER_OPEN_S"),
+        description="How long an open breaker refuses calls before a probe; unset keeps the table's (30).",
+    )
+    overrides: tuple[RateLimitOverride, ...] = Field(
+        default_factory=lambda: rate_limit_overrides(os.environ),
+        description="RATE_LIMIT_<BUCKET>_PER_S|BURST|MAX_CONCURRENT|COOLDOWN_S, applied when a worker starts.",
+    )
+
+
 class LogSettings(_Group):
     """Logging."""
 
@@ -293,6 +370,7 @@ class Settings(_Group):
     api: ApiSettings = Field(default_factory=ApiSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     providers: ProviderSettings = Field(default_factory=ProviderSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
     log: LogSettings = Field(default_factory=LogSettings)
 
     def check_safe(self) -> None:
@@ -321,6 +399,7 @@ def known_variables() -> frozenset[str]:
         ApiSettings,
         WorkerSettings,
         ProviderSettings,
+        LimitSettings,
         LogSettings,
     ]
     for group in groups:
@@ -342,7 +421,11 @@ def check_unknown_variables(environ: Mapping[str, str]) -> None:
     """
     known = known_variables()
     unknown = sorted(
-        name for name in environ if name.startswith(OWN_PREFIXES) and name not in known
+        name
+        for name in environ
+        if name.startswith(OWN_PREFIXES)
+        and name not in known
+        and not _RATE_LIMIT_OVERRIDE.match(name)
     )
     if unknown:
         raise UnknownVariablesError(

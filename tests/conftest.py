@@ -4,6 +4,15 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.fakes.fixtures import (  # noqa: F401 - fixtures
+    fake_minting,
+    fake_provider_settings,
+    fake_push,
+    fake_sendgrid,
+    fake_stripe,
+    fake_twilio,
+    fake_webhook_receiver,
+)
 from tests.helpers import database
 
 TESTS = Path(__file__).parent

@@ -11,7 +11,9 @@ from typing import Any, Literal
 
 from procrastinate.jobs import Job
 
-Ending = Literal["succeeded", "failed", "interrupted", "aborted", "deduplicated"]
+Ending = Literal[
+    "succeeded", "failed", "interrupted", "aborted", "deduplicated", "rate_limited"
+]
 
 
 @dataclass(frozen=True)

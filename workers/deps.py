@@ -6,6 +6,8 @@ from pathlib import Path
 from psycopg_pool import AsyncConnectionPool
 
 from workers.attempts import AttemptLog
+from workers.provider_gate import ProviderGate
+from workers.providers import Providers
 
 
 @dataclass(frozen=True)
@@ -15,6 +17,8 @@ class WorkerDeps:
     pool: AsyncConnectionPool
     attempts: AttemptLog
     report_dir: Path
+    providers: Providers
+    gate: ProviderGate
 
 
 DEPS_KEY = "queue_service"

@@ -37,10 +37,12 @@ from app.db.queries.worker import (
 )
 from app.observability import metrics
 from workers.attempts import Attempt, AttemptLog, job_id_of
+from workers.callbacks import callback_url, enqueue_callback
 
 logger = logging.getLogger(__name__)
 
 _WRITE_TRIES = 5
+_FINAL = (procrastinate_jobs.Status.SUCCEEDED, procrastinate_jobs.Status.FAILED)
 
 
 class BatchingJobManager(JobManager):
@@ -114,6 +116,15 @@ class BatchingJobManager(JobManager):
             finished_at=attempt.finished_at,
             worker_id=job.worker_id,
         )
+        if status in _FINAL and callback_url(job) is not None:
+            # Before the completion: a job that dies in between is rescued and
+            # finishes again, and its callback's key keeps it to one webhook.
+            await enqueue_callback(
+                self._pool,
+                job,
+                succeeded=status == procrastinate_jobs.Status.SUCCEEDED,
+                attempt=attempt,
+            )
         try:
             await self._complete(completion)
         finally:
@@ -141,18 +152,22 @@ class BatchingJobManager(JobManager):
         queue: str | None = None,
         lock: str | None = None,
     ) -> None:
-        """Put the job back in its queue; an interrupted attempt is not counted."""
+        """Put the job back in its queue.
+
+        An attempt interrupted by shutdown or deferred by a provider limit is
+        not counted.
+        """
         job_id = job_id_of(job)
         attempt = self._attempts.pop(job_id) or _unseen_attempt(job)
-        interrupted = attempt.ending == "interrupted"
+        not_counted = attempt.ending in ("interrupted", "rate_limited")
         try:
             async with self._pool.connection() as conn:
                 await requeue_job(
                     conn,
                     job_id=job_id,
                     retry_at=retry_at,
-                    count_attempt=not interrupted,
-                    outcome="interrupted" if interrupted else "retried",
+                    count_attempt=not not_counted,
+                    outcome=attempt.ending if not_counted else "retried",
                     error_type=attempt.error_type,
                     error_message=attempt.error_message,
                     started_at=attempt.started_at,
@@ -171,7 +186,7 @@ class BatchingJobManager(JobManager):
             raise
         finally:
             self._forget(job_id)
-        if not interrupted:
+        if not not_counted:
             metrics.JOB_RETRIES.labels(job.queue, job.task_name).inc()
 
     async def close(self) -> None:

@@ -21,6 +21,7 @@ from procrastinate.job_context import AbortReason, JobContext
 from procrastinate.worker import Worker
 
 from app.db.queries.worker import succeeded_outcome_for_key
+from app.domain.errors import JobDeferred
 from app.observability import metrics
 from workers.attempts import Attempt, job_id_of
 from workers.deps import DEPS_KEY, WorkerDeps
@@ -91,6 +92,20 @@ async def run_job(
         logger.info(
             "Job interrupted." if shutdown else "Job aborted.",
             extra={**log_extra, "action": "job_cancelled"},
+        )
+        raise
+    except JobDeferred as exc:
+        # Waiting for a limit is not a failure: the attempt is not counted.
+        _record(deps, job_id, started_at, "rate_limited", exc)
+        metrics.JOB_RESULTS.labels(*labels, "rate_limited").inc()
+        logger.info(
+            "Job waits for a provider limit.",
+            extra={
+                **log_extra,
+                "action": "job_rate_limited",
+                "reason": exc.reason,
+                "until": exc.until.isoformat(),
+            },
         )
         raise
     except Exception as exc:

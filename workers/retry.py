@@ -7,7 +7,7 @@ from procrastinate import exceptions as procrastinate_exceptions
 from procrastinate.jobs import Job
 from procrastinate.retry import BaseRetryStrategy, RetryDecision
 
-from app.domain.errors import PermanentTaskError
+from app.domain.errors import JobDeferred, PermanentTaskError
 from app.domain.policy import may_retry, retry_delay_s
 from workers.attempts import AttemptLog, job_id_of
 from workers.policy import PolicyCache
@@ -42,6 +42,9 @@ class QueuePolicyRetry(BaseRetryStrategy):
             if attempt is not None and attempt.ending == "interrupted":
                 return RetryDecision(retry_at=datetime.now(UTC))
             return None
+        if isinstance(exception, JobDeferred):
+            # A provider limit: run again when it allows, attempts untouched.
+            return RetryDecision(retry_at=exception.until)
         if isinstance(exception, PERMANENT):
             return None
         policy = self.policies.get(job.queue)

@@ -28,11 +28,15 @@ from psycopg_pool import AsyncConnectionPool
 
 from app.db.pool import create_pool
 from app.queue import build_queue_app
+from app.settings import LimitSettings, ProviderSettings
 from workers.attempts import AttemptLog
 from workers.deps import DEPS_KEY, WorkerDeps
 from workers.job_manager import BatchingJobManager
+from workers.limits import apply_limit_settings
 from workers.middleware import run_job
 from workers.policy import PolicyCache
+from workers.provider_gate import ProviderGate
+from workers.providers import Providers
 from workers.retry import QueuePolicyRetry
 from workers.tasks import register_tasks
 
@@ -58,6 +62,8 @@ class WorkerConfig:
     metrics_port: int = 0
     report_dir: Path = Path("reports")
     extra_task_modules: Sequence[str] = field(default_factory=tuple)
+    providers: ProviderSettings = field(default_factory=ProviderSettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
 
 
 def _selected(policies: PolicyCache, wanted: Sequence[str] | None) -> list[str]:
@@ -119,6 +125,7 @@ async def _open_and_run(config: WorkerConfig, stop: asyncio.Event) -> None:
         policies = PolicyCache()
         await policies.refresh(pool)
         queues = _selected(policies, config.queues)
+        await apply_limit_settings(pool, config.limits)
         attempts = AttemptLog()
         app = build_app(config, policies, attempts)
         async with app.open_async(pool):
@@ -140,7 +147,18 @@ async def _run(
         app.connector, pool=pool, concurrency=concurrency, attempts=attempts
     )
     app.job_manager = manager
-    deps = WorkerDeps(pool=pool, attempts=attempts, report_dir=config.report_dir)
+    providers = Providers.from_settings(config.providers)
+    deps = WorkerDeps(
+        pool=pool,
+        attempts=attempts,
+        report_dir=config.report_dir,
+        providers=providers,
+        gate=ProviderGate(
+            pool,
+            max_wait_s=config.limits.rate_limit_max_wait_s,
+            lease_s=config.limits.provider_lease_s,
+        ),
+    )
     workers = [
         Worker(
             app=app,
@@ -181,4 +199,5 @@ async def _run(
         refresher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await refresher
+        await providers.aclose()
     logger.info("Workers stopped.", extra={"action": "workers_stopped"})

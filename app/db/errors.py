@@ -25,6 +25,8 @@ SQLSTATE_ERRORS: dict[str, type[errors.ServiceError]] = {
     "QS011": errors.InvalidEnqueueRequest,
     "QS012": errors.InvalidJobTransition,
     "QS013": errors.JobNotFound,
+    "QS014": errors.SideEffectConflict,
+    "QS015": errors.UnknownRateLimit,
     # A check constraint of ours: an edit of policy breaks one of its rules.
     "23514": errors.RuleViolated,
 }

@@ -4,6 +4,7 @@ Client errors carry the HTTP status, a slug for the problem type
 (`/problems/<slug>`) and a fixed title; server errors are everything else.
 """
 
+from datetime import datetime
 from typing import Any, ClassVar
 
 
@@ -144,6 +145,31 @@ class ProviderNotConfigured(PermanentTaskError):
     """The provider this job needs is not configured."""
 
 
+class JobDeferred(TaskError):
+    """The job may not run now (rate limit, breaker, emergency stop): run it later.
+
+    The attempt is not counted: waiting for a limit is not a failure.
+
+    Attributes:
+        until: When the job should run again.
+        reason: Why it waits (`tokens`, `concurrency`, `held`, `stopped`,
+            `breaker_open`, `rate_limited`).
+    """
+
+    def __init__(self, message: str, *, until: datetime, reason: str) -> None:
+        super().__init__(message)
+        self.until = until
+        self.reason = reason
+
+
+class SideEffectConflict(ClientError, PermanentTaskError):
+    """A provider call was recorded under this key for a different request."""
+
+    status = 409
+    slug = "side-effect-conflict"
+    title = "Side effect conflict"
+
+
 class IdempotencyKeyReused(ClientError):
     """The idempotency key was already used with a different request."""
 
@@ -181,7 +207,7 @@ class RuleViolated(ClientError):
 
 
 class UnknownRateLimit(ClientError):
-    """No rate-limit bucket has this name."""
+    """No rate-limit bucket (or provider breaker) has this name."""
 
     status = 404
     slug = "unknown-rate-limit"

@@ -33,9 +33,15 @@ NonEmpty = Annotated[str, StringConstraints(min_length=1, max_length=512)]
 
 
 class Payload(BaseModel):
-    """Base of every payload model."""
+    """Base of every payload model.
+
+    `callbackUrl`, on any job type: a signed webhook is sent there when the job
+    finishes (succeeded, or failed for good).
+    """
 
     model_config = ConfigDict(extra="allow", frozen=True, strict=False)
+
+    callbackUrl: AnyHttpUrl | None = None
 
 
 class PaymentProcess(Payload):

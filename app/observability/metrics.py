@@ -60,6 +60,35 @@ OLDEST_JOB_AGE = Gauge(
 )
 QUEUE_PAUSED = Gauge("queue_paused", "1 when the queue is paused.", ["queue_name"])
 
+PROVIDER_CALLS = Counter(
+    "provider_calls_total",
+    "Provider calls by provider and result (succeeded, rejected, unavailable, "
+    "rate_limited, not_sent; recorded: answered from the side-effect ledger, not sent).",
+    ["provider", "result"],
+)
+PROVIDER_CALL_DURATION = Histogram(
+    "provider_call_duration_seconds",
+    "Time a successful provider call took.",
+    ["provider"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+BREAKER_STATE = Gauge(
+    "circuit_breaker_state",
+    "A provider's circuit breaker as this process last saw it: 0 closed, 1 half-open, 2 open.",
+    ["provider"],
+)
+RATE_LIMIT_TOKENS = Gauge(
+    "rate_limit_tokens",
+    "Tokens left in a provider bucket after this process's last call.",
+    ["bucket"],
+)
+RATE_LIMIT_WAITS = Counter(
+    "rate_limit_waits_total",
+    "Provider calls that had to wait, by bucket and reason "
+    "(tokens, concurrency, held, stopped, breaker_open).",
+    ["bucket", "reason"],
+)
+
 
 class QueueCounts(Protocol):
     """What the queue gauges read: a row of queue.overview."""

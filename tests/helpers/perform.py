@@ -17,15 +17,36 @@ from procrastinate.testing import InMemoryConnector
 from psycopg_pool import AsyncConnectionPool
 
 from app.db.pool import create_pool
+from app.settings import ProviderSettings
 from workers.attempts import AttemptLog
 from workers.deps import DEPS_KEY, WorkerDeps
+from workers.provider_gate import ProviderGate
+from workers.providers import Providers
 
 
-async def open_deps(dsn: str, report_dir: Path) -> WorkerDeps:
-    """Open a pool and the shared resources tasks expect."""
+async def open_deps(
+    dsn: str,
+    report_dir: Path,
+    *,
+    providers: ProviderSettings | None = None,
+    max_wait_s: float = 2.0,
+) -> WorkerDeps:
+    """Open a pool and the shared resources tasks expect (close with `close_deps`)."""
     pool: AsyncConnectionPool = create_pool(dsn, min_size=1, max_size=4)
     await pool.open()
-    return WorkerDeps(pool=pool, attempts=AttemptLog(), report_dir=report_dir)
+    return WorkerDeps(
+        pool=pool,
+        attempts=AttemptLog(),
+        report_dir=report_dir,
+        providers=Providers.from_settings(providers or ProviderSettings()),
+        gate=ProviderGate(pool, max_wait_s=max_wait_s, lease_s=60),
+    )
+
+
+async def close_deps(deps: WorkerDeps) -> None:
+    """Close what `open_deps` opened."""
+    await deps.providers.aclose()
+    await deps.pool.close()
 
 
 async def perform(

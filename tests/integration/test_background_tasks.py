@@ -9,10 +9,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from app.domain.errors import PermanentTaskError, ProviderNotConfigured
-from tests.helpers.perform import open_deps, perform
+from app.domain.errors import PermanentTaskError
+from tests.helpers.perform import close_deps, open_deps, perform
 from workers.tasks.background import analytics_track, cleanup_old_data, generate_report
-from workers.tasks.providers_pending import provider_not_configured
 
 USER = "0f9e4f1c-3b0a-4d0e-9f55-7f5a2f0c9b02"
 
@@ -21,7 +20,7 @@ USER = "0f9e4f1c-3b0a-4d0e-9f55-7f5a2f0c9b02"
 async def deps(db_dsn, tmp_path):
     opened = await open_deps(db_dsn, tmp_path / "reports")
     yield opened
-    await opened.pool.close()
+    await close_deps(opened)
 
 
 def rows(dsn, sql, params=()):
@@ -162,23 +161,4 @@ async def test_generate_report_refuses_an_unsupported_format(deps):
             deps,
             data={"reportType": "jobs", "format": "xlsx"},
             job_type="generate-report",
-        )
-
-
-async def test_provider_types_fail_explicitly_and_check_their_payload(deps):
-    with pytest.raises(
-        ProviderNotConfigured, match="send-sms needs the twilio provider"
-    ):
-        await perform(
-            provider_not_configured,
-            deps,
-            data={"to": "+14155550100", "message": "hi"},
-            job_type="send-sms",
-        )
-    with pytest.raises(PermanentTaskError, match="/data/to"):
-        await perform(
-            provider_not_configured,
-            deps,
-            data={"to": "555", "message": "hi"},
-            job_type="send-sms",
         )

@@ -18,7 +18,6 @@ from app.domain.errors import (
     RetryableTaskError,
 )
 from app.settings import ProviderSettings
-from tests.fakes import fixtures as fake_fixtures
 from tests.fakes.fixtures import (
     SENDER,
     TWILIO_NUMBER,
@@ -41,14 +40,6 @@ from workers.providers.errors import (
 from workers.providers.http_services import sign, verify
 
 Make = Callable[[ProviderSettings], Providers]
-
-# The fakes' fixtures, until a conftest offers them.
-fake_stripe = fake_fixtures.fake_stripe
-fake_sendgrid = fake_fixtures.fake_sendgrid
-fake_twilio = fake_fixtures.fake_twilio
-fake_minting = fake_fixtures.fake_minting
-fake_push = fake_fixtures.fake_push
-fake_webhook_receiver = fake_fixtures.fake_webhook_receiver
 
 
 @pytest.fixture

@@ -159,7 +159,7 @@ def test_worker_fails_permanent_errors_at_once(dsn, tmp_path):
     )
     assert "/data/userId" in error
     assert outcomes(dsn, no_provider)[0][2] == "ProviderNotConfigured"
-    assert "needs the stripe provider" in outcomes(dsn, no_provider)[0][3]
+    assert "needs STRIPE_SECRET_KEY" in outcomes(dsn, no_provider)[0][3]
     assert side_effects(dsn) == []
 
 

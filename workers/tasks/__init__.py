@@ -12,8 +12,7 @@ from typing import Any
 import procrastinate
 from procrastinate.retry import BaseRetryStrategy
 
-from workers.tasks import background, maintenance
-from workers.tasks.providers_pending import PROVIDERS, provider_not_configured
+from workers.tasks import background, communication, maintenance, money
 
 RETENTION_CRON = "0 * * * *"  # hourly, on the hour
 
@@ -22,10 +21,14 @@ TASKS: dict[str, tuple[str, Callable[..., Any]]] = {
     "analytics-track": ("background", background.analytics_track),
     "cleanup-old-data": ("background", background.cleanup_old_data),
     "generate-report": ("background", background.generate_report),
-    **{
-        job_type: (queue, provider_not_configured)
-        for job_type, (queue, _) in PROVIDERS.items()
-    },
+    "payment-process": ("money", money.payment_process),
+    "refund-process": ("money", money.refund_process),
+    "payout-process": ("money", money.payout_process),
+    "nft-mint": ("money", money.nft_mint),
+    "send-email": ("communication", communication.send_email),
+    "send-sms": ("communication", communication.send_sms),
+    "send-push": ("communication", communication.send_push),
+    "webhook-deliver": ("communication", communication.webhook_deliver),
 }
 
 

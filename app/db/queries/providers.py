@@ -1,0 +1,158 @@
+"""Typed wrappers of `sql/queries/providers.sql`."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from psycopg.types.json import Jsonb
+
+from app.db import Connection
+from app.db.queries import fetch_all, fetch_one, fetch_value
+
+Verdict = Literal[
+    "go", "recorded", "breaker_open", "stopped", "held", "concurrency", "tokens"
+]
+CallOutcome = Literal[
+    "succeeded", "rejected", "unavailable", "rate_limited", "not_sent"
+]
+
+
+@dataclass(frozen=True)
+class BegunCall:
+    """What `queue.begin_provider_call` decided."""
+
+    verdict: Verdict
+    wait_s: float
+    lease_ids: list[int]
+    response: Any
+    breaker_state: str | None
+    tokens_left: float | None
+
+
+@dataclass(frozen=True)
+class SideEffectRow:
+    """One provider call of a job, as the ledger holds it."""
+
+    key: str
+    job_id: int
+    provider: str
+    step: str
+    fingerprint: str
+    status: str
+    calls: int
+    response: Any
+    error: str | None
+    started_at: datetime
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True)
+class BreakerRow:
+    """A provider's circuit breaker."""
+
+    provider: str
+    state: str
+    failures: int
+    failure_threshold: int
+    open_s: float
+    retry_at: datetime | None
+    last_error: str | None
+
+
+async def begin_provider_call(
+    conn: Connection,
+    *,
+    bucket: str,
+    provider: str,
+    job_id: int,
+    ledger_key: str,
+    step: str,
+    fingerprint: str,
+    lease_s: float,
+) -> BegunCall:
+    """Start a call, answer it from the ledger, or say why it must wait."""
+    params = {
+        "bucket": bucket,
+        "provider": provider,
+        "job_id": job_id,
+        "ledger_key": ledger_key,
+        "step": step,
+        "fingerprint": fingerprint,
+        "lease_s": lease_s,
+    }
+    row = await fetch_one(conn, "begin_provider_call", params, BegunCall)
+    if row is None:  # the function returns exactly one row or raises
+        raise RuntimeError("queue.begin_provider_call returned no row")
+    return row
+
+
+async def end_provider_call(
+    conn: Connection,
+    *,
+    lease_ids: Sequence[int],
+    bucket: str,
+    provider: str,
+    ledger_key: str,
+    outcome: CallOutcome,
+    response: Any,
+    error: str | None,
+    retry_after_s: float | None,
+) -> str | None:
+    """Finish a call; return the provider's breaker state afterwards."""
+    params = {
+        "lease_ids": list(lease_ids),
+        "bucket": bucket,
+        "provider": provider,
+        "ledger_key": ledger_key,
+        "outcome": outcome,
+        "response": Jsonb(response) if response is not None else None,
+        "error": error,
+        "retry_after_s": retry_after_s,
+    }
+    state: str | None = await fetch_value(conn, "end_provider_call", params)
+    return state
+
+
+async def list_side_effects(conn: Connection, *, job_id: int) -> list[SideEffectRow]:
+    """Return the provider calls a job made."""
+    return await fetch_all(conn, "list_side_effects", {"job_id": job_id}, SideEffectRow)
+
+
+async def list_breakers(conn: Connection) -> list[BreakerRow]:
+    """Return every provider's breaker."""
+    return await fetch_all(conn, "list_breakers", {}, BreakerRow)
+
+
+async def configure_rate_limit(
+    conn: Connection,
+    *,
+    name: str,
+    rate_per_s: float | None,
+    burst: int | None,
+    max_concurrent: int | None,
+    cooldown_s: float | None,
+) -> bool:
+    """Override a bucket's limits; return False when it does not exist."""
+    params = {
+        "name": name,
+        "rate_per_s": rate_per_s,
+        "burst": burst,
+        "max_concurrent": max_concurrent,
+        "cooldown_s": cooldown_s,
+    }
+    return await fetch_value(conn, "configure_rate_limit", params) is not None
+
+
+async def configure_breakers(
+    conn: Connection, *, failure_threshold: int | None, open_s: float | None
+) -> list[str]:
+    """Set every breaker's thresholds (None keeps one); return the providers changed."""
+    params = {"failure_threshold": failure_threshold, "open_s": open_s}
+    rows = await fetch_all(conn, "configure_breakers", params, _Provider)
+    return [row.provider for row in rows]
+
+
+@dataclass(frozen=True)
+class _Provider:
+    provider: str

@@ -1,0 +1,263 @@
+"""The one way a task calls a provider: ledger, breaker, rate limit, then the call.
+
+Every provider call of a job goes through `ProviderGate.call`, which takes two
+statements around the call itself:
+
+- `queue.begin_provider_call` answers from the side-effect ledger when the job's
+  key already has a recorded answer for this step (a retried or rescued job
+  calls no one twice), checks the provider's circuit breaker, and takes a
+  token and an expiring concurrency lease from the bucket and its group;
+- `queue.end_provider_call` frees the leases, records the answer (or the
+  error) in the ledger and moves the breaker.
+
+A short wait for a token happens in place; a longer one, an open breaker, an
+emergency stop or a provider's 429 raise `JobDeferred`, which reschedules the
+job without spending an attempt. All the state is in Postgres, so every worker
+process shares the same limits and breakers.
+"""
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from psycopg_pool import AsyncConnectionPool
+
+from app.db.queries.providers import (
+    CallOutcome,
+    begin_provider_call,
+    end_provider_call,
+)
+from app.domain.errors import JobDeferred, ProviderNotConfigured
+from app.observability import metrics
+from workers.providers.errors import (
+    ProviderError,
+    ProviderRateLimited,
+    ProviderRejected,
+)
+
+logger = logging.getLogger(__name__)
+
+# An emergency-stopped bucket is looked at again after this long.
+STOPPED_RECHECK_S = 15.0
+BREAKER_STATES = {"closed": 0, "half_open": 1, "open": 2}
+
+
+@dataclass(frozen=True)
+class CallSite:
+    """Which job makes a call, and which of its steps it is."""
+
+    job_id: int
+    key: str  # the job's idempotency key, or job-<id> when it has none
+    step: str
+
+    @property
+    def ledger_key(self) -> str:
+        """Return the key of this call in the ledger (and Stripe's Idempotency-Key)."""
+        return f"{self.key}:{self.step}"
+
+
+def fingerprint(request: dict[str, Any]) -> str:
+    """Return a digest of a call's request, to tell a replay from another call."""
+    canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class ProviderGate:
+    """Calls providers for the tasks of one worker process."""
+
+    def __init__(
+        self, pool: AsyncConnectionPool, *, max_wait_s: float, lease_s: float
+    ) -> None:
+        self._pool = pool
+        self._max_wait_s = max_wait_s
+        self._lease_s = lease_s
+
+    async def call(
+        self,
+        site: CallSite,
+        *,
+        provider: str,
+        bucket: str,
+        request: dict[str, Any],
+        send: Callable[[], Awaitable[dict[str, Any]]],
+    ) -> dict[str, Any]:
+        """Make one provider call for a job, at most once per key and step.
+
+        Args:
+            site: The job and step making the call.
+            provider: The breaker's name (`stripe`, `twilio`, ...).
+            bucket: The rate-limit bucket (`stripe`, `twilio-sms`, ...).
+            request: What is sent, for the ledger's fingerprint.
+            send: Makes the call and returns the provider's answer.
+
+        Returns:
+            The provider's answer, or the one recorded by an earlier attempt.
+
+        Raises:
+            JobDeferred: the call may not go for a while; nothing was sent.
+            ProviderError: the provider refused or failed (see its taxonomy).
+            ProviderNotConfigured: the provider's settings are missing.
+        """
+        digest = fingerprint(request)
+        lease_ids, recorded = await self._begin(site, provider, bucket, digest)
+        if recorded is not None:
+            return recorded
+        started = time.perf_counter()
+        try:
+            response = await send()
+        except ProviderRateLimited as exc:
+            await self._end(site, provider, bucket, lease_ids, "rate_limited", exc)
+            wait_s = exc.retry_after_s if exc.retry_after_s is not None else 1.0
+            raise JobDeferred(
+                f"{provider} asked to slow down: {exc}",
+                until=datetime.now(UTC) + timedelta(seconds=wait_s),
+                reason="rate_limited",
+            ) from exc
+        except ProviderRejected as exc:
+            await self._end(site, provider, bucket, lease_ids, "rejected", exc)
+            raise
+        except ProviderError as exc:  # unavailable: 5xx, timeout, unreachable
+            await self._end(site, provider, bucket, lease_ids, "unavailable", exc)
+            raise
+        except ProviderNotConfigured as exc:
+            await self._end(site, provider, bucket, lease_ids, "not_sent", exc)
+            raise
+        except BaseException as exc:
+            # Cancelled (shutdown, abort) or a bug: the call may have gone out.
+            # The ledger row stays "started"; free the slots now all the same.
+            await asyncio.shield(self._release(bucket, provider, lease_ids))
+            logger.warning(
+                "Provider call interrupted.",
+                extra={
+                    "action": "provider_call_interrupted",
+                    "job_id": site.job_id,
+                    "provider": provider,
+                    "error_type": type(exc).__name__,
+                },
+            )
+            raise
+        metrics.PROVIDER_CALL_DURATION.labels(_family(provider)).observe(
+            time.perf_counter() - started
+        )
+        await self._end(site, provider, bucket, lease_ids, "succeeded", None, response)
+        return response
+
+    async def _begin(
+        self, site: CallSite, provider: str, bucket: str, digest: str
+    ) -> tuple[list[int], dict[str, Any] | None]:
+        # Returns the call's leases, or the ledger's answer when there is one.
+        # Short waits for a token happen here.
+        deadline = time.monotonic() + self._max_wait_s
+        while True:
+            async with self._pool.connection() as conn:
+                begun = await begin_provider_call(
+                    conn,
+                    bucket=bucket,
+                    provider=provider,
+                    job_id=site.job_id,
+                    ledger_key=site.ledger_key,
+                    step=site.step,
+                    fingerprint=digest,
+                    lease_s=self._lease_s,
+                )
+            _observe_breaker(provider, begun.breaker_state)
+            if begun.verdict == "recorded":
+                metrics.PROVIDER_CALLS.labels(_family(provider), "recorded").inc()
+                logger.info(
+                    "Provider call answered from the ledger; not sent again.",
+                    extra={
+                        "action": "provider_call_reused",
+                        "job_id": site.job_id,
+                        "provider": provider,
+                        "step": site.step,
+                    },
+                )
+                return [], begun.response
+            if begun.verdict == "go":
+                if begun.tokens_left is not None:
+                    metrics.RATE_LIMIT_TOKENS.labels(bucket).set(begun.tokens_left)
+                return begun.lease_ids, None
+            metrics.RATE_LIMIT_WAITS.labels(bucket, begun.verdict).inc()
+            wait_s = STOPPED_RECHECK_S if begun.verdict == "stopped" else begun.wait_s
+            short = begun.verdict in ("tokens", "concurrency")
+            if short and time.monotonic() + wait_s <= deadline:
+                await asyncio.sleep(wait_s)
+                continue
+            raise JobDeferred(
+                _why(begun.verdict, provider, bucket, wait_s),
+                until=datetime.now(UTC) + timedelta(seconds=wait_s),
+                reason=begun.verdict,
+            )
+
+    async def _end(
+        self,
+        site: CallSite,
+        provider: str,
+        bucket: str,
+        lease_ids: list[int],
+        outcome: CallOutcome,
+        error: BaseException | None,
+        response: dict[str, Any] | None = None,
+    ) -> None:
+        retry_after_s = (
+            error.retry_after_s if isinstance(error, ProviderRateLimited) else None
+        )
+        async with self._pool.connection() as conn:
+            state = await end_provider_call(
+                conn,
+                lease_ids=lease_ids,
+                bucket=bucket,
+                provider=provider,
+                ledger_key=site.ledger_key,
+                outcome=outcome,
+                response=response,
+                error=str(error) if error is not None else None,
+                retry_after_s=retry_after_s,
+            )
+        metrics.PROVIDER_CALLS.labels(_family(provider), outcome).inc()
+        _observe_breaker(provider, state)
+
+    async def _release(self, bucket: str, provider: str, lease_ids: list[int]) -> None:
+        # Frees the slots of an interrupted call without touching the ledger or
+        # the breaker: nobody knows how the call went.
+        async with self._pool.connection() as conn:
+            await end_provider_call(
+                conn,
+                lease_ids=lease_ids,
+                bucket=bucket,
+                provider=provider,
+                ledger_key="",
+                outcome="not_sent",
+                response=None,
+                error=None,
+                retry_after_s=None,
+            )
+
+
+def _why(verdict: str, provider: str, bucket: str, wait_s: float) -> str:
+    reasons = {
+        "breaker_open": f"the {provider} circuit breaker is open",
+        "stopped": f"{bucket} is stopped (emergency stop)",
+        "held": f"{bucket} is held after the provider's Retry-After",
+        "tokens": f"{bucket} has no token",
+        "concurrency": f"{bucket} has its most calls in flight",
+    }
+    return f"{reasons[verdict]}; trying again in {wait_s:.1f} s"
+
+
+def _family(provider: str) -> str:
+    # Metric labels name the provider, never a subscriber's host.
+    return provider.split(":", 1)[0]
+
+
+def _observe_breaker(provider: str, state: str | None) -> None:
+    # Breakers per subscriber host (webhook:<host>) stay out of the gauge: its
+    # labels never name hosts. queue.breaker_status shows them.
+    if state is not None and ":" not in provider:
+        metrics.BREAKER_STATE.labels(provider).set(BREAKER_STATES[state])

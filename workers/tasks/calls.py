@@ -1,0 +1,53 @@
+"""What a provider task needs from its job: its providers and a way to call them."""
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from procrastinate.job_context import JobContext
+
+from workers.attempts import job_id_of
+from workers.deps import DEPS_KEY, WorkerDeps
+from workers.provider_gate import CallSite
+from workers.providers import Providers
+
+# Stripe accepts idempotency keys up to 255 characters.
+MAX_KEY_CHARS = 255
+
+
+class JobCalls:
+    """The provider calls of one job, each under a key derived from the job's key."""
+
+    def __init__(self, context: JobContext, meta: Any) -> None:
+        self._deps: WorkerDeps = context.additional_context[DEPS_KEY]
+        self._job_id = job_id_of(context.job)
+        key = meta.get("idempotency_key") if isinstance(meta, dict) else None
+        # Jobs without a key (types without a template) are their own key.
+        self._key = key if isinstance(key, str) and key else f"job-{self._job_id}"
+
+    @property
+    def providers(self) -> Providers:
+        """Return the process's provider clients."""
+        return self._deps.providers
+
+    async def call(
+        self,
+        step: str,
+        *,
+        provider: str,
+        bucket: str,
+        request: dict[str, Any],
+        send: Callable[[str], Awaitable[dict[str, Any]]],
+    ) -> dict[str, Any]:
+        """Make the job's call `step` through the gate; `send` gets its idempotency key."""
+        site = CallSite(job_id=self._job_id, key=self._key, step=step)
+        key = site.ledger_key
+        if len(key) > MAX_KEY_CHARS:
+            key = hashlib.sha256(key.encode()).hexdigest()
+        return await self._deps.gate.call(
+            site,
+            provider=provider,
+            bucket=bucket,
+            request=request,
+            send=lambda: send(key),
+        )
