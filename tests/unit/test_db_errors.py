@@ -6,7 +6,12 @@ from app.db.errors import SQLSTATE_ERRORS, translate_errors
 from app.domain import errors
 
 ENQUEUE_CODES = [f"QS{n:03d}" for n in range(1, 12)]
-JOB_CODES = {"QS012": errors.InvalidJobTransition, "QS013": errors.JobNotFound}
+JOB_CODES = {
+    "QS012": errors.InvalidJobTransition,
+    "QS013": errors.JobNotFound,
+    "QS014": errors.SideEffectConflict,
+    "QS015": errors.UnknownRateLimit,
+}
 QS_CODES = ENQUEUE_CODES + sorted(JOB_CODES)
 
 
