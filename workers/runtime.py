@@ -148,6 +148,7 @@ async def _run(
     )
     app.job_manager = manager
     providers = Providers.from_settings(config.providers)
+    providers.warm_up()
     deps = WorkerDeps(
         pool=pool,
         attempts=attempts,

@@ -301,6 +301,12 @@ class RateLimitStatus(Schema):
     paused: bool
     holdUntil: datetime | None
     updatedAt: datetime
+    breakerState: Literal["closed", "open", "half_open"] | None = Field(
+        default=None, description="The provider's circuit breaker; none for internal."
+    )
+    breakerRetryAt: datetime | None = Field(
+        default=None, description="When an open breaker lets a probe call through."
+    )
 
 
 class RateLimitCheck(Schema):

@@ -39,6 +39,17 @@ async def status(conn: Connection, name: str) -> RateLimitRow:
 
 
 def _verdict(row: RateLimitRow, now: datetime) -> Verdict:
+    provider = row.group_name or row.name
+    if (
+        row.breaker_state in ("open", "half_open")
+        and row.breaker_retry_at is not None
+        and row.breaker_retry_at > now
+    ):
+        return Verdict(
+            False,
+            f"the {provider} circuit breaker is {row.breaker_state.replace('_', '-')}",
+            int((row.breaker_retry_at - now).total_seconds() * 1000) + 1,
+        )
     if row.paused:
         return Verdict(False, f"{row.name} is stopped (emergency stop)", 0)
     if row.hold_until is not None and row.hold_until > now:

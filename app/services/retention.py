@@ -4,6 +4,7 @@ from collections import Counter
 
 from app.db import Connection
 from app.db.queries import jobs as queries
+from app.db.queries import providers as provider_queries
 from app.services import api_limits
 
 TABLES = (
@@ -14,6 +15,7 @@ TABLES = (
     "queue_metrics",
     "alert_history",
     "api_rate_limit_windows",
+    "side_effects",
 )
 
 
@@ -35,4 +37,11 @@ async def run_retention(
         if all(count.deleted < batch_size for count in counts):
             break
     totals["api_rate_limit_windows"] += await api_limits.forget_old(conn)
+    for _ in range(max_batches):
+        deleted = await provider_queries.forget_side_effects(
+            conn, batch_size=batch_size
+        )
+        totals["side_effects"] += deleted
+        if deleted < batch_size:
+            break
     return dict(totals)

@@ -64,7 +64,8 @@ COMMENT ON TABLE queue.side_effects IS
     'Provider calls per job key and step: request fingerprint, answer; reused by retries and rescues.';
 
 -- Tokens never show below zero while a Retry-After hold lasts (the bucket
--- refills from the end of the hold).
+-- refills from the end of the hold). The provider's breaker (the group's,
+-- for a bucket in a group) is shown beside its bucket.
 CREATE OR REPLACE VIEW queue.rate_limit_status AS
 SELECT
     r.name,
@@ -79,8 +80,11 @@ SELECT
     r.hold_until,
     (SELECT count(*) FROM queue.rate_limit_leases AS l
      WHERE l.bucket = r.name AND l.expires_at > now()) AS active_leases,
-    r.updated_at
-FROM queue.rate_limits AS r;
+    r.updated_at,
+    b.state AS breaker_state,
+    b.retry_at AS breaker_retry_at
+FROM queue.rate_limits AS r
+LEFT JOIN queue.circuit_breakers AS b ON b.provider = coalesce(r.group_name, r.name);
 
 -- Start a provider call for a job, or say why it may not go yet.
 --

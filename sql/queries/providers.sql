@@ -47,3 +47,7 @@ SET failure_threshold = coalesce(%(failure_threshold)s, failure_threshold),
 WHERE failure_threshold <> coalesce(%(failure_threshold)s, failure_threshold)
    OR open_s <> coalesce(%(open_s)s, open_s)
 RETURNING provider;
+
+-- name: forget_side_effects :one
+-- Delete one batch of ledger rows older than the longest key lifetime (90 days).
+SELECT queue.forget_side_effects(batch_size => %(batch_size)s);

@@ -219,6 +219,30 @@ async def test_rate_limit_endpoints_answer_from_the_table(client, db_dsn):
     ]
 
 
+async def test_rate_limit_check_reports_an_open_breaker(client, db_dsn):
+    sql(
+        db_dsn,
+        "UPDATE queue.circuit_breakers SET state = 'open', failures = 5, "
+        "retry_at = now() + interval '20 seconds' WHERE provider = 'twilio'",
+    )
+
+    check = (
+        await client.get(f"{API}/rate-limits/check/twilio-sms", headers=ADMIN)
+    ).json()
+    status = (
+        await client.get(f"{API}/rate-limits/status/twilio-sms", headers=ADMIN)
+    ).json()
+    internal = (
+        await client.get(f"{API}/rate-limits/status/internal", headers=ADMIN)
+    ).json()
+
+    assert check["allowed"] is False
+    assert check["reason"] == "the twilio circuit breaker is open"
+    assert 15_000 < check["waitMs"] <= 20_001
+    assert status["breakerState"] == "open" and status["breakerRetryAt"]
+    assert internal["breakerState"] is None
+
+
 async def test_metrics_endpoints_read_outcomes(client, db_dsn):
     sql(
         db_dsn,

@@ -19,7 +19,9 @@ from psycopg import conninfo, sql
 
 from app.cli import run_migrations
 
-TEMPLATE = "queue_service_test_template"
+# One template per test run: two runs against one server (two checkouts, or a
+# run beside a benchmark) never drop each other's template.
+TEMPLATE = f"queue_service_test_template_{os.getpid()}"
 
 
 def _docker_answers() -> bool:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import psycopg
 
+from app.settings import ProviderSettings
+
 ROOT = Path(__file__).resolve().parents[2]
 
 TEST_TYPES_SQL = """
@@ -142,3 +144,22 @@ def query_params(
 def workers_registered(dsn: str) -> int:
     """Return how many procrastinate workers are registered."""
     return int(query(dsn, "SELECT count(*) FROM procrastinate_workers")[0][0])  # type: ignore[call-overload]
+
+
+def provider_env(settings: ProviderSettings) -> dict[str, str]:
+    """Environment variables that give a worker process these provider settings."""
+    env: dict[str, str] = {}
+    for name, field in type(settings).model_fields.items():
+        value = getattr(settings, name)
+        if value is None:
+            continue
+        if hasattr(value, "get_secret_value"):
+            value = value.get_secret_value()
+        variable = name.upper()
+        alias = field.validation_alias
+        choices = getattr(alias, "choices", ())
+        variable = next(
+            (c for c in choices if isinstance(c, str) and c.isupper()), variable
+        )
+        env[variable] = str(value)
+    return env

@@ -6,7 +6,7 @@ import sys
 import psycopg
 import pytest
 
-from tests.helpers.workers import ROOT, worker_env
+from tests.helpers.workers import ROOT, query, worker_env
 
 # (queue, job type, status, finished days ago, expired?) per policy:
 # money keeps succeeded 90 days (nft-mint 365) and failed 365 days;
@@ -90,6 +90,11 @@ def test_retention_deletes_exactly_the_expired_jobs(db_dsn):
             "INSERT INTO queue.alert_history (severity, type, message, created_at) VALUES "
             "('warning', 'depth', 'old', now() - interval '8 days'), ('warning', 'depth', 'new', now())"
         )
+        conn.execute(
+            "INSERT INTO queue.side_effects (key, job_id, provider, step, fingerprint, status, started_at) "
+            "VALUES ('old:send', 1, 'twilio', 'send', 'f', 'succeeded', now() - interval '91 days'), "
+            "('new:send', 1, 'twilio', 'send', 'f', 'succeeded', now() - interval '89 days')"
+        )
 
     result = subprocess.run(
         [sys.executable, "-m", "app.cli", "retention", "--batch-size", "1000"],
@@ -110,6 +115,7 @@ def test_retention_deletes_exactly_the_expired_jobs(db_dsn):
     assert int(counts["idempotency_keys"]) == 1
     assert int(counts["queue_metrics"]) == 1
     assert int(counts["alert_history"]) == 1
+    assert int(counts["side_effects"]) == 1
 
     with psycopg.connect(db_dsn) as conn:
         left = dict(
@@ -131,6 +137,7 @@ def test_retention_deletes_exactly_the_expired_jobs(db_dsn):
         expected = (1 if index == 1 else 0) if case[4] else PER_CASE
         assert left.get(index, 0) == expected, (case, left.get(index))
     assert keys == ["fresh", "old-waiting"]
+    assert query(db_dsn, "SELECT key FROM queue.side_effects") == [("new:send",)]
     assert orphans == (0,)
 
 

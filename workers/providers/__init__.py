@@ -38,6 +38,11 @@ class Providers:
             webhooks=WebhookSender.from_settings(settings),
         )
 
+    def warm_up(self) -> None:
+        """Build the configured SDK clients now, so no job pays for their imports."""
+        self.stripe.warm_up()
+        self.twilio.warm_up()
+
     async def aclose(self) -> None:
         """Close every client's connections."""
         await asyncio.gather(

@@ -300,6 +300,13 @@ class StripeProvider:
             raise _translate(exc) from exc
         return _pick(payout, _PAYOUT_FIELDS)
 
+    def warm_up(self) -> None:
+        """Build the client and load the services it uses, if configured."""
+        if self._secret_key is None:
+            return
+        v1 = self._client_for("warm-up", "").v1
+        _ = (v1.payment_intents, v1.refunds, v1.payouts)
+
     async def aclose(self) -> None:
         """Close the HTTP connections, if any were opened."""
         http, self._http, self._client = self._http, None, None

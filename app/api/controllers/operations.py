@@ -51,6 +51,8 @@ def _bucket(row: rate_limit_service.RateLimitRow) -> RateLimitStatus:
         paused=row.paused,
         holdUntil=row.hold_until,
         updatedAt=row.updated_at,
+        breakerState=row.breaker_state,
+        breakerRetryAt=row.breaker_retry_at,
     )
 
 

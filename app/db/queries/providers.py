@@ -156,3 +156,11 @@ async def configure_breakers(
 @dataclass(frozen=True)
 class _Provider:
     provider: str
+
+
+async def forget_side_effects(conn: Connection, *, batch_size: int) -> int:
+    """Delete one batch of old ledger rows; return how many."""
+    deleted: int = await fetch_value(
+        conn, "forget_side_effects", {"batch_size": batch_size}
+    )
+    return deleted

@@ -23,6 +23,8 @@ class RateLimitRow:
     hold_until: datetime | None
     active_leases: int
     updated_at: datetime
+    breaker_state: str | None
+    breaker_retry_at: datetime | None
 
 
 @dataclass(frozen=True)
