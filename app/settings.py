@@ -68,7 +68,11 @@ def _env(name: str) -> AliasChoices:
 
 
 class _Group(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+    # An empty variable counts as unset: `STRIPE_SECRET_KEY=` in an env file must
+    # not configure Stripe with an empty key.
+    model_config = SettingsConfigDict(
+        extra="ignore", populate_by_name=True, env_ignore_empty=True
+    )
 
 
 class DatabaseSettings(_Group):
