@@ -45,7 +45,17 @@ test-unit: install ## Unit tests (no database)
 test-integration: install ## Integration tests (real PostgreSQL)
 	$(BIN)/pytest tests/integration
 
-test: lint ## Lint, then every test (TEST_DATABASE_URL, else embedded PostgreSQL)
+ops-tools: ## promtool and prometheus for tests/ops (Debian's prometheus package, as root)
+	@if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing Debian's prometheus package (promtool) for tests/ops"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
+		else \
+			echo "tests/ops need promtool and prometheus: install Debian's prometheus package (those tests fail without it)"; \
+		fi; \
+	fi
+
+test: lint ops-tools ## Lint, then every test (TEST_DATABASE_URL, else embedded PostgreSQL)
 	$(BIN)/pytest
 
 bench: install ## Enqueue benchmark against DATABASE_URL, with raw procrastinate in the same run
@@ -57,4 +67,4 @@ db-migrate: install ## Apply migrations to DATABASE_URL
 clean: ## Remove the virtualenvs
 	rm -rf $(VENV) $(TOOLS)
 
-.PHONY: help install run fmt lint test-unit test-integration test bench db-migrate clean
+.PHONY: help install run fmt lint ops-tools test-unit test-integration test bench db-migrate clean

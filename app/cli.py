@@ -122,6 +122,8 @@ def _worker_config(
         ),
         providers=settings.providers,
         limits=settings.limits,
+        alerts=settings.alerts,
+        monitor_every_s=worker.monitor_every_s,
     )
 
 
@@ -332,7 +334,7 @@ def _duration(text: str) -> timedelta:
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
-    """Run a benchmark: enqueue, drain (both against raw procrastinate) or overview."""
+    """Run a benchmark: enqueue, drain (both against raw procrastinate), http, metrics or overview."""
     from app.bench import run_enqueue_bench, run_overview_bench
 
     dsn = _require_dsn(settings)
@@ -346,6 +348,10 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
         from workers.bench import run_drain_bench
 
         run_drain_bench(dsn, jobs=args.jobs)
+    elif args.what == "metrics":
+        from app.bench_metrics import run_metrics_bench
+
+        run_metrics_bench(dsn, days=args.days, outcomes=args.outcomes)
     else:
         run_overview_bench(dsn, finished=args.finished, waiting=args.waiting)
     return 0
@@ -461,6 +467,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench_overview.add_argument("--finished", type=int, default=1_000_000)
     bench_overview.add_argument("--waiting", type=int, default=10_000)
     bench_overview.set_defaults(handler=cmd_bench)
+    bench_metrics = bench_what.add_parser(
+        "metrics", help="time the metrics endpoints over 30 days of snapshots"
+    )
+    bench_metrics.add_argument("--days", type=int, default=30)
+    bench_metrics.add_argument("--outcomes", type=int, default=1_000_000)
+    bench_metrics.set_defaults(handler=cmd_bench)
     return parser
 
 

@@ -159,6 +159,13 @@ class WorkerSettings(_Group):
         validation_alias=_env("WORKER_RESCUE_EVERY_S"),
         description="Period of the stalled-job rescue; must divide 60.",
     )
+    monitor_every_s: int = Field(
+        default=30,
+        ge=1,
+        le=60,
+        validation_alias=_env("WORKER_MONITOR_EVERY_S"),
+        description="Period of the monitor (snapshots, thresholds, alerts); must divide 60.",
+    )
     metrics_port: int = Field(
         default=9464,
         ge=0,
@@ -185,12 +192,12 @@ class WorkerSettings(_Group):
         description="Where generate-report writes its files.",
     )
 
-    @field_validator("rescue_every_s")
+    @field_validator("rescue_every_s", "monitor_every_s")
     @classmethod
     def _divides_a_minute(cls, value: int) -> int:
         if 60 % value:
             raise ValueError(
-                "WORKER_RESCUE_EVERY_S must divide 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30 or 60)"
+                "must divide 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30 or 60)"
             )
         return value
 
@@ -347,6 +354,68 @@ class LimitSettings(_Group):
     )
 
 
+# ALERT_THRESHOLD_<QUEUE>_<FIELD>: a deployment's override of a queue's alert
+# thresholds (ALERT_THRESHOLD_MONEY_MAX_WAITING=20).
+_QUEUE_THRESHOLD_OVERRIDE = re.compile(
+    r"^ALERT_THRESHOLD_([A-Z0-9_]+?)_(MAX_WAITING|MAX_OLDEST_AGE_S|MAX_FAILED_PER_HOUR)$"
+)
+
+
+class QueueThresholdOverride(BaseModel):
+    """One queue's alert thresholds as the environment overrides them."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    queue: str
+    max_waiting: PositiveInt | None = None
+    max_oldest_age_s: PositiveFloat | None = None
+    max_failed_per_hour: PositiveInt | None = None
+
+
+def queue_threshold_overrides(
+    environ: Mapping[str, str],
+) -> tuple[QueueThresholdOverride, ...]:
+    """Return the queue thresholds named by ALERT_THRESHOLD_<QUEUE>_<FIELD> variables.
+
+    Raises:
+        ValueError: a value is not a positive number (naming the variable).
+    """
+    fields: dict[str, dict[str, str]] = {}
+    for name, value in environ.items():
+        match = _QUEUE_THRESHOLD_OVERRIDE.match(name)
+        if match:
+            queue = match.group(1).lower().replace("_", "-")
+            fields.setdefault(queue, {})[match.group(2).lower()] = value
+    overrides = []
+    for queue, values in sorted(fields.items()):
+        try:
+            overrides.append(QueueThresholdOverride(queue=queue, **values))
+        except ValidationError as exc:
+            raise ValueError(
+                f"ALERT_THRESHOLD_{queue.upper().replace('-', '_')}_*: {exc.errors()[0]['msg']}"
+            ) from exc
+    return tuple(overrides)
+
+
+class AlertSettings(_Group):
+    """The monitor's thresholds and where it pages (design §8)."""
+
+    max_dead_tuples: PositiveInt = Field(
+        default=100_000,
+        validation_alias=_env("ALERT_THRESHOLD_DEAD_TUPLES"),
+        description="Dead tuples of procrastinate_jobs past which the monitor warns.",
+    )
+    max_transaction_age_s: PositiveFloat = Field(
+        default=300.0,
+        validation_alias=_env("ALERT_THRESHOLD_TRANSACTION_AGE_S"),
+        description="An open transaction older than this warns (six times older: critical).",
+    )
+    queue_overrides: tuple[QueueThresholdOverride, ...] = Field(
+        default_factory=lambda: queue_threshold_overrides(os.environ),
+        description="ALERT_THRESHOLD_<QUEUE>_MAX_WAITING|MAX_OLDEST_AGE_S|MAX_FAILED_PER_HOUR, applied when a worker starts.",
+    )
+
+
 class LogSettings(_Group):
     """Logging."""
 
@@ -375,6 +444,7 @@ class Settings(_Group):
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     providers: ProviderSettings = Field(default_factory=ProviderSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
     log: LogSettings = Field(default_factory=LogSettings)
 
     def check_safe(self) -> None:
@@ -404,6 +474,7 @@ def known_variables() -> frozenset[str]:
         WorkerSettings,
         ProviderSettings,
         LimitSettings,
+        AlertSettings,
         LogSettings,
     ]
     for group in groups:
@@ -430,6 +501,7 @@ def check_unknown_variables(environ: Mapping[str, str]) -> None:
         if name.startswith(OWN_PREFIXES)
         and name not in known
         and not _RATE_LIMIT_OVERRIDE.match(name)
+        and not _QUEUE_THRESHOLD_OVERRIDE.match(name)
     )
     if unknown:
         raise UnknownVariablesError(

@@ -1,10 +1,11 @@
 """What tasks and middleware need from their process, handed over explicitly."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from psycopg_pool import AsyncConnectionPool
 
+from app.settings import AlertSettings
 from workers.attempts import AttemptLog
 from workers.provider_gate import ProviderGate
 from workers.providers import Providers
@@ -19,6 +20,9 @@ class WorkerDeps:
     report_dir: Path
     providers: Providers
     gate: ProviderGate
+    alerts: AlertSettings = field(default_factory=AlertSettings)
+    oncall_phone: str | None = None
+    stalled_after_s: float = 30.0
 
 
 DEPS_KEY = "queue_service"

@@ -32,6 +32,7 @@ from app.db.queries.worker import (
     Completion,
     fetch_jobs,
     finish_jobs,
+    register_worker_queue,
     release_jobs,
     requeue_job,
 )
@@ -68,6 +69,7 @@ class BatchingJobManager(JobManager):
         self._owner: dict[int, int] = {}  # job id → worker id
         self._pending: list[tuple[Completion, asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
+        self._registered: set[int] = set()
         self.closing = False
 
     async def fetch_job(
@@ -82,6 +84,13 @@ class BatchingJobManager(JobManager):
             # the live policy: a claimed job must never wait for a slot.
             free = max(1, self._concurrency[queue] - self._claimed[worker_id])
             async with self._pool.connection() as conn:
+                if worker_id not in self._registered:
+                    # Says which queue this worker serves: the monitor and
+                    # queue.explain_job tell "no worker listens" from it.
+                    await register_worker_queue(
+                        conn, worker_id=worker_id, queue_name=queue
+                    )
+                    self._registered.add(worker_id)
                 rows = await fetch_jobs(
                     conn, queue_name=queue, worker_id=worker_id, max_jobs=free
                 )

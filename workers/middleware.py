@@ -23,6 +23,7 @@ from procrastinate.worker import Worker
 from app.db.queries.worker import succeeded_outcome_for_key
 from app.domain.errors import JobDeferred
 from app.observability import metrics
+from app.observability.logging import redact
 from workers.attempts import Attempt, job_id_of
 from workers.deps import DEPS_KEY, WorkerDeps
 
@@ -134,7 +135,9 @@ async def run_job(
 def _record(
     deps: WorkerDeps, job_id: int, started_at: datetime, ending: Any, exc: BaseException
 ) -> None:
-    message = str(exc) or type(exc).__doc__ or type(exc).__name__
+    # Provider errors quote what they refused ("The 'To' number +1415... is
+    # not a valid phone number"); outcomes and queue.failures keep no personal data.
+    message = redact(str(exc) or type(exc).__doc__ or type(exc).__name__)
     deps.attempts.record(
         job_id,
         Attempt(

@@ -35,6 +35,7 @@ from app.db.queries.providers import (
 )
 from app.domain.errors import JobDeferred, ProviderNotConfigured
 from app.observability import metrics
+from app.observability.logging import redact
 from workers.providers.errors import (
     ProviderError,
     ProviderRateLimited,
@@ -217,7 +218,7 @@ class ProviderGate:
                 ledger_key=site.ledger_key,
                 outcome=outcome,
                 response=response,
-                error=str(error) if error is not None else None,
+                error=redact(str(error)) if error is not None else None,
                 retry_after_s=retry_after_s,
             )
         metrics.PROVIDER_CALLS.labels(_family(provider), outcome).inc()

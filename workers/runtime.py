@@ -28,7 +28,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from app.db.pool import create_pool
 from app.queue import build_queue_app
-from app.settings import LimitSettings, ProviderSettings
+from app.settings import AlertSettings, LimitSettings, ProviderSettings
 from workers.attempts import AttemptLog
 from workers.deps import DEPS_KEY, WorkerDeps
 from workers.job_manager import BatchingJobManager
@@ -64,6 +64,8 @@ class WorkerConfig:
     extra_task_modules: Sequence[str] = field(default_factory=tuple)
     providers: ProviderSettings = field(default_factory=ProviderSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
+    monitor_every_s: int = 30
 
 
 def _selected(policies: PolicyCache, wanted: Sequence[str] | None) -> list[str]:
@@ -88,6 +90,7 @@ def build_app(
         retry=QueuePolicyRetry(policies, attempts),
         stalled_after_s=config.stalled_after_s,
         rescue_every_s=config.rescue_every_s,
+        monitor_every_s=config.monitor_every_s,
         extra_modules=config.extra_task_modules,
     )
     return app
@@ -125,7 +128,7 @@ async def _open_and_run(config: WorkerConfig, stop: asyncio.Event) -> None:
         policies = PolicyCache()
         await policies.refresh(pool)
         queues = _selected(policies, config.queues)
-        await apply_limit_settings(pool, config.limits)
+        await apply_limit_settings(pool, config.limits, config.alerts)
         attempts = AttemptLog()
         app = build_app(config, policies, attempts)
         async with app.open_async(pool):
@@ -159,6 +162,9 @@ async def _run(
             max_wait_s=config.limits.rate_limit_max_wait_s,
             lease_s=config.limits.provider_lease_s,
         ),
+        alerts=config.alerts,
+        oncall_phone=config.providers.oncall_phone,
+        stalled_after_s=config.stalled_after_s,
     )
     workers = [
         Worker(

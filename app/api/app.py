@@ -28,6 +28,7 @@ from app.api.controllers.operations import (
     RateLimitController,
 )
 from app.api.controllers.queues import QueueController
+from app.api.controllers.schedules import ScheduleController
 from app.api.problems import problem_details_plugin
 from app.api.rate_limit import rate_limit_config
 from app.api.request_ids import request_id_middleware
@@ -111,6 +112,7 @@ def create_app(settings: Settings) -> Litestar:
         RateLimitController,
         MetricsController,
         AlertController,
+        ScheduleController,
         health,
         live,
         ready,
@@ -144,4 +146,7 @@ def create_app(settings: Settings) -> Litestar:
         on_app_init=[auth.on_app_init],
         openapi_config=openapi,
         debug=False,
+        # Litestar's default config replaces the root handler set up by
+        # configure_logging (JSON lines, redaction) with its own plain one.
+        logging_config=None,
     )

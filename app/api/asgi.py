@@ -1,16 +1,26 @@
 """The ASGI entry point for `queue-service serve` (and any ASGI server)."""
 
 import gc
+import logging
 
 from litestar import Litestar
 
 from app.api.app import create_app
+from app.observability.logging import configure_logging
 from app.settings import get_settings
 
 
 def app() -> Litestar:
     """Build the API from the environment's settings (an app factory)."""
-    built = create_app(get_settings())
+    settings = get_settings()
+    if not logging.getLogger().handlers:
+        # A process spawned by `queue-service serve --workers N` (or another
+        # ASGI server): the CLI configured logging in its parent only.
+        log_format = settings.log.format or (
+            "text" if settings.env == "dev" else "json"
+        )
+        configure_logging(level=settings.log.level, json_lines=log_format == "json")
+    built = create_app(settings)
     # A request allocates a few thousand short-lived objects; with the default
     # threshold the collector runs every few requests and its full passes walk
     # the whole import-time heap. Freezing that heap and collecting the young

@@ -156,6 +156,45 @@ class Outcome(Schema):
     durationMs: float
 
 
+ExplainReason = Literal[
+    "running",
+    "stalled",
+    "succeeded",
+    "cancelled",
+    "aborted",
+    "failed",
+    "scheduled",
+    "queue_paused",
+    "lock_held",
+    "rate_limited",
+    "breaker_open",
+    "no_worker",
+    "waiting",
+    "retrying",
+]
+
+
+class JobReason(Schema):
+    """One reason a job is not running (a row of `queue.explain_job`)."""
+
+    reason: ExplainReason
+    detail: str = Field(description="The reason in plain words.")
+    until: datetime | None = Field(
+        description="When it lifts, if known: run time, end of a hold, next token, breaker retry."
+    )
+    blockingJobId: int | None = Field(
+        description="The job holding its serial lock (lock_held)."
+    )
+
+
+class JobExplanation(Schema):
+    """GET /jobs/:id/explain: why a job is not running, most decisive reason first."""
+
+    jobId: int
+    state: JobState
+    reasons: list[JobReason]
+
+
 class JobAction(Schema):
     """The result of retrying or cancelling a job."""
 
@@ -343,6 +382,17 @@ class OutcomeCount(Schema):
     attempts: int
 
 
+class TrendPoint(Schema):
+    """A queue's peaks in one hour, from the monitor's snapshots."""
+
+    queue: str
+    hour: datetime
+    waiting: int
+    active: int
+    oldestWaitingAgeS: float | None
+    failedLastHour: int
+
+
 class MetricsSummary(Schema):
     """GET /metrics/summary."""
 
@@ -351,6 +401,10 @@ class MetricsSummary(Schema):
     queues: list[QueueSummary]
     totals: QueueCounts
     outcomes: list[OutcomeCount]
+    trend: list[TrendPoint] = Field(
+        default_factory=list,
+        description="Per queue and hour, the peaks of the monitor's 30-second snapshots.",
+    )
 
 
 class ThroughputPoint(Schema):

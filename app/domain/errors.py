@@ -228,3 +228,31 @@ class ChannelNotConfigured(ClientError):
     status = 422
     slug = "channel-not-configured"
     title = "Channel not configured"
+
+
+class ScheduleNotFound(ClientError):
+    """No schedule has this name."""
+
+    status = 404
+    slug = "schedule-not-found"
+    title = "Schedule not found"
+
+
+class ScheduleExists(ClientError):
+    """A schedule with this name already exists."""
+
+    status = 409
+    slug = "schedule-exists"
+    title = "Schedule exists"
+
+
+class InvalidSchedule(ClientError):
+    """The schedule is not valid (its cron expression, say)."""
+
+    status = 422
+    slug = "invalid-schedule"
+    title = "Invalid schedule"
+
+    def __init__(self, detail: str, *, errors: list[dict[str, str]]) -> None:
+        super().__init__(detail)
+        self.errors = errors

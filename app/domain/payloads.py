@@ -162,6 +162,13 @@ class GenerateReport(Payload):
     periodEnd: datetime | None = None
 
 
+class DeliverAlert(Payload):
+    """Page the on-call number about an alert (made by the monitor and POST /alerts/test)."""
+
+    alertId: Annotated[int, Field(gt=0)]
+    channel: Literal["sms", "voice"]
+
+
 PAYLOAD_MODELS: dict[str, type[Payload]] = {
     "payment-process": PaymentProcess,
     "refund-process": RefundProcess,
@@ -174,6 +181,7 @@ PAYLOAD_MODELS: dict[str, type[Payload]] = {
     "analytics-track": AnalyticsTrack,
     "cleanup-old-data": CleanupOldData,
     "generate-report": GenerateReport,
+    "deliver-alert": DeliverAlert,
 }
 
 

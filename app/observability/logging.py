@@ -1,14 +1,93 @@
-"""Logging setup: JSON lines in production, text in dev.
+"""Logging setup: JSON lines in production, text in dev; personal data redacted.
 
 Records carry their data in `extra`; both formats render it, procrastinate's
-extras included (its default formatter hides them).
+extras included (its default formatter hides them). Both formats pass
+everything they write through `redact`: the message, every extra value
+(nested too), exception and stack text. Workers use the same function for the
+error messages they store (job outcomes, the provider ledger).
 """
 
 import json
 import logging
+import re
 import sys
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+
+# An email address keeps the first character of its local part and its domain
+# ("f***@example.com"): enough to tell a provider's domain-wide trouble from
+# one mailbox, not enough to name the person.
+_EMAIL = re.compile(
+    r"(?<![\w.%+-])([A-Za-z0-9])[A-Za-z0-9._%+-]*@((?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,})\b"
+)
+# A phone number keeps only its last four digits, every other digit becomes
+# "*" and the layout stays ("+*******0100", "(***) ***-0100"). Numbers with a
+# leading "+" (E.164 and its written forms: "+1 (415) 555-0100",
+# "+44 20 7946 0958") of 8 to 15 digits, and North-American national forms
+# ("(415) 555-0100", "415-555-0100", "415.555.0100"). Bare digit runs are left
+# alone: they are job ids, counts and timestamps far more often than phones.
+_PHONE = re.compile(
+    # Not inside a word or a longer number (an IP address, a version).
+    r"(?<![\w+])(?<!\d[.-])"
+    # Atomic: the longest run of digit groups or nothing, so that a long
+    # digit run after a "+" costs one pass, not every way to split it.
+    r"(?:(?>\+[1-9]\d{0,3}(?:[ .-]?\(?\d{1,4}\)?){1,6})"
+    r"|\(\d{3}\) ?\d{3}[ .-]\d{4}"
+    r"|\d{3}([ .-])\d{3}\1\d{4})"
+    r"(?!\w)(?![.-]\d)"
+)
+_DIGIT = re.compile(r"\d")
+_PHONE_DIGITS = range(8, 16)
+_KEEP_DIGITS = 4
+
+
+def _mask_email(match: re.Match[str]) -> str:
+    return f"{match[1]}***@{match[2]}"
+
+
+def _mask_phone(match: re.Match[str]) -> str:
+    text = match[0]
+    digits = sum(c.isdigit() for c in text)
+    if text.startswith("+") and digits not in _PHONE_DIGITS:
+        return text
+    hidden = digits - _KEEP_DIGITS
+    count = 0
+
+    def star(digit: re.Match[str]) -> str:
+        nonlocal count
+        count += 1
+        return "*" if count <= hidden else digit[0]
+
+    return _DIGIT.sub(star, text)
+
+
+def redact(text: str) -> str:
+    """Return `text` with email addresses and phone numbers masked.
+
+    Ids (job ids, UUIDs), ISO timestamps, IP addresses and ports pass unchanged.
+    """
+    if "@" in text:
+        text = _EMAIL.sub(_mask_email, text)
+    return _PHONE.sub(_mask_phone, text)
+
+
+def redact_value(value: Any) -> Any:
+    """Return `value` with every string in it redacted (dicts, lists, tuples, sets).
+
+    Numbers, booleans and None stay as they are; other objects become their
+    redacted `str()`.
+    """
+    if isinstance(value, str):
+        return redact(value)
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, Mapping):
+        return {redact_value(k): redact_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [redact_value(item) for item in value]
+    return redact(str(value))
+
 
 # Attributes every LogRecord has; anything else came from `extra`.
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
@@ -30,12 +109,14 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, tz=UTC).isoformat(),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
-            **_extras(record),
+            "message": redact(record.getMessage()),
+            **redact_value(_extras(record)),
         }
         if record.exc_info:
-            entry["exc_info"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+            entry["exc_info"] = redact(self.formatException(record.exc_info))
+        if record.stack_info:
+            entry["stack_info"] = redact(self.formatStack(record.stack_info))
+        return json.dumps(entry, default=lambda value: redact(str(value)))
 
 
 class TextFormatter(logging.Formatter):
@@ -45,10 +126,10 @@ class TextFormatter(logging.Formatter):
         super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
 
     def format(self, record: logging.LogRecord) -> str:
-        """Render the record, then its extras."""
+        """Render the record, then its extras, and redact the whole."""
         line = super().format(record)
         extras = " ".join(f"{key}={value}" for key, value in _extras(record).items())
-        return f"{line} {extras}" if extras else line
+        return redact(f"{line} {extras}" if extras else line)
 
 
 # procrastinate's per-job records carry the job's kwargs (personal data) in

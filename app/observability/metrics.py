@@ -7,7 +7,15 @@ never carry ids or messages.
 from collections.abc import Iterable
 from typing import Protocol
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+__all__ = ["CONTENT_TYPE_LATEST", "exposition"]
 
 JOB_RESULTS = Counter(
     "job_results_total",
@@ -60,6 +68,40 @@ OLDEST_JOB_AGE = Gauge(
 )
 QUEUE_PAUSED = Gauge("queue_paused", "1 when the queue is paused.", ["queue_name"])
 
+ENQUEUED_JOBS = Counter(
+    "enqueued_jobs_total",
+    "Jobs enqueued through this process (HTTP and Python; enqueues by other "
+    "services' SQL are counted by queue_depth only), by queue and job type.",
+    ["queue_name", "job_type"],
+)
+WORKERS_ALIVE = Gauge(
+    "workers_alive",
+    "Workers with a fresh heartbeat serving the queue, read from the database at scrape time.",
+    ["queue_name"],
+)
+STALLED_JOBS = Gauge(
+    "stalled_jobs",
+    "Running jobs whose worker stopped heartbeating (the rescue returns them), read at scrape time.",
+)
+DB_DEAD_TUPLES = Gauge(
+    "db_dead_tuples",
+    "Dead tuples of a hot table, from pg_stat_user_tables at scrape time.",
+    ["table"],
+)
+DB_LAST_AUTOVACUUM_AGE = Gauge(
+    "db_last_autovacuum_age_seconds",
+    "Seconds since a hot table was last vacuumed (auto or manual); -1 when never.",
+    ["table"],
+)
+DB_OLDEST_TRANSACTION_AGE = Gauge(
+    "db_oldest_transaction_age_seconds",
+    "Age of the oldest open transaction of the database (it holds back vacuum).",
+)
+ALERTS_SENT = Counter(
+    "alerts_sent_total",
+    "Alerts sent, by severity, type and channel (log, sms, voice).",
+    ["severity", "type", "channel"],
+)
 PROVIDER_CALLS = Counter(
     "provider_calls_total",
     "Provider calls by provider and result (succeeded, rejected, unavailable, "
@@ -94,17 +136,55 @@ class QueueCounts(Protocol):
     """What the queue gauges read: a row of queue.overview."""
 
     @property
-    def queue(self) -> str: ...  # noqa: D102
+    def queue(self) -> str: ...
     @property
-    def waiting(self) -> int: ...  # noqa: D102
+    def waiting(self) -> int: ...
     @property
-    def scheduled(self) -> int: ...  # noqa: D102
+    def scheduled(self) -> int: ...
     @property
-    def running(self) -> int: ...  # noqa: D102
+    def running(self) -> int: ...
     @property
-    def paused(self) -> bool: ...  # noqa: D102
+    def paused(self) -> bool: ...
     @property
-    def oldest_waiting_age_s(self) -> float | None: ...  # noqa: D102
+    def oldest_waiting_age_s(self) -> float | None: ...
+
+
+class QueueWorkers(Protocol):
+    """A queue and its live workers: a row of queue.queue_health."""
+
+    @property
+    def queue_name(self) -> str: ...
+    @property
+    def workers_alive(self) -> int: ...
+
+
+class DatabaseHealth(Protocol):
+    """A row of queue.database_health."""
+
+    @property
+    def dead_tuples(self) -> int: ...
+    @property
+    def last_vacuum_age_s(self) -> float | None: ...
+    @property
+    def oldest_transaction_age_s(self) -> float | None: ...
+    @property
+    def stalled_jobs(self) -> int: ...
+
+
+HOT_TABLE = "procrastinate_jobs"
+
+
+def observe_health(queues: Iterable[QueueWorkers], database: DatabaseHealth) -> None:
+    """Set the workers and database gauges from one reading."""
+    for row in queues:
+        WORKERS_ALIVE.labels(row.queue_name).set(row.workers_alive)
+    STALLED_JOBS.set(database.stalled_jobs)
+    DB_DEAD_TUPLES.labels(HOT_TABLE).set(database.dead_tuples)
+    vacuum_age = database.last_vacuum_age_s
+    DB_LAST_AUTOVACUUM_AGE.labels(HOT_TABLE).set(
+        -1 if vacuum_age is None else vacuum_age
+    )
+    DB_OLDEST_TRANSACTION_AGE.set(database.oldest_transaction_age_s or 0)
 
 
 def observe_queues(rows: Iterable[QueueCounts]) -> None:
@@ -115,3 +195,8 @@ def observe_queues(rows: Iterable[QueueCounts]) -> None:
         QUEUE_DEPTH.labels(row.queue, "active").set(row.running)
         OLDEST_JOB_AGE.labels(row.queue).set(row.oldest_waiting_age_s or 0)
         QUEUE_PAUSED.labels(row.queue).set(1 if row.paused else 0)
+
+
+def exposition() -> bytes:
+    """Return every metric of this process in Prometheus's text format."""
+    return generate_latest()

@@ -1,27 +1,20 @@
 """Alerts: list, acknowledge, and a test alert on a channel.
 
-The monitor that raises alerts from thresholds, and the SMS and voice
-channels, arrive with the operations work; the log channel works now.
+The monitor (`app.services.monitoring`) raises alerts from thresholds; here
+operators read them, acknowledge them and send test alerts.
 """
-
-import logging
 
 from app.db import Connection
 from app.db.queries import alerts as queries
 from app.db.queries.alerts import AlertRow
 from app.domain.errors import AlertNotFound, ChannelNotConfigured
+from app.services import monitoring
 from app.services.audit import AuditContext, record
+from app.settings import ProviderSettings
 
 __all__ = ["AlertRow"]
 
-logger = logging.getLogger(__name__)
-
 CHANNELS = ("log", "sms", "voice")
-_LEVELS = {
-    "critical": logging.CRITICAL,
-    "warning": logging.WARNING,
-    "info": logging.INFO,
-}
 
 
 async def list_alerts(
@@ -49,31 +42,44 @@ async def acknowledge(
     return row
 
 
+def can_page(providers: ProviderSettings) -> bool:
+    """Return whether SMS and voice alerts can reach the on-call number."""
+    return all(
+        (
+            providers.oncall_phone,
+            providers.twilio_account_sid,
+            providers.twilio_auth_token,
+            providers.twilio_from,
+        )
+    )
+
+
 async def send_test(
-    conn: Connection, *, severity: str, channel: str, audit: AuditContext
+    conn: Connection,
+    *,
+    severity: str,
+    channel: str,
+    audit: AuditContext,
+    providers: ProviderSettings,
 ) -> AlertRow:
     """Send a test alert on `channel` and record it with the channel's result.
 
+    The log channel sends at once. SMS and voice are sent by a worker: a
+    `deliver-alert` job is enqueued with the alert, and records the result on
+    it (`queued`, then `sent <sid>` or `failed: ...`).
+
     Raises:
-        ChannelNotConfigured: the channel cannot send from this deployment.
+        ChannelNotConfigured: SMS or voice without ONCALL_PHONE and Twilio.
     """
-    if channel != "log":
+    if channel != "log" and not can_page(providers):
         raise ChannelNotConfigured(
-            f"channel {channel} is not configured: SMS and voice alerts need the Twilio provider; "
-            "use channel log"
+            f"channel {channel} is not configured: set ONCALL_PHONE, TWILIO_ACCOUNT_SID, "
+            "TWILIO_AUTH_TOKEN and TWILIO_FROM, or use channel log"
         )
     message = f"test alert ({severity}) requested by {audit.principal.sub}"
-    logger.log(
-        _LEVELS[severity],
-        "Alert.",
-        extra={
-            "action": "alert_sent",
-            "severity": severity,
-            "type": "test",
-            "request_id": audit.request_id,
-            "alert": message,
-        },
-    )
+    channels = {"log": "sent"}
+    if channel != "log":
+        channels[channel] = "queued"
     async with conn.transaction():
         row = await queries.insert_alert(
             conn,
@@ -83,8 +89,10 @@ async def send_test(
             value=None,
             threshold=None,
             message=message,
-            channels={"log": "sent"},
+            channels=channels,
         )
+        if channel != "log":
+            await monitoring.enqueue_deliveries(conn, row.id, [channel])
         await record(
             conn,
             audit,
@@ -93,4 +101,5 @@ async def send_test(
             channel=channel,
             severity=severity,
         )
+    monitoring.log_alert(row.id, severity, "test", None, message)
     return row

@@ -25,7 +25,7 @@ from app.domain.errors import (
 )
 from app.domain.payloads import validate_payload
 from app.domain.policy import canonical_queue_name
-from app.services.enqueue import Enqueued, JobRequest
+from app.services.enqueue import Enqueued, JobRequest, count_enqueued
 from app.services.group_enqueue import GroupEnqueuer
 
 
@@ -235,6 +235,9 @@ async def enqueue_batch(
                 )
         except EnqueueRejected as exc:
             raise BatchRejected(exc.detail, errors=[]) from exc
+        count_enqueued(
+            [request(item) for _, item in valid], [row.duplicate for row in rows]
+        )
         return BatchResult(
             [
                 BatchEntry(index, row.job_id, item.job_type, row.duplicate)
@@ -249,6 +252,7 @@ async def enqueue_batch(
         except EnqueueRejected as exc:
             errors.append(BatchError(index, item.job_type, exc.detail))
             continue
+        count_enqueued([request(item)], [result.duplicate])
         entries.append(
             BatchEntry(index, result.job_id, item.job_type, result.duplicate)
         )

@@ -16,6 +16,8 @@ from app.domain.errors import (
     PayloadInvalid,
 )
 from app.domain.payloads import validate_payload
+from app.domain.policy import canonical_queue_name
+from app.observability import metrics
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,8 @@ async def enqueue(
         idempotency_key=idempotency_key,
         meta=meta or {},
     )
+    if not row.duplicate:
+        metrics.ENQUEUED_JOBS.labels(canonical_queue_name(queue), job_type).inc()
     return Enqueued(job_id=row.job_id, duplicate=row.duplicate)
 
 
@@ -113,4 +117,14 @@ async def enqueue_many(conn: Connection, jobs: Sequence[JobRequest]) -> list[Enq
                 f"jobs[{index}]: {exc.detail}", errors=exc.errors
             ) from exc
     rows = await queries.enqueue_many(conn, jobs=[job.as_json() for job in jobs])
+    count_enqueued(jobs, [row.duplicate for row in rows])
     return [Enqueued(job_id=row.job_id, duplicate=row.duplicate) for row in rows]
+
+
+def count_enqueued(jobs: Sequence[JobRequest], duplicates: Sequence[bool]) -> None:
+    """Count the new jobs among `jobs` in the enqueued_jobs_total metric."""
+    for job, duplicate in zip(jobs, duplicates, strict=True):
+        if not duplicate:
+            metrics.ENQUEUED_JOBS.labels(
+                canonical_queue_name(job.queue), job.job_type
+            ).inc()

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from app.db import Pool
 from app.db.queries import enqueue as queries
 from app.domain.errors import EnqueueRejected
-from app.services.enqueue import Enqueued, JobRequest
+from app.services.enqueue import Enqueued, JobRequest, count_enqueued
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +72,9 @@ class GroupEnqueuer:
                     if not future.done():
                         future.set_exception(exc)
             else:
+                count_enqueued(
+                    [job for job, _ in batch], [result.duplicate for result in results]
+                )
                 for (_, future), result in zip(batch, results, strict=True):
                     if not future.done():
                         future.set_result(result)
@@ -96,5 +99,6 @@ class GroupEnqueuer:
                 if not future.done():
                     future.set_exception(exc)
             else:
+                count_enqueued([job], [result.duplicate])
                 if not future.done():
                     future.set_result(result)

@@ -1,13 +1,17 @@
 """Operator actions on jobs: cancel, retry, retry every failed job of a queue."""
 
+from dataclasses import dataclass
+
 from app.db import Connection
+from app.db.queries import explain as explain_queries
 from app.db.queries import jobs as queries
+from app.db.queries.explain import ReasonRow
 from app.db.queries.jobs import JobRow, OutcomeRow
 from app.domain.access import Principal, can_manage_job, can_see_job
 from app.domain.errors import Forbidden, JobNotFound
 from app.services.audit import AuditContext, record
 
-__all__ = ["JobRow", "OutcomeRow"]
+__all__ = ["JobRow", "OutcomeRow", "ReasonRow"]
 
 
 async def get_job(conn: Connection, principal: Principal, job_id: int) -> JobRow:
@@ -97,3 +101,28 @@ async def cancel_as(
         state = await queries.cancel_job(conn, job_id=job_id)
         await record(conn, audit, "job.cancel", f"job:{job_id}", state=state)
     return state
+
+
+@dataclass(frozen=True)
+class JobExplanation:
+    """A job and why it is not running."""
+
+    job: JobRow
+    reasons: list[ReasonRow]
+
+
+async def explain_job(
+    conn: Connection, principal: Principal, job_id: int, *, stalled_after_s: float
+) -> JobExplanation:
+    """Return why a job the caller may see is not running, most decisive reason first.
+
+    A worker counts as listening when it heartbeated within `stalled_after_s`.
+
+    Raises:
+        JobNotFound: as `get_job`.
+    """
+    job = await get_job(conn, principal, job_id)
+    reasons = await explain_queries.explain_job(
+        conn, job_id=job_id, stalled_after_s=stalled_after_s
+    )
+    return JobExplanation(job=job, reasons=reasons)

@@ -10,6 +10,7 @@ from app.db.queries.metrics import (
     HourFailures,
     MinuteThroughput,
     OutcomeTotal,
+    QueueTrendPoint,
     TypeFailures,
 )
 from app.db.queries.queues import OverviewRow, queue_overview
@@ -20,6 +21,7 @@ __all__ = [
     "HourFailures",
     "MinuteThroughput",
     "OutcomeTotal",
+    "QueueTrendPoint",
     "TypeFailures",
 ]
 
@@ -30,6 +32,7 @@ class Summary:
 
     queues: list[OverviewRow]
     outcomes: list[OutcomeTotal]
+    trend: list[QueueTrendPoint]
     since: datetime
 
 
@@ -44,11 +47,12 @@ class Failures:
 
 
 async def summary(conn: Connection, *, hours: int = 24) -> Summary:
-    """Return the counts now and the attempts of the last `hours`."""
+    """Return the counts now, the attempts of the last `hours` and each queue's hourly peaks."""
     since = datetime.now(UTC) - timedelta(hours=hours)
     return Summary(
         await queue_overview(conn),
         await queries.outcome_totals(conn, since=since),
+        await queries.queue_trend(conn, since=since),
         since,
     )
 

@@ -4,6 +4,7 @@ from collections import Counter
 
 from app.db import Connection
 from app.db.queries import jobs as queries
+from app.db.queries import metrics as metric_queries
 from app.db.queries import providers as provider_queries
 from app.services import api_limits
 
@@ -16,6 +17,7 @@ TABLES = (
     "alert_history",
     "api_rate_limit_windows",
     "side_effects",
+    "rollups",
 )
 
 
@@ -37,6 +39,7 @@ async def run_retention(
         if all(count.deleted < batch_size for count in counts):
             break
     totals["api_rate_limit_windows"] += await api_limits.forget_old(conn)
+    totals["rollups"] += await metric_queries.forget_rollups(conn)
     for _ in range(max_batches):
         deleted = await provider_queries.forget_side_effects(
             conn, batch_size=batch_size

@@ -41,3 +41,9 @@ FROM queue.job_outcomes
 WHERE idempotency_key = %(idempotency_key)s AND status = 'succeeded'
 ORDER BY finished_at
 LIMIT 1;
+
+-- name: register_worker_queue :exec
+-- Record the queue a worker serves (its first claim does this).
+INSERT INTO queue.worker_queues (worker_id, queue_name)
+VALUES (%(worker_id)s, %(queue_name)s)
+ON CONFLICT ON CONSTRAINT worker_queues_pkey DO NOTHING;

@@ -39,6 +39,7 @@ ENDPOINTS = [
     ),
     ("GET", "/jobs/{failed}", None, SEE),
     ("GET", "/jobs/{failed}/outcomes", None, SEE),
+    ("GET", "/jobs/{waiting}/explain", None, SEE),
     (
         "GET",
         "/jobs/999999",
@@ -79,6 +80,22 @@ ENDPOINTS = [
     ("GET", "/alerts", None, OBSERVE),
     ("POST", "/alerts/{alert}/acknowledge", None, OBSERVE),
     ("POST", "/alerts/test", {"severity": "info"}, {**ADMIN, "admin": 201}),
+    ("GET", "/schedules", None, OBSERVE),
+    ("GET", "/schedules/cleanup-old-data", None, OBSERVE),
+    (
+        "GET",
+        "/schedules/nope",
+        None,
+        {"admin": 404, "venue_admin": 403, "user": 403, "monitoring": 404},
+    ),
+    (
+        "POST",
+        "/schedules",
+        {"name": "nightly", "cron": "0 3 * * *", "type": "cleanup-old-data"},
+        {**ADMIN, "admin": 201},
+    ),
+    ("PATCH", "/schedules/cleanup-old-data", {"active": True}, ADMIN),
+    ("DELETE", "/schedules/reconciliation-report", None, ADMIN),
 ]
 
 

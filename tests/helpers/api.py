@@ -9,15 +9,25 @@ from litestar.testing import AsyncTestClient
 from app.api.app import create_app
 from app.api.auth import issue_token
 from app.domain.access import Role
-from app.settings import ApiSettings, DatabaseSettings, Settings
+from app.settings import ApiSettings, DatabaseSettings, ProviderSettings, Settings
 
 SECRET = "test-secret-that-is-long-enough-for-hs256"  # noqa: S105 - test only
 
 
-def test_settings(dsn: str, *, rate_limit_per_minute: int = 600) -> Settings:
+def test_settings(
+    dsn: str,
+    *,
+    rate_limit_per_minute: int = 600,
+    providers: ProviderSettings | None = None,
+) -> Settings:
     """Settings of an API under test."""
     api = ApiSettings(jwt_secret=SECRET, rate_limit_per_minute=rate_limit_per_minute)
-    return Settings(env="test", database=DatabaseSettings(url=dsn), api=api)
+    return Settings(
+        env="test",
+        database=DatabaseSettings(url=dsn),
+        api=api,
+        providers=providers or ProviderSettings(),
+    )
 
 
 def token(
@@ -39,9 +49,14 @@ def auth(
 
 @contextlib.asynccontextmanager
 async def api_client(
-    dsn: str, *, rate_limit_per_minute: int = 600
+    dsn: str,
+    *,
+    rate_limit_per_minute: int = 600,
+    providers: ProviderSettings | None = None,
 ) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
     """Yield a test client of the API on `dsn`."""
-    settings = test_settings(dsn, rate_limit_per_minute=rate_limit_per_minute)
+    settings = test_settings(
+        dsn, rate_limit_per_minute=rate_limit_per_minute, providers=providers
+    )
     async with AsyncTestClient(app=create_app(settings)) as client:
         yield client

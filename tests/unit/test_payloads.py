@@ -30,7 +30,7 @@ def pointers(excinfo: pytest.ExceptionInfo[PayloadInvalid]) -> list[str]:
     return [error["pointer"] for error in excinfo.value.errors]
 
 
-def test_payload_models_cover_exactly_the_eleven_job_types():
+def test_payload_models_cover_the_job_types_and_alert_delivery():
     assert set(PAYLOAD_MODELS) == {
         "payment-process",
         "refund-process",
@@ -43,8 +43,9 @@ def test_payload_models_cover_exactly_the_eleven_job_types():
         "analytics-track",
         "cleanup-old-data",
         "generate-report",
+        "deliver-alert",
     }
-    assert len(PAYLOAD_MODELS) == 11
+    assert len(PAYLOAD_MODELS) == 12
 
 
 def test_validate_payload_accepts_valid_payment():

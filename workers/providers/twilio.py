@@ -176,13 +176,18 @@ class TwilioProvider:
             raise _malformed(exc) from exc
         return {"sid": str(placed.sid), "status": str(placed.status)}
 
+    @property
+    def configured(self) -> bool:
+        """Whether the credentials and the sender are set."""
+        return all((self._account_sid, self._auth_token, self._from))
+
     def warm_up(self) -> None:
         """Build the client and load the SDK's lazily imported modules, if configured.
 
         The first call would otherwise spend ~0.1 s (more on a busy machine)
         importing: long enough to bunch calls the rate limiter had spaced.
         """
-        if not all((self._account_sid, self._auth_token, self._from)):
+        if not self.configured:
             return
         account = self._client_for("warm-up", "").api.v2010.accounts(self._account_sid)
         _ = (account.messages, account.calls)

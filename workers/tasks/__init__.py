@@ -12,7 +12,14 @@ from typing import Any
 import procrastinate
 from procrastinate.retry import BaseRetryStrategy
 
-from workers.tasks import background, communication, maintenance, money
+from workers.tasks import (
+    alerts,
+    background,
+    communication,
+    maintenance,
+    money,
+    schedules,
+)
 
 RETENTION_CRON = "0 * * * *"  # hourly, on the hour
 
@@ -29,6 +36,7 @@ TASKS: dict[str, tuple[str, Callable[..., Any]]] = {
     "send-sms": ("communication", communication.send_sms),
     "send-push": ("communication", communication.send_push),
     "webhook-deliver": ("communication", communication.webhook_deliver),
+    "deliver-alert": ("maintenance", alerts.deliver_alert),
 }
 
 
@@ -45,6 +53,7 @@ def register_tasks(
     retry: BaseRetryStrategy,
     stalled_after_s: float,
     rescue_every_s: int,
+    monitor_every_s: int = 30,
     extra_modules: Sequence[str] = (),
 ) -> None:
     """Register every task of the service, and the periodic maintenance, on `app`.
@@ -58,9 +67,17 @@ def register_tasks(
         name="rescue-stalled-jobs", queue="maintenance", retry=retry, pass_context=True
     )(maintenance.rescue_task(stalled_after_s))
     app.periodic(cron=every_seconds_cron(rescue_every_s))(rescue)
+    monitor = app.task(
+        name="monitor", queue="maintenance", retry=retry, pass_context=True
+    )(alerts.monitor)
+    app.periodic(cron=every_seconds_cron(monitor_every_s))(monitor)
     retention = app.task(
         name="run-retention", queue="maintenance", retry=retry, pass_context=True
     )(maintenance.retention)
     app.periodic(cron=RETENTION_CRON)(retention)
+    run_schedules = app.task(
+        name="run-schedules", queue="maintenance", retry=retry, pass_context=True
+    )(schedules.run_schedules)
+    app.periodic(cron=every_seconds_cron(schedules.SCHEDULES_EVERY_S))(run_schedules)
     for module in extra_modules:
         importlib.import_module(module).register(app, retry)

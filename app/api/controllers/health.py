@@ -2,13 +2,12 @@
 
 from litestar import Response, get
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from app.api.context import AppSettings, Conn
 from app.api.schemas import Health, HealthCheck
-from app.observability import metrics
+from app.observability.metrics import CONTENT_TYPE_LATEST
 from app.services import health as health_service
-from app.services.queues import overview
+from app.services import monitoring
 
 
 def _answer(checks: list[health_service.Check]) -> Response[Health]:
@@ -53,7 +52,9 @@ async def health(conn: Conn, settings: AppSettings) -> Response[Health]:
     tags=["metrics"],
     media_type=CONTENT_TYPE_LATEST,
 )
-async def prometheus(conn: Conn) -> Response[bytes]:
-    """Prometheus exposition: queue gauges read now from SQL, plus HTTP metrics."""
-    metrics.observe_queues(await overview(conn))
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+async def prometheus(conn: Conn, settings: AppSettings) -> Response[bytes]:
+    """Prometheus exposition: queue, worker and database gauges read now from SQL, plus HTTP metrics."""
+    return Response(
+        await monitoring.scrape(conn, stalled_after_s=settings.worker.stalled_after_s),
+        media_type=CONTENT_TYPE_LATEST,
+    )

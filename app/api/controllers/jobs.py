@@ -1,4 +1,4 @@
-"""/api/v1/queue/jobs: add, batch, get, outcomes, retry, cancel."""
+"""/api/v1/queue/jobs: add, batch, get, outcomes, explain, retry, cancel."""
 
 from typing import Annotated
 
@@ -7,7 +7,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from app.api.auth import allow
-from app.api.context import AuthRequest, Conn, Enqueuer, audit_context
+from app.api.context import AppSettings, AuthRequest, Conn, Enqueuer, audit_context
 from app.api.request_ids import request_id_of
 from app.api.schemas import (
     BatchCreate,
@@ -18,7 +18,9 @@ from app.api.schemas import (
     JobAction,
     JobCreate,
     JobCreated,
+    JobExplanation,
     JobOptionsIn,
+    JobReason,
     JobState,
     Outcome,
 )
@@ -213,6 +215,39 @@ class JobController(Controller):
             )
             for o in outcomes
         ]
+
+    @get(
+        "/{job_id:int}/explain",
+        operation_id="explainJob",
+        guards=[allow(*ENQUEUERS)],
+    )
+    async def explain_job(
+        self,
+        request: AuthRequest,
+        conn: Conn,
+        settings: AppSettings,
+        job_id: FromPath[int],
+    ) -> JobExplanation:
+        """Say why a job is not running: scheduled, paused, lock, limit, breaker, no worker, ..."""
+        explained = await job_service.explain_job(
+            conn,
+            request.user,
+            job_id,
+            stalled_after_s=settings.worker.stalled_after_s,
+        )
+        return JobExplanation(
+            jobId=job_id,
+            state=_state(explained.job),
+            reasons=[
+                JobReason(
+                    reason=r.reason,
+                    detail=r.detail,
+                    until=r.until,
+                    blockingJobId=r.blocking_job_id,
+                )
+                for r in explained.reasons
+            ],
+        )
 
     @post(
         "/{job_id:int}/retry",

@@ -6,10 +6,9 @@ from typing import Annotated, Literal
 from litestar import Controller, Response, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from app.api.auth import allow
-from app.api.context import AuthRequest, Conn, audit_context
+from app.api.context import AppSettings, AuthRequest, Conn, audit_context
 from app.api.controllers.queues import summary_body
 from app.api.schemas import (
     Alert,
@@ -26,14 +25,15 @@ from app.api.schemas import (
     RateLimitStatus,
     ThroughputPoint,
     TopError,
+    TrendPoint,
 )
 from app.domain.access import OBSERVERS, Role
-from app.observability import metrics as prometheus_metrics
+from app.observability.metrics import CONTENT_TYPE_LATEST
 from app.services import alerts as alert_service
 from app.services import metrics as metric_service
+from app.services import monitoring
 from app.services import rate_limits as rate_limit_service
 from app.services.database import Connection
-from app.services.queues import overview
 
 Severity = Literal["critical", "warning", "info"]
 
@@ -175,10 +175,14 @@ class MetricsController(Controller):
         operation_id="getPrometheusMetrics",
         media_type=CONTENT_TYPE_LATEST,
     )
-    async def prometheus(self, conn: Conn) -> Response[bytes]:
+    async def prometheus(self, conn: Conn, settings: AppSettings) -> Response[bytes]:
         """Prometheus exposition (the same as /metrics)."""
-        prometheus_metrics.observe_queues(await overview(conn))
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        return Response(
+            await monitoring.scrape(
+                conn, stalled_after_s=settings.worker.stalled_after_s
+            ),
+            media_type=CONTENT_TYPE_LATEST,
+        )
 
     @get("/summary", operation_id="getMetricsSummary")
     async def summary(
@@ -202,6 +206,17 @@ class MetricsController(Controller):
             outcomes=[
                 OutcomeCount(queue=o.queue, status=o.status, attempts=o.attempts)
                 for o in found.outcomes
+            ],
+            trend=[
+                TrendPoint(
+                    queue=p.queue,
+                    hour=p.hour,
+                    waiting=p.waiting,
+                    active=p.running,
+                    oldestWaitingAgeS=p.oldest_waiting_age_s,
+                    failedLastHour=p.failed_last_hour,
+                )
+                for p in found.trend
             ],
         )
 
@@ -295,14 +310,19 @@ class AlertController(Controller):
         status_code=HTTP_201_CREATED,
     )
     async def send_test(
-        self, request: AuthRequest, conn: Conn, data: JSONBody[AlertTest | None] = None
+        self,
+        request: AuthRequest,
+        conn: Conn,
+        settings: AppSettings,
+        data: JSONBody[AlertTest | None] = None,
     ) -> Alert:
-        """Send a test alert on a channel and record it."""
+        """Send a test alert on a channel and record it (SMS and voice go out from a worker)."""
         given = data or AlertTest()
         row = await alert_service.send_test(
             conn,
             severity=given.severity,
             channel=given.channel,
             audit=audit_context(request),
+            providers=settings.providers,
         )
         return _alert(row)

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from app.db import Connection
-from app.db.queries import fetch_all
+from app.db.queries import fetch_all, fetch_value
 
 
 @dataclass(frozen=True)
@@ -83,3 +83,30 @@ async def top_errors(conn: Connection, *, since: datetime) -> list[ErrorCount]:
 async def failures_per_hour(conn: Connection, *, since: datetime) -> list[HourFailures]:
     """Failed attempts per hour since `since`."""
     return await fetch_all(conn, "failures_per_hour", {"since": since}, HourFailures)
+
+
+@dataclass(frozen=True)
+class QueueTrendPoint:
+    """A queue's peaks in one hour of the monitor's snapshots."""
+
+    queue: str
+    hour: datetime
+    waiting: int
+    running: int
+    oldest_waiting_age_s: float | None
+    failed_last_hour: int
+
+
+async def queue_trend(conn: Connection, *, since: datetime) -> list[QueueTrendPoint]:
+    """Return each queue's hourly peaks since `since`."""
+    return await fetch_all(conn, "queue_trend", {"since": since}, QueueTrendPoint)
+
+
+async def roll_up_hours(conn: Connection, *, max_hours: int) -> int:
+    """Roll up the complete hours not rolled yet, at most `max_hours`; return how many."""
+    return int(await fetch_value(conn, "roll_up_hours", {"max_hours": max_hours}))
+
+
+async def forget_rollups(conn: Connection) -> int:
+    """Delete rollups older than 30 days; return the rows deleted."""
+    return int(await fetch_value(conn, "forget_rollups", {}))

@@ -142,3 +142,14 @@ async def succeeded_outcome_for_key(
         {"idempotency_key": idempotency_key},
         RecordedOutcome,
     )
+
+
+async def register_worker_queue(
+    conn: Connection, *, worker_id: int, queue_name: str
+) -> None:
+    """Record that `worker_id` serves `queue_name`."""
+    await execute(
+        conn,
+        "register_worker_queue",
+        {"worker_id": worker_id, "queue_name": queue_name},
+    )
