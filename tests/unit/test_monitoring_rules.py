@@ -68,7 +68,7 @@ def test_database_breaches_stalled_bloat_and_old_transactions():
         LIMITS,
     )
     assert kinds(found) == [
-        ("critical", "stalled_jobs", None),
+        ("warning", "stalled_jobs", None),
         ("warning", "table_bloat", None),
         ("warning", "long_transaction", None),
     ]
@@ -93,5 +93,5 @@ def test_breaches_lists_queues_then_database():
     )
     assert kinds(found) == [
         ("critical", "queue_depth", "money"),
-        ("critical", "stalled_jobs", None),
+        ("warning", "stalled_jobs", None),
     ]
