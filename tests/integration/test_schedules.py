@@ -364,6 +364,9 @@ async def test_two_runners_racing_enqueue_each_run_once(db_dsn):
 
 
 async def test_run_due_skips_a_schedule_another_transaction_holds(db_dsn, conn):
+    # Were the held row ever claimed, its update would wait on the holder:
+    # fail in seconds rather than hang the run.
+    await conn.execute("SET lock_timeout = '10s'")
     await add(conn, "held")
     await make_due(conn, "held")
     async with await psycopg.AsyncConnection.connect(db_dsn) as holder:
