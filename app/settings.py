@@ -401,9 +401,14 @@ class AlertSettings(_Group):
     """The monitor's thresholds and where it pages (design §8)."""
 
     max_dead_tuples: PositiveInt = Field(
-        default=100_000,
+        default=1_000_000,
         validation_alias=_env("ALERT_THRESHOLD_DEAD_TUPLES"),
         description="Dead tuples of procrastinate_jobs past which the monitor warns.",
+    )
+    max_vacuum_age_s: PositiveFloat = Field(
+        default=86_400.0,
+        validation_alias=_env("ALERT_THRESHOLD_VACUUM_AGE_S"),
+        description="Unvacuumed this long with a tenth of the dead-tuple threshold: the monitor warns.",
     )
     max_transaction_age_s: PositiveFloat = Field(
         default=300.0,

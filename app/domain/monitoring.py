@@ -36,6 +36,8 @@ class DatabaseReading(Protocol):
     @property
     def dead_tuples(self) -> int: ...  # noqa: D102
     @property
+    def last_vacuum_age_s(self) -> float | None: ...  # noqa: D102
+    @property
     def oldest_transaction_age_s(self) -> float | None: ...  # noqa: D102
     @property
     def stalled_jobs(self) -> int: ...  # noqa: D102
@@ -47,10 +49,13 @@ class DatabaseThresholds:
 
     max_dead_tuples: int
     max_transaction_age_s: float
+    max_vacuum_age_s: float = 86_400.0
 
 
 # A transaction this many times past its threshold is critical, not a warning.
 CRITICAL_TRANSACTION_FACTOR = 6
+# An unvacuumed table matters once it holds this share of the bloat threshold.
+STALE_VACUUM_SHARE = 10
 
 
 @dataclass(frozen=True)
@@ -140,6 +145,23 @@ def database_breaches(
                 thresholds.max_dead_tuples,
                 f"procrastinate_jobs has {database.dead_tuples} dead tuples "
                 f"(threshold {thresholds.max_dead_tuples}): is autovacuum keeping up?",
+            )
+        )
+    vacuum_age = database.last_vacuum_age_s
+    if (
+        vacuum_age is not None
+        and vacuum_age > thresholds.max_vacuum_age_s
+        and database.dead_tuples > thresholds.max_dead_tuples // STALE_VACUUM_SHARE
+    ):
+        found.append(
+            Breach(
+                "warning",
+                "autovacuum_stale",
+                None,
+                round(vacuum_age),
+                thresholds.max_vacuum_age_s,
+                f"procrastinate_jobs was last vacuumed {vacuum_age / 3600:.1f} h ago "
+                f"and holds {database.dead_tuples} dead tuples: is autovacuum blocked?",
             )
         )
     age = database.oldest_transaction_age_s or 0.0

@@ -20,6 +20,7 @@ class Queue:
 @dataclass(frozen=True)
 class Database:
     dead_tuples: int = 0
+    last_vacuum_age_s: float | None = None
     oldest_transaction_age_s: float | None = None
     stalled_jobs: int = 0
 
@@ -95,3 +96,14 @@ def test_breaches_lists_queues_then_database():
         ("critical", "queue_depth", "money"),
         ("warning", "stalled_jobs", None),
     ]
+
+
+def test_database_breaches_stale_vacuum_only_with_dead_tuples():
+    limits = DatabaseThresholds(
+        max_dead_tuples=1000, max_transaction_age_s=300, max_vacuum_age_s=3600
+    )
+    stale = Database(dead_tuples=101, last_vacuum_age_s=3601)
+    assert kinds(breaches([], stale, limits)) == [("warning", "autovacuum_stale", None)]
+    assert breaches([], replace(stale, dead_tuples=100), limits) == []
+    assert breaches([], replace(stale, last_vacuum_age_s=3599), limits) == []
+    assert breaches([], replace(stale, last_vacuum_age_s=None), limits) == []

@@ -34,6 +34,7 @@ async def monitor(
     thresholds = DatabaseThresholds(
         max_dead_tuples=deps.alerts.max_dead_tuples,
         max_transaction_age_s=deps.alerts.max_transaction_age_s,
+        max_vacuum_age_s=deps.alerts.max_vacuum_age_s,
     )
     can_page = deps.oncall_phone is not None and deps.providers.twilio.configured
     async with deps.pool.connection() as conn:
