@@ -1,0 +1,91 @@
+"""The provider gate under racing callers: each on its own connection, at once."""
+
+import asyncio
+
+import psycopg
+
+from app.db.queries.providers import begin_provider_call
+
+
+def sql(dsn, statement, params=None):
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        cursor = conn.execute(statement, params)
+        return cursor.fetchall() if cursor.description else []
+
+
+async def race(dsn, callers, *, bucket, provider):
+    conns = [
+        await psycopg.AsyncConnection.connect(dsn, autocommit=True)
+        for _ in range(callers)
+    ]
+    try:
+        start = asyncio.Event()
+
+        async def one(index, conn):
+            await start.wait()
+            return await begin_provider_call(
+                conn,
+                bucket=bucket,
+                provider=provider,
+                job_id=index,
+                ledger_key=f"race-{index}:send",
+                step="send",
+                fingerprint="f",
+                lease_s=60,
+            )
+
+        calls = [asyncio.create_task(one(i, c)) for i, c in enumerate(conns)]
+        await asyncio.sleep(0.05)
+        start.set()
+        return await asyncio.gather(*calls)
+    finally:
+        for conn in conns:
+            await conn.close()
+
+
+async def test_racing_callers_never_exceed_max_concurrent(db_dsn):
+    callers = 20
+    # Plenty of tokens: only the five concurrency slots of minting limit.
+    sql(
+        db_dsn,
+        "UPDATE queue.rate_limits SET burst = 100, tokens = 100 WHERE name = 'minting'",
+    )
+
+    begun = await race(db_dsn, callers, bucket="minting", provider="minting")
+
+    verdicts = sorted(b.verdict for b in begun)
+    assert verdicts.count("go") == 5
+    assert verdicts.count("concurrency") == callers - 5
+    assert sql(db_dsn, "SELECT count(*) FROM queue.rate_limit_leases") == [(5,)]
+
+
+async def test_racing_callers_share_the_tokens_of_bucket_and_group(db_dsn):
+    sql(
+        db_dsn,
+        "UPDATE queue.rate_limits SET tokens = 3, refilled_at = now(), rate_per_s = 0.01, "
+        "max_concurrent = NULL WHERE name IN ('twilio', 'twilio-sms', 'twilio-voice')",
+    )
+
+    sms = await race(db_dsn, 10, bucket="twilio-sms", provider="twilio")
+    # The group had 3 tokens: the voice bucket finds none left, whatever its own.
+    voice = await race(db_dsn, 1, bucket="twilio-voice", provider="twilio")
+
+    assert sorted(b.verdict for b in sms).count("go") == 3
+    assert [b.verdict for b in voice] == ["tokens"]
+
+
+async def test_racing_callers_send_one_probe_through_a_half_open_breaker(db_dsn):
+    sql(
+        db_dsn,
+        "UPDATE queue.circuit_breakers SET state = 'open', failures = 5, "
+        "retry_at = now() - interval '1 second' WHERE provider = 'stripe'",
+    )
+
+    begun = await race(db_dsn, 12, bucket="stripe", provider="stripe")
+
+    verdicts = [b.verdict for b in begun]
+    assert verdicts.count("go") == 1  # the probe
+    assert verdicts.count("breaker_open") == 11
+    assert sql(
+        db_dsn, "SELECT state FROM queue.circuit_breakers WHERE provider = 'stripe'"
+    ) == [("half_open",)]
