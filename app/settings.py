@@ -10,7 +10,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import platformdirs
 from pydantic import (
@@ -282,6 +282,44 @@ class ProviderSettings(_Group):
     )
 
 
+_Override = TypeVar("_Override", bound=BaseModel)
+
+
+def _named_overrides(
+    environ: Mapping[str, str],
+    pattern: re.Pattern[str],
+    model: type[_Override],
+    *,
+    prefix: str,
+    key: str,
+    renames: Mapping[str, str] | None = None,
+) -> tuple[_Override, ...]:
+    """Collect `<PREFIX><NAME>_<FIELD>` variables into one model per name.
+
+    NAME is upper-cased with "-" as "_" (twilio-sms: TWILIO_SMS); FIELD becomes
+    the lower-cased field name unless `renames` maps it.
+
+    Raises:
+        ValueError: a value the model refuses (naming the variables).
+    """
+    fields: dict[str, dict[str, str]] = {}
+    for name, value in environ.items():
+        match = pattern.match(name)
+        if match:
+            target = match.group(1).lower().replace("_", "-")
+            field = (renames or {}).get(match.group(2), match.group(2).lower())
+            fields.setdefault(target, {})[field] = value
+    overrides = []
+    for target, values in sorted(fields.items()):
+        try:
+            overrides.append(model.model_validate({key: target, **values}))
+        except ValidationError as exc:
+            raise ValueError(
+                f"{prefix}{target.upper().replace('-', '_')}_*: {exc.errors()[0]['msg']}"
+            ) from exc
+    return tuple(overrides)
+
+
 # RATE_LIMIT_<BUCKET>_<FIELD>: a deployment's override of a provider bucket;
 # the bucket's name upper-cased with "-" as "_" (RATE_LIMIT_TWILIO_SMS_PER_S).
 _RATE_LIMIT_OVERRIDE = re.compile(
@@ -307,22 +345,14 @@ def rate_limit_overrides(environ: Mapping[str, str]) -> tuple[RateLimitOverride,
     Raises:
         ValueError: a value is not a positive number (naming the variable).
     """
-    fields: dict[str, dict[str, str]] = {}
-    for name, value in environ.items():
-        match = _RATE_LIMIT_OVERRIDE.match(name)
-        if match:
-            bucket = match.group(1).lower().replace("_", "-")
-            field = {"PER_S": "rate_per_s"}.get(match.group(2), match.group(2).lower())
-            fields.setdefault(bucket, {})[field] = value
-    overrides = []
-    for bucket, values in sorted(fields.items()):
-        try:
-            overrides.append(RateLimitOverride(bucket=bucket, **values))
-        except ValidationError as exc:
-            raise ValueError(
-                f"RATE_LIMIT_{bucket.upper().replace('-', '_')}_*: {exc.errors()[0]['msg']}"
-            ) from exc
-    return tuple(overrides)
+    return _named_overrides(
+        environ,
+        _RATE_LIMIT_OVERRIDE,
+        RateLimitOverride,
+        prefix="RATE_LIMIT_",
+        key="bucket",
+        renames={"PER_S": "rate_per_s"},
+    )
 
 
 class LimitSettings(_Group):
@@ -380,21 +410,13 @@ def queue_threshold_overrides(
     Raises:
         ValueError: a value is not a positive number (naming the variable).
     """
-    fields: dict[str, dict[str, str]] = {}
-    for name, value in environ.items():
-        match = _QUEUE_THRESHOLD_OVERRIDE.match(name)
-        if match:
-            queue = match.group(1).lower().replace("_", "-")
-            fields.setdefault(queue, {})[match.group(2).lower()] = value
-    overrides = []
-    for queue, values in sorted(fields.items()):
-        try:
-            overrides.append(QueueThresholdOverride(queue=queue, **values))
-        except ValidationError as exc:
-            raise ValueError(
-                f"ALERT_THRESHOLD_{queue.upper().replace('-', '_')}_*: {exc.errors()[0]['msg']}"
-            ) from exc
-    return tuple(overrides)
+    return _named_overrides(
+        environ,
+        _QUEUE_THRESHOLD_OVERRIDE,
+        QueueThresholdOverride,
+        prefix="ALERT_THRESHOLD_",
+        key="queue",
+    )
 
 
 class AlertSettings(_Group):

@@ -104,3 +104,21 @@ def test_database_settings_non_positive_pool_max_size_is_invalid(clean_env, valu
     assert [(e["loc"], e["type"]) for e in excinfo.value.errors()] == [
         (("DB_POOL_MAX_SIZE",), "greater_than")
     ]
+
+
+def test_rate_limit_overrides_group_variables_by_bucket():
+    from app.settings import rate_limit_overrides
+
+    (sms,) = rate_limit_overrides(
+        {"RATE_LIMIT_TWILIO_SMS_PER_S": "2", "RATE_LIMIT_TWILIO_SMS_BURST": "4"}
+    )
+    assert (sms.bucket, sms.rate_per_s, sms.burst) == ("twilio-sms", 2.0, 4)
+
+
+def test_queue_threshold_overrides_name_the_bad_variable():
+    import pytest
+
+    from app.settings import queue_threshold_overrides
+
+    with pytest.raises(ValueError, match="ALERT_THRESHOLD_MONEY_"):
+        queue_threshold_overrides({"ALERT_THRESHOLD_MONEY_MAX_WAITING": "-1"})
