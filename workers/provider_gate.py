@@ -32,6 +32,7 @@ from app.db.queries.providers import (
     CallOutcome,
     begin_provider_call,
     end_provider_call,
+    release_provider_leases,
 )
 from app.domain.errors import JobDeferred, ProviderNotConfigured
 from app.observability import metrics
@@ -132,7 +133,7 @@ class ProviderGate:
         except BaseException as exc:
             # Cancelled (shutdown, abort) or a bug: the call may have gone out.
             # The ledger row stays "started"; free the slots now all the same.
-            await asyncio.shield(self._release(bucket, provider, lease_ids))
+            await asyncio.shield(self._release(lease_ids))
             logger.warning(
                 "Provider call interrupted.",
                 extra={
@@ -224,21 +225,11 @@ class ProviderGate:
         metrics.PROVIDER_CALLS.labels(_family(provider), outcome).inc()
         _observe_breaker(provider, state)
 
-    async def _release(self, bucket: str, provider: str, lease_ids: list[int]) -> None:
+    async def _release(self, lease_ids: list[int]) -> None:
         # Frees the slots of an interrupted call without touching the ledger or
         # the breaker: nobody knows how the call went.
         async with self._pool.connection() as conn:
-            await end_provider_call(
-                conn,
-                lease_ids=lease_ids,
-                bucket=bucket,
-                provider=provider,
-                ledger_key="",
-                outcome="not_sent",
-                response=None,
-                error=None,
-                retry_after_s=None,
-            )
+            await release_provider_leases(conn, lease_ids=lease_ids)
 
 
 def _why(verdict: str, provider: str, bucket: str, wait_s: float) -> str:

@@ -132,11 +132,11 @@ RATE_LIMIT_WAITS = Counter(
 )
 
 
-class QueueCounts(Protocol):
-    """What the queue gauges read: a row of queue.overview."""
+class QueueHealth(Protocol):
+    """What the queue and worker gauges read: a row of queue.queue_health."""
 
     @property
-    def queue(self) -> str: ...
+    def queue_name(self) -> str: ...
     @property
     def waiting(self) -> int: ...
     @property
@@ -147,13 +147,6 @@ class QueueCounts(Protocol):
     def paused(self) -> bool: ...
     @property
     def oldest_waiting_age_s(self) -> float | None: ...
-
-
-class QueueWorkers(Protocol):
-    """A queue and its live workers: a row of queue.queue_health."""
-
-    @property
-    def queue_name(self) -> str: ...
     @property
     def workers_alive(self) -> int: ...
 
@@ -174,10 +167,16 @@ class DatabaseHealth(Protocol):
 HOT_TABLE = "procrastinate_jobs"
 
 
-def observe_health(queues: Iterable[QueueWorkers], database: DatabaseHealth) -> None:
-    """Set the workers and database gauges from one reading."""
+def observe_health(queues: Iterable[QueueHealth], database: DatabaseHealth) -> None:
+    """Set the queue, worker and database gauges from one reading."""
     for row in queues:
-        WORKERS_ALIVE.labels(row.queue_name).set(row.workers_alive)
+        queue = row.queue_name
+        QUEUE_DEPTH.labels(queue, "waiting").set(row.waiting)
+        QUEUE_DEPTH.labels(queue, "delayed").set(row.scheduled)
+        QUEUE_DEPTH.labels(queue, "active").set(row.running)
+        OLDEST_JOB_AGE.labels(queue).set(row.oldest_waiting_age_s or 0)
+        QUEUE_PAUSED.labels(queue).set(1 if row.paused else 0)
+        WORKERS_ALIVE.labels(queue).set(row.workers_alive)
     STALLED_JOBS.set(database.stalled_jobs)
     DB_DEAD_TUPLES.labels(HOT_TABLE).set(database.dead_tuples)
     vacuum_age = database.last_vacuum_age_s
@@ -185,16 +184,6 @@ def observe_health(queues: Iterable[QueueWorkers], database: DatabaseHealth) -> 
         -1 if vacuum_age is None else vacuum_age
     )
     DB_OLDEST_TRANSACTION_AGE.set(database.oldest_transaction_age_s or 0)
-
-
-def observe_queues(rows: Iterable[QueueCounts]) -> None:
-    """Set the queue gauges from the overview's rows."""
-    for row in rows:
-        QUEUE_DEPTH.labels(row.queue, "waiting").set(row.waiting)
-        QUEUE_DEPTH.labels(row.queue, "delayed").set(row.scheduled)
-        QUEUE_DEPTH.labels(row.queue, "active").set(row.running)
-        OLDEST_JOB_AGE.labels(row.queue).set(row.oldest_waiting_age_s or 0)
-        QUEUE_PAUSED.labels(row.queue).set(1 if row.paused else 0)
 
 
 def exposition() -> bytes:

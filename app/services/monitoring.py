@@ -19,7 +19,6 @@ from app.db import Connection
 from app.db.queries import metrics as metric_queries
 from app.db.queries import monitoring as queries
 from app.db.queries.monitoring import DatabaseHealthRow, QueueHealthRow
-from app.db.queries.queues import queue_overview
 from app.domain.monitoring import Breach, DatabaseThresholds, breaches
 from app.observability import metrics
 from app.services.enqueue import enqueue
@@ -67,7 +66,6 @@ async def scrape(conn: Connection, *, stalled_after_s: float) -> bytes:
     a worker: a worker's copy would go stale once another process runs the
     monitor.
     """
-    metrics.observe_queues(await queue_overview(conn))
     reading = await read(conn, stalled_after_s=stalled_after_s)
     metrics.observe_health(reading.queues, reading.database)
     return metrics.exposition()

@@ -51,3 +51,8 @@ RETURNING provider;
 -- name: forget_side_effects :one
 -- Delete one batch of ledger rows older than the longest key lifetime (90 days).
 SELECT queue.forget_side_effects(batch_size => %(batch_size)s);
+
+-- name: release_provider_leases :exec
+-- Free the concurrency slots of a call nobody knows the end of (interrupted).
+DELETE FROM queue.rate_limit_leases
+WHERE id = ANY(%(lease_ids)s::bigint[]);

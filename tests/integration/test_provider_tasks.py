@@ -5,6 +5,7 @@ what is asserted is what a job would do: what the fake provider saw, what the
 ledger recorded, what the job returned or raised.
 """
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -363,3 +364,26 @@ async def test_bad_payload_fails_before_any_call(deps, fake_twilio):
             job_type="send-sms",
         )
     assert fake_twilio.requests == []
+
+
+async def test_interrupted_call_frees_its_slots_and_keeps_the_ledger_started(
+    deps, db_dsn, fake_twilio
+):
+    fake_twilio.delay_s = 2.0  # the call is still out when the job is cancelled
+    task = asyncio.create_task(
+        perform(
+            communication.send_sms,
+            deps,
+            data={"to": "+14155550100", "message": "Doors open at 7"},
+            job_type="send-sms",
+        )
+    )
+    await asyncio.sleep(0.5)  # the request reaches the fake in milliseconds
+    assert len(fake_twilio.requests) == 1
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    assert sql(db_dsn, "SELECT count(*) FROM queue.rate_limit_leases") == [(0,)]
+    # Nobody knows whether Twilio sent it: the row stays started.
+    assert ledger(db_dsn) == [("send", "started", 1)]

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from psycopg.types.json import Jsonb
 
 from app.db import Connection
-from app.db.queries import fetch_all, fetch_one, fetch_value
+from app.db.queries import execute, fetch_all, fetch_one, fetch_value
 
 Verdict = Literal[
     "go", "recorded", "breaker_open", "stopped", "held", "concurrency", "tokens"
@@ -164,3 +164,10 @@ async def forget_side_effects(conn: Connection, *, batch_size: int) -> int:
         conn, "forget_side_effects", {"batch_size": batch_size}
     )
     return deleted
+
+
+async def release_provider_leases(
+    conn: Connection, *, lease_ids: Sequence[int]
+) -> None:
+    """Free the leases of a call without recording how it ended."""
+    await execute(conn, "release_provider_leases", {"lease_ids": list(lease_ids)})
