@@ -22,6 +22,7 @@ class WorkerDeps:
     gate: ProviderGate
     alerts: AlertSettings = field(default_factory=AlertSettings)
     oncall_phone: str | None = None
+    can_page: bool = False  # ONCALL_PHONE and Twilio are both configured
     stalled_after_s: float = 30.0
 
 

@@ -28,6 +28,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from app.db.pool import create_pool
 from app.queue import build_queue_app
+from app.services.alerts import can_page
 from app.settings import AlertSettings, LimitSettings, ProviderSettings
 from workers.attempts import AttemptLog
 from workers.deps import DEPS_KEY, WorkerDeps
@@ -164,6 +165,7 @@ async def _run(
         ),
         alerts=config.alerts,
         oncall_phone=config.providers.oncall_phone,
+        can_page=can_page(config.providers),
         stalled_after_s=config.stalled_after_s,
     )
     workers = [

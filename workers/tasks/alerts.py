@@ -36,13 +36,12 @@ async def monitor(
         max_transaction_age_s=deps.alerts.max_transaction_age_s,
         max_vacuum_age_s=deps.alerts.max_vacuum_age_s,
     )
-    can_page = deps.oncall_phone is not None and deps.providers.twilio.configured
     async with deps.pool.connection() as conn:
         raised = await run_monitor(
             conn,
             stalled_after_s=deps.stalled_after_s,
             thresholds=thresholds,
-            can_page=can_page,
+            can_page=deps.can_page,
         )
     return {"alerts_raised": len(raised)}
 
