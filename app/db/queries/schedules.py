@@ -80,6 +80,28 @@ async def find_schedule_target(
     return row or ScheduleTarget(queue=None, job_type_queue=None)
 
 
+def _definition(
+    name: str,
+    cron: str,
+    queue: str,
+    job_type: str,
+    data: dict[str, Any],
+    priority: int | None,
+    active: bool,
+    next_run_at: datetime | None,
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "cron": cron,
+        "queue": queue,
+        "job_type": job_type,
+        "data": Jsonb(data),
+        "priority": priority,
+        "active": active,
+        "next_run_at": next_run_at,
+    }
+
+
 async def insert_schedule(
     conn: Connection,
     *,
@@ -93,16 +115,9 @@ async def insert_schedule(
     next_run_at: datetime | None,
 ) -> ScheduleRow | None:
     """Add a schedule; return it, or None when the name is taken."""
-    params = {
-        "name": name,
-        "cron": cron,
-        "queue": queue,
-        "job_type": job_type,
-        "data": Jsonb(data),
-        "priority": priority,
-        "active": active,
-        "next_run_at": next_run_at,
-    }
+    params = _definition(
+        name, cron, queue, job_type, data, priority, active, next_run_at
+    )
     return await fetch_one(conn, "insert_schedule", params, ScheduleRow)
 
 
@@ -119,16 +134,9 @@ async def update_schedule(
     next_run_at: datetime | None,
 ) -> ScheduleRow | None:
     """Replace the schedule's definition and next run; return it, or None."""
-    params = {
-        "name": name,
-        "cron": cron,
-        "queue": queue,
-        "job_type": job_type,
-        "data": Jsonb(data),
-        "priority": priority,
-        "active": active,
-        "next_run_at": next_run_at,
-    }
+    params = _definition(
+        name, cron, queue, job_type, data, priority, active, next_run_at
+    )
     return await fetch_one(conn, "update_schedule", params, ScheduleRow)
 
 
