@@ -3,19 +3,29 @@
 Each line is an ordered list of SQL files. Applied files are recorded in
 `queue.schema_migrations` with a checksum; an applied file whose text changed is
 refused. A line may have a baseline: the whole schema, applied to an empty
-database instead of replaying every file (procrastinate ships one).
+database instead of replaying every file (procrastinate ships one). Our line
+also has object files (`app.db.schema_objects`): the current definition of each
+function, view and trigger, applied again whenever its text changes.
 """
 
 import hashlib
 import logging
 import re
-from collections.abc import Iterable, Sequence
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import psycopg
 
+from app.db.schema_objects import (
+    ObjectFile,
+    SchemaObjectError,
+    apply_objects,
+    pending_objects,
+    read_objects,
+)
 from app.db.sql_files import sql_dir
 
 logger = logging.getLogger(__name__)
@@ -66,6 +76,12 @@ class MigrationLine:
     # database that was set up without this runner.
     marker_table: str | None = None
     search_path: str | None = None
+    # Functions, views and triggers, applied after the files when their text
+    # changed (recorded in the same table, under their path).
+    objects: tuple[ObjectFile, ...] = ()
+    # File name -> checksums it had before a rewrite that left the schema it
+    # builds unchanged; a database that recorded one of them is up to date.
+    former_checksums: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -82,7 +98,7 @@ class MigrationReport:
 
 
 def app_line(version: str, directory: Path | None = None) -> MigrationLine:
-    """Return our own line, read from `sql/migrations`.
+    """Return our own line: `sql/migrations`, and the object files beside it.
 
     Raises:
         MigrationError: a file name does not follow `NNNN_<phase>_<description>.sql`,
@@ -105,7 +121,23 @@ def app_line(version: str, directory: Path | None = None) -> MigrationLine:
         numbers[number] = path.name
         phase: Phase = "post" if match.group(1) == "post" else "pre"
         files.append(MigrationFile(name=path.name, sql=path.read_text(), phase=phase))
-    return MigrationLine(name="app", version=version, files=tuple(files))
+    return MigrationLine(
+        name="app",
+        version=version,
+        files=tuple(files),
+        objects=read_objects(directory.parent),
+        former_checksums=_former_checksums(directory / _FORMER_CHECKSUMS),
+    )
+
+
+_FORMER_CHECKSUMS = "former_checksums.toml"
+
+
+def _former_checksums(path: Path) -> dict[str, frozenset[str]]:
+    if not path.is_file():
+        return {}
+    table = tomllib.loads(path.read_text()).get("checksums", {})
+    return {str(name): frozenset(map(str, sums)) for name, sums in table.items()}
 
 
 _DDL = """
@@ -161,7 +193,12 @@ def _migrate_line(
     applied = {str(name): str(checksum) for name, checksum in rows}
     for file in line.files:
         recorded = applied.get(file.name)
-        if recorded is not None and recorded != file.checksum:
+        if recorded is None or recorded == file.checksum:
+            continue
+        if recorded in line.former_checksums.get(file.name, frozenset()):
+            _adopt_rewritten(conn, line, file)
+            applied[file.name] = file.checksum
+        else:
             raise AppliedMigrationEditedError(
                 f"migration {line.name}/{file.name} was edited after it was applied "
                 f"(checksum {recorded[:12]} in the database, {file.checksum[:12]} on disk); "
@@ -185,6 +222,7 @@ def _migrate_line(
                 report.baselined.append((line.name, file.name))
         return
 
+    ran_files = False
     for file in line.files:
         if file.name in applied or file.phase not in phases:
             continue
@@ -200,6 +238,59 @@ def _migrate_line(
             _execute(conn, line, file)
             _record(conn, line, file, baseline=False)
         report.applied.append((line.name, file.name))
+        ran_files = True
+
+    # A numbered migration may drop what an unchanged object file defines (a
+    # view reading a dropped column goes with it): after one ran, every object
+    # file runs again.
+    _apply_objects(conn, line, {} if ran_files else applied, report)
+
+
+def _apply_objects(
+    conn: psycopg.Connection[tuple[object, ...]],
+    line: MigrationLine,
+    applied: Mapping[str, str],
+    report: MigrationReport,
+) -> None:
+    pending = pending_objects(line.objects, dict(applied))
+    current = [obj.path for obj in line.objects]
+    with conn.transaction():
+        try:
+            apply_objects(conn, pending)
+        except SchemaObjectError as exc:
+            raise MigrationError(str(exc)) from exc
+        for obj in pending:
+            conn.execute(
+                "INSERT INTO queue.schema_migrations (line, name, checksum, version) "
+                "VALUES (%s, %s, %s, %s) ON CONFLICT (line, name) DO UPDATE "
+                "SET checksum = EXCLUDED.checksum, version = EXCLUDED.version, applied_at = now()",
+                (line.name, obj.path, obj.checksum, line.version),
+            )
+        # An object whose file is gone was dropped by a numbered migration.
+        conn.execute(
+            "DELETE FROM queue.schema_migrations "
+            "WHERE line = %s AND name LIKE '%%/%%' AND NOT name = ANY(%s)",
+            (line.name, current),
+        )
+    report.applied.extend((line.name, obj.path) for obj in pending)
+
+
+def _adopt_rewritten(
+    conn: psycopg.Connection[tuple[object, ...]],
+    line: MigrationLine,
+    file: MigrationFile,
+) -> None:
+    # The file was rewritten without changing what it builds (its functions
+    # and views moved to object files): record the new text, so that an edit
+    # of the new text is refused like any other.
+    logger.info(
+        "Recording a rewritten migration.",
+        extra={"action": "migration_rewritten", "line": line.name, "file": file.name},
+    )
+    conn.execute(
+        "UPDATE queue.schema_migrations SET checksum = %s WHERE line = %s AND name = %s",
+        (file.checksum, line.name, file.name),
+    )
 
 
 def _execute(

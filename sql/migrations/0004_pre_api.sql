@@ -1,5 +1,9 @@
 -- 0004_pre_api: what the HTTP API records and answers from.
 --
+-- The functions, views and triggers this file introduced have their current
+-- text under sql/functions, sql/views and sql/triggers; it keeps tables, types,
+-- indexes and seed rows.
+--
 -- Intent: the audit log of operator actions; the provider rate-limit buckets
 -- (token buckets with burst, concurrency leases and emergency stop) that the
 -- API reports on and the workers will draw from; clearing a queue by state.
@@ -73,63 +77,6 @@ CREATE TABLE queue.rate_limit_leases (
 );
 CREATE INDEX rate_limit_leases_bucket_idx ON queue.rate_limit_leases (bucket, expires_at);
 
--- psql: each bucket with its tokens as of now and its live leases.
-CREATE VIEW queue.rate_limit_status AS
-SELECT
-    r.name,
-    r.group_name,
-    r.rate_per_s,
-    r.burst,
-    r.max_concurrent,
-    r.cooldown_s,
-    r.paused,
-    least(r.burst::double precision,
-          r.tokens + r.rate_per_s * extract(epoch FROM now() - r.refilled_at)) AS tokens,
-    r.hold_until,
-    (SELECT count(*) FROM queue.rate_limit_leases AS l
-     WHERE l.bucket = r.name AND l.expires_at > now()) AS active_leases,
-    r.updated_at
-FROM queue.rate_limits AS r;
-GRANT SELECT ON queue.rate_limit_status TO queue_reader;
-
--- Remove jobs of a queue in one state: 'completed' (succeeded), 'failed',
--- 'delayed' (waiting for a future run time) or 'wait' (due and waiting).
--- Running jobs are never touched. Keys of removed waiting jobs are released, so
--- the same work can be enqueued again. Returns how many jobs were removed.
-CREATE FUNCTION queue.clear_queue(queue_name text, kind text)
-    RETURNS bigint
-    LANGUAGE plpgsql VOLATILE
-AS $$
-DECLARE
-    removed bigint[];
-BEGIN
-    IF kind NOT IN ('completed', 'failed', 'delayed', 'wait') THEN
-        RAISE EXCEPTION 'cannot clear "%": choose completed, failed, delayed or wait', kind
-            USING ERRCODE = 'QS009';
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM queue.queues AS q WHERE q.name = clear_queue.queue_name) THEN
-        RAISE EXCEPTION 'unknown queue "%"', clear_queue.queue_name USING ERRCODE = 'QS001';
-    END IF;
-    WITH gone AS (
-        DELETE FROM procrastinate_jobs AS j
-        WHERE j.queue_name = clear_queue.queue_name
-          AND CASE kind
-                WHEN 'completed' THEN j.status = 'succeeded'
-                WHEN 'failed' THEN j.status = 'failed'
-                WHEN 'delayed' THEN j.status = 'todo' AND j.scheduled_at > now()
-                ELSE j.status = 'todo' AND (j.scheduled_at IS NULL OR j.scheduled_at <= now())
-              END
-        RETURNING j.id
-    )
-    SELECT coalesce(array_agg(id), '{}') INTO removed FROM gone;
-    IF kind IN ('delayed', 'wait') THEN
-        DELETE FROM queue.idempotency_keys AS k WHERE k.job_id = ANY (removed);
-    END IF;
-    RETURN cardinality(removed);
-END;
-$$;
-REVOKE ALL ON FUNCTION queue.clear_queue(text, text) FROM PUBLIC;
-
 -- Per-caller request counters of the API's rate limiter, one fixed window per
 -- caller, shared by every API process. An API process leases a few requests
 -- of a caller's window at a time (queue.lease_api_quota) and spends them
@@ -142,33 +89,3 @@ CREATE UNLOGGED TABLE queue.api_rate_limit_windows (
     hits integer NOT NULL,
     CONSTRAINT api_rate_limit_windows_pkey PRIMARY KEY (key)
 );
-
--- Lease up to `chunk` requests of `key`'s current window of `window_s` seconds,
--- without passing `max_hits`. Returns how many were granted (0: the caller is
--- over the limit), the window's hits after the lease, and the seconds until the
--- window ends.
-CREATE FUNCTION queue.lease_api_quota(key text, window_s integer, max_hits integer, chunk integer)
-    RETURNS TABLE (granted integer, hits integer, reset_in_s integer)
-    LANGUAGE plpgsql VOLATILE
-AS $$
-DECLARE
-    current_window timestamptz := to_timestamp(floor(extract(epoch FROM now()) / window_s) * window_s);
-    before integer;
-BEGIN
-    INSERT INTO queue.api_rate_limit_windows AS w (key, window_start, hits)
-    VALUES (lease_api_quota.key, current_window, 0)
-    ON CONFLICT ON CONSTRAINT api_rate_limit_windows_pkey DO UPDATE
-        SET hits = CASE WHEN w.window_start = excluded.window_start THEN w.hits ELSE 0 END,
-            window_start = excluded.window_start
-    RETURNING w.hits INTO before;
-    granted := greatest(0, least(chunk, max_hits - before));
-    hits := before + granted;
-    IF granted > 0 THEN
-        UPDATE queue.api_rate_limit_windows AS w SET hits = lease_api_quota.hits
-        WHERE w.key = lease_api_quota.key;
-    END IF;
-    reset_in_s := greatest(1, ceil(extract(epoch FROM current_window - now()) + window_s))::integer;
-    RETURN NEXT;
-END;
-$$;
-REVOKE ALL ON FUNCTION queue.lease_api_quota(text, integer, integer, integer) FROM PUBLIC;

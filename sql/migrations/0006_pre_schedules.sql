@@ -1,5 +1,9 @@
 -- 0006_pre_schedules: jobs enqueued on a cron schedule kept in the database.
 --
+-- The functions, views and triggers this file introduced have their current
+-- text under sql/functions, sql/views and sql/triggers; it keeps tables, types,
+-- indexes and seed rows.
+--
 -- Intent: queue.schedules holds one row per schedule (a UTC cron expression,
 -- the job's queue, type, data and priority, whether it is active, its last and
 -- next run). The periodic task run-schedules (maintenance queue, every 15 s)
@@ -57,35 +61,6 @@ CREATE INDEX schedules_queue_idx ON queue.schedules (queue);
 COMMENT ON TABLE queue.schedules IS
     'Cron schedules (UTC): each due run is enqueued once by the run-schedules task, keyed schedule-<name>-<run time>.';
 
--- Keep next_run_at honest when a row is edited in SQL: a disabled schedule has
--- no next run, and one enabled or given a new cron gets its next run computed
--- again by the task (from updated_at), unless the statement set next_run_at
--- itself, as the service does. updated_at moves only when the definition
--- changes, not when the task advances the row.
-CREATE FUNCTION queue.schedules_before_update()
-    RETURNS trigger
-    LANGUAGE plpgsql
-AS $$
-BEGIN
-    IF (NEW.cron, NEW.queue, NEW.job_type, NEW.data, NEW.priority, NEW.active)
-       IS DISTINCT FROM (OLD.cron, OLD.queue, OLD.job_type, OLD.data, OLD.priority, OLD.active)
-    THEN
-        NEW.updated_at := now();
-    END IF;
-    IF NOT NEW.active THEN
-        NEW.next_run_at := NULL;
-    ELSIF (NOT OLD.active OR NEW.cron IS DISTINCT FROM OLD.cron)
-          AND NEW.next_run_at IS NOT DISTINCT FROM OLD.next_run_at
-    THEN
-        NEW.next_run_at := NULL;
-    END IF;
-    RETURN NEW;
-END;
-$$;
-CREATE TRIGGER schedules_before_update
-    BEFORE UPDATE ON queue.schedules
-    FOR EACH ROW EXECUTE FUNCTION queue.schedules_before_update();
-
 -- The old service's scheduled jobs, disabled: cleanup daily at 02:00 UTC, and
 -- the reconciliation report (failures as CSV) every five minutes.
 INSERT INTO queue.schedules (name, cron, queue, job_type, data, active) VALUES
@@ -94,16 +69,3 @@ INSERT INTO queue.schedules (name, cron, queue, job_type, data, active) VALUES
     ('reconciliation-report', '*/5 * * * *', 'background', 'generate-report',
      '{"reportType": "failures", "format": "csv"}', false);
 ANALYZE queue.schedules;
-
--- psql: each schedule with how long until its next run (data left out: it may
--- carry personal data).
-CREATE VIEW queue.schedule_status AS
-SELECT s.name, s.cron, s.queue, s.job_type, s.active, s.priority, s.last_run_at,
-       s.last_job_id, s.last_error, s.next_run_at,
-       -- NULL while there is no next run (greatest() would make it 0).
-       CASE WHEN s.next_run_at IS NOT NULL
-            THEN greatest(0, extract(epoch FROM s.next_run_at - now()))::float8
-       END AS next_run_in_s,
-       s.updated_at
-FROM queue.schedules AS s;
-GRANT SELECT ON queue.schedule_status TO queue_reader;

@@ -1,5 +1,6 @@
 """The migration runner on a real, empty database."""
 
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -7,9 +8,26 @@ import psycopg
 import pytest
 
 from app.cli import VERSION, run_migrations
-from app.db.migrations import AppliedMigrationEditedError, app_line, migrate
+from app.db.migrations import (
+    AppliedMigrationEditedError,
+    MigrationError,
+    app_line,
+    migrate,
+)
+from app.db.schema_objects import ObjectFile
 from app.db.sql_files import sql_dir
 from app.queue import PROCRASTINATE_VERSION, procrastinate_line
+from tests.helpers import catalog, database
+
+# What sql/migrations held before functions, views and triggers moved to their
+# own files: the state a database migrated by an older release is in.
+BEFORE_OBJECT_FILES = Path(__file__).parent / "before_object_files"
+
+
+def _copy_sql(tmp_path: Path) -> Path:
+    """Copy sql/ (migrations and object files); return the migrations folder."""
+    shutil.copytree(sql_dir(), tmp_path / "sql")
+    return tmp_path / "sql" / "migrations"
 
 
 def test_migrate_builds_both_lines_and_records_checksums(empty_db_dsn):
@@ -52,8 +70,7 @@ def test_migrate_twice_is_a_no_op(empty_db_dsn):
 
 
 def test_migrate_refuses_an_edited_applied_file(empty_db_dsn, tmp_path):
-    migrations = tmp_path / "migrations"
-    shutil.copytree(sql_dir() / "migrations", migrations)
+    migrations = _copy_sql(tmp_path)
     migrate(empty_db_dsn, [procrastinate_line(), app_line("t", migrations)])
     first = sorted(migrations.glob("*.sql"))[0]
     first.write_text(first.read_text() + "\n-- an innocent-looking edit\n")
@@ -66,8 +83,7 @@ def test_migrate_refuses_an_edited_applied_file(empty_db_dsn, tmp_path):
 
 
 def test_migrate_applies_a_new_file_once_in_its_phase(empty_db_dsn, tmp_path):
-    migrations = tmp_path / "migrations"
-    shutil.copytree(sql_dir() / "migrations", migrations)
+    migrations = _copy_sql(tmp_path)
     migrate(empty_db_dsn, [procrastinate_line(), app_line("t", migrations)])
     Path(migrations / "9000_post_drop_later.sql").write_text(
         "-- 9000_post_drop_later: test only.\n\nCREATE TABLE queue.post_marker (id int);\n"
@@ -82,7 +98,11 @@ def test_migrate_applies_a_new_file_once_in_its_phase(empty_db_dsn, tmp_path):
         [procrastinate_line(), app_line("t", migrations)],
         phases=("post",),
     )
-    assert post.applied == [("app", "9000_post_drop_later.sql")]
+    assert post.applied[0] == ("app", "9000_post_drop_later.sql")
+    # Every object file runs again after a numbered migration.
+    assert {name for _, name in post.applied[1:]} == {
+        obj.path for obj in app_line("t", migrations).objects
+    }
     with psycopg.connect(empty_db_dsn) as conn:
         assert conn.execute(
             "SELECT to_regclass('queue.post_marker') IS NOT NULL"
@@ -90,8 +110,7 @@ def test_migrate_applies_a_new_file_once_in_its_phase(empty_db_dsn, tmp_path):
 
 
 def test_migrate_rolls_back_a_failing_file(empty_db_dsn, tmp_path):
-    migrations = tmp_path / "migrations"
-    shutil.copytree(sql_dir() / "migrations", migrations)
+    migrations = _copy_sql(tmp_path)
     Path(migrations / "9001_pre_broken.sql").write_text(
         "-- 9001_pre_broken: test only.\n\nCREATE TABLE queue.half_done (id int);\nSELECT no_such_function();\n"
     )
@@ -173,3 +192,148 @@ def test_migrate_seeds_policy_rows(db_dsn):
     assert sum(queue != "maintenance" for queue, *_ in types.values()) == 11
     assert types["run-retention"][0] == "maintenance"
     assert types["run-schedules"][0] == "maintenance"
+
+
+def test_migrate_upgrades_a_database_of_the_older_layout_to_a_fresh_ones_schema(
+    admin_dsn, empty_db_dsn
+):
+    fresh_name = database.create_empty(admin_dsn)
+    fresh = database.dsn_for(admin_dsn, fresh_name)
+    try:
+        migrate(fresh, [procrastinate_line(), app_line("t")])
+        migrate(
+            empty_db_dsn, [procrastinate_line(), app_line("t", BEFORE_OBJECT_FILES)]
+        )
+
+        report = migrate(empty_db_dsn, [procrastinate_line(), app_line("t")])
+
+        assert ("app", "functions/enqueue.sql") in report.applied
+        assert not any(name.startswith("0") for _, name in report.applied)
+        upgraded, expected = catalog.snapshot(empty_db_dsn), catalog.snapshot(fresh)
+        assert upgraded.keys() == expected.keys()
+        for part in expected:
+            assert upgraded[part] == expected[part], part
+        assert not migrate(empty_db_dsn, [procrastinate_line(), app_line("t")]).changed
+    finally:
+        database.drop_database(admin_dsn, fresh_name)
+
+
+def test_former_checksums_are_those_of_the_older_files():
+    line = app_line("t")
+    kept = {path.name: path for path in BEFORE_OBJECT_FILES.glob("*.sql")}
+    assert kept.keys() == line.former_checksums.keys()
+    for name, path in kept.items():
+        assert (
+            hashlib.sha256(path.read_bytes()).hexdigest() in line.former_checksums[name]
+        )
+
+
+def test_migrate_refuses_an_older_file_edited_after_it_was_applied(
+    empty_db_dsn, tmp_path
+):
+    edited = tmp_path / "migrations"
+    shutil.copytree(BEFORE_OBJECT_FILES, edited)
+    first = edited / "0001_pre_queue_core.sql"
+    first.write_text(first.read_text() + "\n-- edited in place\n")
+    migrate(empty_db_dsn, [procrastinate_line(), app_line("t", edited)])
+
+    with pytest.raises(
+        AppliedMigrationEditedError, match=r"0001_pre_queue_core\.sql was edited"
+    ):
+        migrate(empty_db_dsn, [procrastinate_line(), app_line("t")])
+
+
+def test_migrate_applies_an_edited_object_file_again(empty_db_dsn, tmp_path):
+    migrations = _copy_sql(tmp_path)
+    migrate(empty_db_dsn, [procrastinate_line(), app_line("t", migrations)])
+    view = migrations.parent / "views" / "overview.sql"
+    view.write_text(
+        view.read_text().replace(
+            "COMMENT ON VIEW queue.overview IS\n    '",
+            "COMMENT ON VIEW queue.overview IS\n    'Edited. ",
+        )
+    )
+
+    report = migrate(empty_db_dsn, [procrastinate_line(), app_line("t", migrations)])
+
+    assert report.applied == [("app", "views/overview.sql")]
+    with psycopg.connect(empty_db_dsn) as conn:
+        comment = conn.execute(
+            "SELECT obj_description('queue.overview'::regclass)"
+        ).fetchone()
+        recorded = conn.execute(
+            "SELECT checksum FROM queue.schema_migrations WHERE name = 'views/overview.sql'"
+        ).fetchone()
+    assert comment is not None and comment[0].startswith("Edited. ")
+    assert recorded == (
+        ObjectFile(path="views/overview.sql", sql=view.read_text()).checksum,
+    )
+
+
+def test_migrate_applies_object_files_after_those_they_read(empty_db_dsn, tmp_path):
+    migrations = _copy_sql(tmp_path)
+    views = migrations.parent / "views"
+    # Name order would run a_reader first; it reads b_source.
+    (views / "a_reader.sql").write_text(
+        "CREATE OR REPLACE VIEW queue.a_reader AS SELECT n + 1 AS m FROM queue.b_source;\n"
+    )
+    (views / "b_source.sql").write_text(
+        "CREATE OR REPLACE VIEW queue.b_source AS SELECT 1 AS n;\n"
+    )
+
+    migrate(empty_db_dsn, [procrastinate_line(), app_line("t", migrations)])
+
+    with psycopg.connect(empty_db_dsn) as conn:
+        assert conn.execute("SELECT m FROM queue.a_reader").fetchone() == (2,)
+
+
+def test_migrate_rolls_back_every_object_file_when_one_fails(empty_db_dsn, tmp_path):
+    migrations = _copy_sql(tmp_path)
+    (migrations.parent / "views" / "zz_broken.sql").write_text(
+        "CREATE OR REPLACE VIEW queue.zz_broken AS SELECT no_such_column FROM queue.queues;\n"
+    )
+
+    with pytest.raises(MigrationError, match=r"views/zz_broken\.sql failed"):
+        migrate(empty_db_dsn, [procrastinate_line(), app_line("t", migrations)])
+
+    with psycopg.connect(empty_db_dsn) as conn:
+        assert conn.execute("SELECT to_regproc('queue.enqueue_many')").fetchone() == (
+            None,
+        )
+        assert conn.execute(
+            "SELECT count(*) FROM queue.schema_migrations WHERE name LIKE '%/%'"
+        ).fetchone() == (0,)
+
+
+def test_migrate_restores_an_object_a_numbered_migration_dropped(
+    empty_db_dsn, tmp_path
+):
+    migrations = _copy_sql(tmp_path)
+    migrate(empty_db_dsn, [procrastinate_line(), app_line("t", migrations)])
+    (migrations / "9002_pre_reshape.sql").write_text(
+        "-- 9002_pre_reshape: test only.\n\nDROP VIEW queue.failures;\n"
+    )
+
+    migrate(empty_db_dsn, [procrastinate_line(), app_line("t", migrations)])
+
+    with psycopg.connect(empty_db_dsn) as conn:
+        assert conn.execute(
+            "SELECT to_regclass('queue.failures') IS NOT NULL"
+        ).fetchone() == (True,)
+
+
+def test_migrate_forgets_the_record_of_a_removed_object_file(empty_db_dsn, tmp_path):
+    migrations = _copy_sql(tmp_path)
+    extra = migrations.parent / "views" / "scratch.sql"
+    extra.write_text("CREATE OR REPLACE VIEW queue.scratch AS SELECT 1 AS n;\n")
+    migrate(empty_db_dsn, [procrastinate_line(), app_line("t", migrations)])
+    extra.unlink()
+
+    assert not migrate(
+        empty_db_dsn, [procrastinate_line(), app_line("t", migrations)]
+    ).changed
+
+    with psycopg.connect(empty_db_dsn) as conn:
+        assert conn.execute(
+            "SELECT count(*) FROM queue.schema_migrations WHERE name = 'views/scratch.sql'"
+        ).fetchone() == (0,)

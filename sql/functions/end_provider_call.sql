@@ -1,0 +1,83 @@
+-- Finish a provider call begun by queue.begin_provider_call: free its leases,
+-- record the answer in the ledger, and move the breaker. outcome is one of
+-- succeeded, rejected (the provider refused: it is up), unavailable (5xx,
+-- timeout, unreachable: counts toward opening), rate_limited (holds the
+-- bucket and its group for retry_after_s, or their cooldown, at least 1 s)
+-- or not_sent (the call never left: nothing but the leases changes).
+-- Returns the breaker's state after the call.
+CREATE OR REPLACE FUNCTION queue.end_provider_call(
+    lease_ids bigint[],
+    bucket text,
+    provider text,
+    ledger_key text,
+    outcome text,
+    response jsonb,
+    error text,
+    retry_after_s double precision
+)
+    RETURNS text
+    LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+    at timestamptz := clock_timestamp();
+    new_state text;
+BEGIN
+    IF outcome NOT IN ('succeeded', 'rejected', 'unavailable', 'rate_limited', 'not_sent') THEN
+        RAISE EXCEPTION 'unknown call outcome "%"', outcome USING ERRCODE = 'QS009';
+    END IF;
+    DELETE FROM queue.rate_limit_leases AS l WHERE l.id = ANY (lease_ids);
+
+    UPDATE queue.side_effects AS s
+    SET status = CASE WHEN outcome = 'succeeded' THEN 'succeeded' ELSE 'failed' END,
+        response = end_provider_call.response,
+        error = end_provider_call.error,
+        finished_at = at
+    WHERE s.key = ledger_key;
+
+    IF outcome = 'rate_limited' THEN
+        UPDATE queue.rate_limits AS x
+        SET hold_until = greatest(coalesce(x.hold_until, at),
+                                  at + make_interval(secs => coalesce(retry_after_s, greatest(x.cooldown_s, 1)))),
+            tokens = 0,
+            updated_at = at
+        WHERE x.name = bucket
+           OR x.name = (SELECT y.group_name FROM queue.rate_limits AS y WHERE y.name = bucket);
+        -- The bucket refills from the end of its hold, not during it.
+        UPDATE queue.rate_limits AS x SET refilled_at = x.hold_until
+        WHERE (x.name = bucket
+           OR x.name = (SELECT y.group_name FROM queue.rate_limits AS y WHERE y.name = bucket))
+          AND x.hold_until > at;
+    END IF;
+
+    UPDATE queue.circuit_breakers AS b
+    SET state = CASE
+            WHEN outcome IN ('succeeded', 'rejected') THEN 'closed'
+            WHEN outcome = 'unavailable'
+                 AND (b.state = 'half_open' OR b.failures + 1 >= b.failure_threshold) THEN 'open'
+            ELSE b.state
+        END,
+        failures = CASE
+            WHEN outcome IN ('succeeded', 'rejected') THEN 0
+            WHEN outcome = 'unavailable' THEN b.failures + 1
+            ELSE b.failures
+        END,
+        opened_at = CASE
+            WHEN outcome = 'unavailable'
+                 AND (b.state = 'half_open' OR b.failures + 1 >= b.failure_threshold) THEN at
+            ELSE b.opened_at
+        END,
+        retry_at = CASE
+            WHEN outcome IN ('succeeded', 'rejected') THEN NULL
+            WHEN outcome = 'unavailable'
+                 AND (b.state = 'half_open' OR b.failures + 1 >= b.failure_threshold)
+                THEN at + make_interval(secs => b.open_s)
+            ELSE b.retry_at
+        END,
+        last_error = CASE WHEN outcome = 'unavailable' THEN end_provider_call.error ELSE b.last_error END,
+        updated_at = at
+    WHERE b.provider = end_provider_call.provider
+    RETURNING b.state INTO new_state;
+    RETURN new_state;
+END;
+$$;
+REVOKE ALL ON FUNCTION queue.end_provider_call(bigint[], text, text, text, text, jsonb, text, double precision) FROM PUBLIC;

@@ -1,0 +1,231 @@
+-- The single enqueue path. Validates every job, renders idempotency keys,
+-- defers the jobs with procrastinate's own defer function (whose triggers record
+-- the event and NOTIFY listening workers when the caller's transaction commits)
+-- and deduplicates them through the primary key of queue.idempotency_keys.
+-- Errors carry SQLSTATEs of class QS (see the README) and name the bad value.
+-- Internal: callers use queue.enqueue or queue.enqueue_many, which pin the
+-- search_path this function resolves procrastinate's objects with.
+CREATE OR REPLACE FUNCTION queue.enqueue_jobs(jobs jsonb, label_index boolean)
+    RETURNS TABLE (job_index integer, job_id bigint, duplicate boolean)
+    LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+    batch queue.enqueue_row[];
+    bad record;
+    keyed_count bigint;
+    claimed_ids bigint[];
+    deferred_index integer[];
+    deferred_keys text[];
+    deferred_types text[];
+    deferred_hashes text[];
+    deferred_ids bigint[];
+    enqueued_at timestamptz := now();
+BEGIN
+    IF jobs IS NULL OR jsonb_typeof(jobs) <> 'array' THEN
+        RAISE EXCEPTION 'jobs must be a JSON array of job objects, got %',
+                coalesce(jsonb_typeof(jobs), 'NULL')
+            USING ERRCODE = 'QS009';
+    END IF;
+
+    -- 1. Parse and validate every job in one pass. Each row carries its first
+    --    error; the checks are ordered so the message names the root cause.
+    -- (The window function needs its own level: aggregates cannot contain one.)
+    SELECT array_agg(v.job ORDER BY (v.job).job_index) INTO batch
+    FROM (
+    SELECT ROW(
+        e.ord - 1,
+        q.name,
+        t.name,
+        CASE WHEN e.priority_ok THEN coalesce((e.job ->> 'priority')::numeric::integer, t.default_priority) END,
+        -- A run_at without an offset is UTC, whatever the session's TimeZone.
+        CASE WHEN e.run_at_ok THEN
+            CASE WHEN e.job ->> 'run_at' ~ '(Z|[+-]\d{2}(:?\d{2})?)$' THEN (e.job ->> 'run_at')::timestamptz
+                 ELSE (e.job ->> 'run_at')::timestamp AT TIME ZONE 'UTC' END
+        END,
+        k.key,
+        row_number() OVER (PARTITION BY k.key ORDER BY e.ord) = 1,
+        jsonb_build_object(
+            'data', e.job -> 'data',
+            'meta', coalesce(nullif(e.job -> 'meta', 'null'), '{}')
+                || jsonb_build_object('idempotency_key', k.key, 'enqueued_at', enqueued_at)
+        ),
+        CASE
+            WHEN e.kind <> 'object' THEN 'QS009'
+            WHEN e.unknown_field IS NOT NULL THEN 'QS009'
+            WHEN q.name IS NULL THEN 'QS001'
+            WHEN t.name IS NULL THEN 'QS002'
+            WHEN t.queue <> q.name THEN 'QS003'
+            WHEN jsonb_typeof(e.job -> 'data') IS DISTINCT FROM 'object' THEN 'QS004'
+            WHEN octet_length((e.job -> 'data')::text) > 65536 THEN 'QS005'
+            WHEN NOT e.priority_ok THEN 'QS007'
+            WHEN NOT e.run_at_ok THEN 'QS009'
+            WHEN NOT e.meta_ok THEN 'QS010'
+            WHEN NOT e.key_ok THEN 'QS011'
+            WHEN k.key IS NULL AND t.idempotency_key_template IS NOT NULL THEN 'QS006'
+            WHEN octet_length(k.key) > 512 THEN 'QS011'
+        END,
+        CASE
+            WHEN e.kind <> 'object' THEN format('a job must be a JSON object, got %s', e.kind)
+            WHEN e.unknown_field IS NOT NULL THEN format(
+                'unknown field "%s" (fields: queue, job_type, data, priority, run_at, idempotency_key, meta)',
+                e.unknown_field)
+            WHEN q.name IS NULL THEN format('unknown queue "%s" (queues: %s)',
+                e.job ->> 'queue',
+                (SELECT string_agg(name, ', ' ORDER BY name) FROM queue.queues))
+            WHEN t.name IS NULL THEN format('unknown job type "%s" (job types of queue "%s": %s)',
+                e.job ->> 'job_type', q.name,
+                (SELECT string_agg(name, ', ' ORDER BY name) FROM queue.job_types WHERE queue = q.name))
+            WHEN t.queue <> q.name THEN format('job type "%s" belongs to queue "%s", not "%s"',
+                t.name, t.queue, q.name)
+            WHEN jsonb_typeof(e.job -> 'data') IS DISTINCT FROM 'object' THEN format(
+                'data must be a JSON object, got %s', coalesce(jsonb_typeof(e.job -> 'data'), 'nothing'))
+            WHEN octet_length((e.job -> 'data')::text) > 65536 THEN format(
+                'data is %s bytes, more than the limit of 65536', octet_length((e.job -> 'data')::text))
+            WHEN NOT e.priority_ok THEN format('priority must be an integer from 1 to 10, got %s',
+                e.job -> 'priority')
+            WHEN NOT e.run_at_ok THEN format('run_at must be an ISO 8601 timestamp, got %s',
+                e.job -> 'run_at')
+            WHEN NOT e.meta_ok THEN format('meta must be a JSON object, got %s', jsonb_typeof(e.job -> 'meta'))
+            WHEN NOT e.key_ok THEN format('idempotency_key must be a string of 1 to 512 bytes, got %s',
+                left((e.job -> 'idempotency_key')::text, 80))
+            WHEN k.key IS NULL AND t.idempotency_key_template IS NOT NULL THEN format(
+                'job type "%s" needs data field(s) %s for its idempotency key "%s" (or pass idempotency_key)',
+                t.name,
+                (SELECT string_agg(format('"%s"', replace(m, '|', '" or "')), ', ')
+                 FROM unnest(queue.missing_key_fields(t.idempotency_key_template, e.job -> 'data')) AS m),
+                t.idempotency_key_template)
+            WHEN octet_length(k.key) > 512 THEN format(
+                'idempotency key rendered from "%s" is %s bytes, more than 512; pass a shorter idempotency_key',
+                t.idempotency_key_template, octet_length(k.key))
+        END
+    )::queue.enqueue_row AS job
+    FROM (
+        SELECT
+            j.job,
+            j.ord,
+            jsonb_typeof(j.job) AS kind,
+            (SELECT min(f) FROM jsonb_object_keys(CASE WHEN jsonb_typeof(j.job) = 'object' THEN j.job END) AS f
+             WHERE f NOT IN ('queue', 'job_type', 'data', 'priority', 'run_at', 'idempotency_key', 'meta')
+            ) AS unknown_field,
+            coalesce(jsonb_typeof(j.job -> 'priority'), 'null') = 'null'
+                OR (jsonb_typeof(j.job -> 'priority') = 'number'
+                    AND (j.job ->> 'priority')::numeric IN (1, 2, 3, 4, 5, 6, 7, 8, 9, 10)) AS priority_ok,
+            coalesce(jsonb_typeof(j.job -> 'run_at'), 'null') = 'null'
+                OR (jsonb_typeof(j.job -> 'run_at') = 'string'
+                    AND j.job ->> 'run_at' ~ '^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}(:?\d{2})?)?$'
+                ) AS run_at_ok,
+            coalesce(jsonb_typeof(j.job -> 'meta'), 'null') IN ('null', 'object') AS meta_ok,
+            coalesce(jsonb_typeof(j.job -> 'idempotency_key'), 'null') = 'null'
+                OR (jsonb_typeof(j.job -> 'idempotency_key') = 'string'
+                    AND octet_length(j.job ->> 'idempotency_key') BETWEEN 1 AND 512) AS key_ok
+        FROM jsonb_array_elements(jobs) WITH ORDINALITY AS j(job, ord)
+    ) AS e
+    LEFT JOIN queue.queues AS q ON q.name = queue.canonical_queue_name(e.job ->> 'queue')
+    LEFT JOIN queue.job_types AS t ON t.name = e.job ->> 'job_type'
+    CROSS JOIN LATERAL (
+        SELECT CASE
+            WHEN NOT e.key_ok OR t.name IS NULL OR jsonb_typeof(e.job -> 'data') IS DISTINCT FROM 'object' THEN NULL
+            WHEN jsonb_typeof(e.job -> 'idempotency_key') = 'string' THEN e.job ->> 'idempotency_key'
+            WHEN t.idempotency_key_template IS NOT NULL THEN
+                queue.render_idempotency_key(t.idempotency_key_template, e.job -> 'data', enqueued_at)
+        END AS key
+    ) AS k
+    ) AS v;
+
+    IF batch IS NULL THEN
+        RETURN;  -- an empty array enqueues nothing
+    END IF;
+
+    SELECT b.job_index, b.error_code, b.error_message INTO bad
+    FROM unnest(batch) AS b
+    WHERE b.error_code IS NOT NULL
+    ORDER BY b.job_index
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION '%', CASE WHEN label_index THEN format('jobs[%s]: %s', bad.job_index, bad.error_message)
+                                  ELSE bad.error_message END
+            USING ERRCODE = bad.error_code;
+    END IF;
+
+    -- 2. Defer every job that may be new: those without a key and the first
+    --    job of each key in the batch.
+    SELECT count(*) FILTER (WHERE b.idempotency_key IS NOT NULL) INTO keyed_count
+    FROM unnest(batch) AS b;
+
+    SELECT array_agg(b.job_index ORDER BY b.job_index),
+           array_agg(b.idempotency_key ORDER BY b.job_index),
+           array_agg(b.job_type ORDER BY b.job_index),
+           array_agg(b.args -> 'meta' ->> 'request_hash' ORDER BY b.job_index),
+           procrastinate_defer_jobs_v1(array_agg(ROW(
+               b.queue_name, b.job_type, b.priority, NULL, NULL, b.args, b.run_at
+           )::procrastinate_job_to_defer_v1 ORDER BY b.job_index))
+    INTO deferred_index, deferred_keys, deferred_types, deferred_hashes, deferred_ids
+    FROM unnest(batch) AS b
+    WHERE b.idempotency_key IS NULL OR b.first_of_key;
+
+    -- procrastinate aggregates the inserted ids without an ORDER BY. Ids come
+    -- from one sequence in insertion order, and rows are inserted in array
+    -- order, so sorting the ids restores the order of deferred_index.
+    IF cardinality(deferred_ids) > 1 THEN
+        SELECT array_agg(id ORDER BY id) INTO deferred_ids FROM unnest(deferred_ids) AS id;
+    END IF;
+
+    -- 3. Claim the keys of the new jobs. The primary key decides races, never a
+    --    read: a concurrent insert of the same key waits for the other
+    --    transaction and, once it commits, ON CONFLICT DO NOTHING skips the row
+    --    (no error). Keys go in sorted order so that two batches with
+    --    overlapping keys wait on each other instead of deadlocking.
+    IF keyed_count > 0 THEN
+        WITH claimed AS (
+            INSERT INTO queue.idempotency_keys (key, job_type, job_id, created_at, request_hash)
+            SELECT d.key, d.job_type, d.job_id, enqueued_at, d.request_hash
+            FROM unnest(deferred_keys, deferred_types, deferred_ids, deferred_hashes)
+                AS d(key, job_type, job_id, request_hash)
+            WHERE d.key IS NOT NULL
+            ORDER BY d.key
+            ON CONFLICT (key) DO NOTHING
+            RETURNING idempotency_keys.job_id
+        )
+        SELECT coalesce(array_agg(claimed.job_id), '{}') INTO claimed_ids FROM claimed;
+    END IF;
+
+    -- Every keyed job claimed its key: all jobs are new.
+    IF keyed_count = coalesce(cardinality(claimed_ids), 0) THEN
+        RETURN QUERY SELECT d.job_index, d.job_id, false
+            FROM unnest(deferred_index, deferred_ids) AS d(job_index, job_id);
+        RETURN;
+    END IF;
+
+    -- 4. Some keys named a job already. The jobs deferred for them are not new
+    --    after all: delete them (no other transaction ever saw them) and
+    --    answer with the job the key names. A key taken by another job type is
+    --    a caller's mistake, not a duplicate: say so rather than hand back an
+    --    unrelated job.
+    DELETE FROM procrastinate_jobs AS j
+    USING unnest(deferred_keys, deferred_ids) AS d(key, job_id)
+    WHERE j.id = d.job_id AND d.key IS NOT NULL AND d.job_id <> ALL(claimed_ids);
+
+    SELECT b.job_index, b.idempotency_key, b.job_type, k.job_type AS taken_by, k.job_id AS taken_job INTO bad
+    FROM unnest(batch) AS b
+    JOIN queue.idempotency_keys AS k ON k.key = b.idempotency_key
+    WHERE k.job_type <> b.job_type
+    ORDER BY b.job_index
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION '%', format('%sidempotency key "%s" belongs to job %s of type "%s", not "%s"',
+                CASE WHEN label_index THEN format('jobs[%s]: ', bad.job_index) ELSE '' END,
+                bad.idempotency_key, bad.taken_job, bad.taken_by, bad.job_type)
+            USING ERRCODE = 'QS008';
+    END IF;
+
+    RETURN QUERY
+    SELECT b.job_index,
+           CASE WHEN b.idempotency_key IS NULL THEN d.job_id ELSE k.job_id END,
+           b.idempotency_key IS NOT NULL AND k.job_id IS DISTINCT FROM d.job_id
+    FROM unnest(batch) AS b
+    LEFT JOIN unnest(deferred_index, deferred_ids) AS d(job_index, job_id) ON d.job_index = b.job_index
+    LEFT JOIN queue.idempotency_keys AS k ON k.key = b.idempotency_key
+    ORDER BY b.job_index;
+END;
+$$;
+REVOKE ALL ON FUNCTION queue.enqueue_jobs(jsonb, boolean) FROM PUBLIC;

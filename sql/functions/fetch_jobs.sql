@@ -1,0 +1,44 @@
+-- Claim up to max_jobs due jobs of one queue for a worker, in priority order.
+-- Same rules as procrastinate_fetch_job_v2 (a job whose lock is held by a
+-- running job, or by an earlier waiting one, is skipped), but many jobs per
+-- statement. Nothing is claimed while the queue is paused. Rows come back
+-- unordered; the caller sorts them by (priority desc, id).
+CREATE OR REPLACE FUNCTION queue.fetch_jobs(queue_name text, worker_id bigint, max_jobs integer)
+    RETURNS SETOF procrastinate_jobs
+    LANGUAGE plpgsql VOLATILE
+AS $$
+BEGIN
+    -- plpgsql rather than SQL: its plans are cached per session, while a SQL
+    -- function's statements are planned again at every call (~1 ms here).
+    IF coalesce((SELECT q.paused FROM queue.queues AS q WHERE q.name = fetch_jobs.queue_name), false) THEN
+        RETURN;
+    END IF;
+    RETURN QUERY
+    UPDATE procrastinate_jobs AS j
+    SET status = 'doing', worker_id = fetch_jobs.worker_id
+    WHERE j.id IN (
+        SELECT jobs.id
+        FROM procrastinate_jobs AS jobs
+        WHERE jobs.status = 'todo'
+          AND jobs.queue_name = fetch_jobs.queue_name
+          AND (jobs.scheduled_at IS NULL OR jobs.scheduled_at <= now())
+          -- A job whose lock is held by a running job, or by an earlier or
+          -- higher-priority waiting one, waits: so at most one job per lock is
+          -- ever a candidate, and a batch never claims two of one lock.
+          AND NOT EXISTS (
+              SELECT 1 FROM procrastinate_jobs AS other
+              WHERE jobs.lock IS NOT NULL
+                AND other.lock = jobs.lock
+                AND (other.status = 'doing'
+                     OR (other.status = 'todo'
+                         AND (other.priority > jobs.priority
+                              OR (other.priority = jobs.priority AND other.id < jobs.id))))
+          )
+        ORDER BY jobs.priority DESC, jobs.id ASC
+        LIMIT max_jobs
+        FOR UPDATE OF jobs SKIP LOCKED
+    )
+    RETURNING j.*;
+END;
+$$;
+REVOKE ALL ON FUNCTION queue.fetch_jobs(text, bigint, integer) FROM PUBLIC;

@@ -1,0 +1,72 @@
+-- Complete a batch of attempts: set each job's final state (or delete it when
+-- its queue deletes succeeded jobs), count the attempt, and record the outcome,
+-- all in one statement. Only jobs still running for the worker that claimed
+-- them are touched (worker_id NULL means that worker's row was pruned, not that
+-- another took the job): a job rescued and claimed again meanwhile belongs to
+-- its new worker. Returns how many jobs were completed.
+CREATE OR REPLACE FUNCTION queue.finish_jobs(
+    job_ids bigint[],
+    statuses procrastinate_job_status[],
+    error_types text[],
+    error_messages text[],
+    results jsonb[],
+    started_at timestamptz[],
+    finished_at timestamptz[],
+    worker_ids bigint[]
+)
+    RETURNS bigint
+    LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+    completed bigint;
+BEGIN
+    WITH attempt AS (
+        SELECT a.*, j.queue_name, j.task_name, j.attempts + 1 AS attempt,
+               j.args -> 'meta' ->> 'idempotency_key' AS idempotency_key,
+               coalesce(q.keep_results, false) AS keep_results,
+               a.status = 'succeeded'
+                   AND coalesce(t.keep_succeeded, q.keep_succeeded) = '0' AS delete_job
+        FROM unnest(job_ids, statuses, error_types, error_messages, results, started_at, finished_at, worker_ids)
+            AS a(job_id, status, error_type, error_message, result, started_at, finished_at, worker_id)
+        JOIN procrastinate_jobs AS j
+            ON j.id = a.job_id AND j.status = 'doing' AND (j.worker_id IS NULL OR j.worker_id = a.worker_id)
+        LEFT JOIN queue.queues AS q ON q.name = j.queue_name
+        LEFT JOIN queue.job_types AS t ON t.name = j.task_name
+    ),
+    deleted AS (
+        DELETE FROM procrastinate_jobs AS j
+        USING attempt
+        WHERE j.id = attempt.job_id AND attempt.delete_job AND j.status = 'doing'
+          AND (j.worker_id IS NULL OR j.worker_id = attempt.worker_id)
+        RETURNING j.id
+    ),
+    updated AS (
+        UPDATE procrastinate_jobs AS j
+        SET status = attempt.status, abort_requested = false, attempts = j.attempts + 1
+        FROM attempt
+        WHERE j.id = attempt.job_id AND NOT attempt.delete_job AND j.status = 'doing'
+          AND (j.worker_id IS NULL OR j.worker_id = attempt.worker_id)
+        RETURNING j.id
+    ),
+    done AS (
+        SELECT id FROM deleted UNION ALL SELECT id FROM updated
+    ),
+    recorded AS (
+        INSERT INTO queue.job_outcomes (
+            job_id, queue_name, job_type, attempt, status, error_type, error_message,
+            result, worker_id, started_at, finished_at, idempotency_key
+        )
+        SELECT attempt.job_id, attempt.queue_name, attempt.task_name, attempt.attempt,
+               attempt.status::text, attempt.error_type, attempt.error_message,
+               CASE WHEN attempt.keep_results THEN attempt.result END,
+               attempt.worker_id, attempt.started_at, attempt.finished_at,
+               attempt.idempotency_key
+        FROM attempt
+        JOIN done ON done.id = attempt.job_id
+        RETURNING 1
+    )
+    SELECT count(*) INTO completed FROM recorded;
+    RETURN completed;
+END;
+$$;
+REVOKE ALL ON FUNCTION queue.finish_jobs(bigint[], procrastinate_job_status[], text[], text[], jsonb[], timestamptz[], timestamptz[], bigint[]) FROM PUBLIC;

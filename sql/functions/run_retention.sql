@@ -1,0 +1,114 @@
+-- Delete what retention policy lets go, at most batch_size rows per table and
+-- queue per call, so each call is a short transaction; call it again until every count
+-- is below batch_size (`queue-service retention` does). Per queue:
+--   jobs finished (succeeded, failed, cancelled, aborted) longer ago than the
+--     queue's keep_succeeded (a job type's override wins) or keep_failed, with
+--     their events and outcomes. A job's finish time is its final outcome's.
+--   outcomes whose job is gone (deleted on success, cleared) after 24 hours;
+--   idempotency keys older than the queue's idempotency_key_ttl whose job is
+--     no longer waiting or running;
+-- and everywhere: queue_metrics after 30 days, alert_history after 7 days.
+CREATE OR REPLACE FUNCTION queue.run_retention(batch_size integer DEFAULT 10000)
+    RETURNS TABLE (table_name text, deleted bigint)
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, public, pg_temp
+AS $$
+DECLARE
+    policy record;
+    expired bigint[];
+    n_jobs bigint := 0;
+    n_events bigint := 0;
+    n_outcomes bigint := 0;
+    n_keys bigint := 0;
+    n_metrics bigint;
+    n_alerts bigint;
+    n bigint;
+BEGIN
+    IF batch_size IS NULL OR batch_size < 1 THEN
+        RAISE EXCEPTION 'batch_size must be a positive integer, got %', batch_size USING ERRCODE = '22023';
+    END IF;
+
+    FOR policy IN
+        SELECT q.name, q.keep_succeeded, q.keep_failed, q.idempotency_key_ttl,
+               least(q.keep_succeeded, q.keep_failed,
+                     coalesce((SELECT min(t.keep_succeeded) FROM queue.job_types AS t WHERE t.queue = q.name),
+                              q.keep_succeeded)) AS shortest
+        FROM queue.queues AS q
+        ORDER BY q.name
+    LOOP
+        -- Final outcomes old enough for the shortest keep of this queue, then
+        -- the exact rule per job; the newest outcome of a job decides.
+        SELECT array_agg(c.job_id) INTO expired
+        FROM (
+            SELECT o.job_id
+            FROM queue.job_outcomes AS o
+            JOIN procrastinate_jobs AS j ON j.id = o.job_id
+            LEFT JOIN queue.job_types AS t ON t.name = j.task_name
+            WHERE o.queue_name = policy.name
+              AND o.finished_at < now() - policy.shortest
+              AND o.status IN ('succeeded', 'failed', 'cancelled', 'aborted')
+              AND j.status IN ('succeeded', 'failed', 'cancelled', 'aborted')
+              AND o.finished_at < now() - CASE WHEN j.status = 'succeeded'
+                                               THEN coalesce(t.keep_succeeded, policy.keep_succeeded)
+                                               ELSE policy.keep_failed END
+              AND NOT EXISTS (SELECT 1 FROM queue.job_outcomes AS newer
+                              WHERE newer.job_id = o.job_id AND newer.finished_at > o.finished_at)
+            ORDER BY o.finished_at
+            LIMIT batch_size
+        ) AS c;
+
+        IF expired IS NOT NULL THEN
+            DELETE FROM procrastinate_events WHERE procrastinate_events.job_id = ANY (expired);
+            GET DIAGNOSTICS n = ROW_COUNT;
+            n_events := n_events + n;
+            DELETE FROM queue.job_outcomes WHERE job_outcomes.job_id = ANY (expired);
+            GET DIAGNOSTICS n = ROW_COUNT;
+            n_outcomes := n_outcomes + n;
+            DELETE FROM procrastinate_jobs WHERE id = ANY (expired);
+            GET DIAGNOSTICS n = ROW_COUNT;
+            n_jobs := n_jobs + n;
+        END IF;
+
+        DELETE FROM queue.job_outcomes
+        WHERE id IN (
+            SELECT o.id FROM queue.job_outcomes AS o
+            WHERE o.queue_name = policy.name
+              AND o.finished_at < now() - interval '24 hours'
+              AND NOT EXISTS (SELECT 1 FROM procrastinate_jobs AS j WHERE j.id = o.job_id)
+            LIMIT batch_size
+        );
+        GET DIAGNOSTICS n = ROW_COUNT;
+        n_outcomes := n_outcomes + n;
+
+        DELETE FROM queue.idempotency_keys
+        WHERE key IN (
+            SELECT k.key FROM queue.idempotency_keys AS k
+            JOIN queue.job_types AS t ON t.name = k.job_type AND t.queue = policy.name
+            WHERE k.created_at < now() - policy.idempotency_key_ttl
+              AND NOT EXISTS (SELECT 1 FROM procrastinate_jobs AS j
+                              WHERE j.id = k.job_id AND j.status IN ('todo', 'doing'))
+            LIMIT batch_size
+        );
+        GET DIAGNOSTICS n = ROW_COUNT;
+        n_keys := n_keys + n;
+    END LOOP;
+
+    DELETE FROM queue.queue_metrics
+    WHERE id IN (SELECT m.id FROM queue.queue_metrics AS m
+                 WHERE m.captured_at < now() - interval '30 days' LIMIT batch_size);
+    GET DIAGNOSTICS n_metrics = ROW_COUNT;
+    DELETE FROM queue.alert_history
+    WHERE id IN (SELECT a.id FROM queue.alert_history AS a
+                 WHERE a.created_at < now() - interval '7 days' LIMIT batch_size);
+    GET DIAGNOSTICS n_alerts = ROW_COUNT;
+
+    RETURN QUERY VALUES
+        ('procrastinate_jobs', n_jobs),
+        ('procrastinate_events', n_events),
+        ('job_outcomes', n_outcomes),
+        ('idempotency_keys', n_keys),
+        ('queue_metrics', n_metrics),
+        ('alert_history', n_alerts);
+END;
+$$;
+REVOKE ALL ON FUNCTION queue.run_retention(integer) FROM PUBLIC;

@@ -1,0 +1,40 @@
+-- One row per job, with what an operator asks first.
+CREATE OR REPLACE VIEW queue.jobs AS
+SELECT
+    j.id,
+    j.queue_name AS queue,
+    j.task_name AS job_type,
+    j.status::text AS state,
+    j.priority,
+    j.attempts,
+    coalesce(CASE WHEN j.args -> 'meta' ->> 'max_attempts' ~ '^[0-9]{1,3}$'
+                  THEN (j.args -> 'meta' ->> 'max_attempts')::integer END,
+             q.max_attempts) AS max_attempts,
+    (j.args -> 'meta' ->> 'enqueued_at')::timestamptz AS enqueued_at,
+    j.scheduled_at,
+    queue.job_last_event_at(j.id, '{started}') AS started_at,
+    CASE WHEN j.status IN ('succeeded', 'failed', 'cancelled', 'aborted')
+        THEN queue.job_last_event_at(j.id, '{succeeded,failed,cancelled,aborted}')
+    END AS finished_at,
+    last_outcome.error_type AS last_error_type,
+    last_outcome.error_message AS last_error,
+    j.args -> 'meta' ->> 'idempotency_key' AS idempotency_key,
+    j.args -> 'meta' ->> 'user_id' AS user_id,
+    j.args -> 'meta' ->> 'venue_id' AS venue_id,
+    j.args -> 'meta' ->> 'request_id' AS request_id,
+    j.worker_id,
+    j.lock,
+    j.abort_requested,
+    j.args -> 'data' AS data,
+    j.args -> 'meta' AS meta
+FROM procrastinate_jobs AS j
+LEFT JOIN queue.queues AS q ON q.name = j.queue_name
+LEFT JOIN LATERAL (
+    SELECT o.error_type, o.error_message FROM queue.job_outcomes AS o
+    WHERE o.job_id = j.id AND o.error_message IS NOT NULL
+    ORDER BY o.attempt DESC, o.id DESC
+    LIMIT 1
+) AS last_outcome ON true;
+COMMENT ON VIEW queue.jobs IS
+    'One row per job: type, state, attempts, times, last error, idempotency key. Filter by id or queue.';
+GRANT SELECT ON queue.jobs TO queue_reader;

@@ -1,0 +1,346 @@
+-- 0007_pre_explain: why a job is not running.
+--
+-- Intent: `queue.explain_job(id)` names what holds a job back, one row per
+-- reason, in plain words and with typed fields: scheduled for later, its queue
+-- paused, its serial lock held by another job, its rate-limit bucket stopped,
+-- held, out of tokens or at its concurrency, its provider's circuit breaker
+-- open, no worker serving its queue, or where it stands in line; for a job
+-- that runs or has finished, where it runs or how it ended. The rate-limit
+-- bucket of each job type moves into the database (`queue.job_types.bucket`,
+-- beside `provider`, which names its circuit breaker), so SQL can answer
+-- without the worker's code.
+--
+-- Lock impact: ALTER TABLE queue.job_types ADD COLUMN (nullable, no default:
+-- metadata only) plus a foreign key to queue.rate_limits, validated at once:
+-- SHARE ROW EXCLUSIVE on two tables of a dozen rows, for milliseconds.
+-- Operator steps: none. The "no worker" reason reads queue.worker_queues
+-- (0008), which each worker fills with its first claim; plpgsql resolves it
+-- when the function runs.
+
+-- The bucket a job type's provider calls draw from (the worker's
+-- `calls.call(bucket=...)`; a test keeps the two equal). NULL: no provider call.
+ALTER TABLE queue.job_types
+    ADD COLUMN bucket text,
+    ADD CONSTRAINT job_types_bucket_fkey FOREIGN KEY (bucket) REFERENCES queue.rate_limits (name)
+        ON UPDATE CASCADE;
+COMMENT ON COLUMN queue.job_types.bucket IS
+    'Rate-limit bucket (queue.rate_limits) its provider calls draw from; provider names its circuit breaker.';
+UPDATE queue.job_types AS t
+SET bucket = m.bucket
+FROM (VALUES
+    ('payment-process', 'stripe'),
+    ('refund-process', 'stripe'),
+    ('payout-process', 'stripe'),
+    ('nft-mint', 'minting'),
+    ('send-email', 'sendgrid'),
+    ('send-sms', 'twilio-sms'),
+    ('send-push', 'internal'),
+    ('webhook-deliver', 'internal')
+) AS m(job_type, bucket)
+WHERE t.name = m.job_type;
+
+-- A moment for a person: ISO 8601 in UTC and how far from now,
+-- "2026-11-26T14:05:00Z (in 4 min 10 s)".
+CREATE FUNCTION queue.describe_moment(moment timestamptz)
+    RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE
+RETURN to_char(moment AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || (
+    WITH d(s) AS (SELECT abs(extract(epoch FROM moment - now())))
+    SELECT CASE WHEN moment >= now() THEN ' (in ' ELSE ' (' END
+        || CASE
+            WHEN d.s < 60 THEN format('%s s', ceil(d.s))
+            WHEN d.s < 3600 THEN format('%s min %s s', floor(d.s / 60), floor(mod(d.s, 60)))
+            WHEN d.s < 86400 THEN format('%s h %s min', floor(d.s / 3600), floor(mod(d.s, 3600) / 60))
+            ELSE format('%s d %s h', floor(d.s / 86400), floor(mod(d.s, 86400) / 3600))
+           END
+        || CASE WHEN moment >= now() THEN ')' ELSE ' ago)' END
+    FROM d
+);
+REVOKE ALL ON FUNCTION queue.describe_moment(timestamptz) FROM PUBLIC;
+
+-- Why job `job_id` is not running, one row per reason, most decisive first:
+--   running           it runs on a live worker (since when, abort requested)
+--   stalled           it is 'doing' but its worker stopped heartbeating: the
+--                     rescue returns it to its queue
+--   succeeded, cancelled, aborted
+--                     it has finished
+--   failed            dead-lettered: its last error and attempt count
+-- and for a waiting job, every one that applies:
+--   scheduled         its run time is later (until = that time)
+--   queue_paused      its queue is paused
+--   lock_held         another job holds its serial lock: one running, or one
+--                     waiting ahead of it (the rule of queue.fetch_jobs)
+--                     (blocking_job_id)
+--   rate_limited      its bucket or the bucket's group is stopped, held
+--                     after a Retry-After, out of tokens (until = the next
+--                     token) or at its concurrency, beyond its run time
+--   breaker_open      its provider's circuit breaker refuses calls until
+--                     retry_at, beyond its run time
+--   no_worker         no worker that heartbeated within stalled_after_s
+--                     serves its queue
+--   waiting           due and nothing above holds it: the due jobs ahead of
+--                     it (by priority, then id)
+--   retrying          it failed before and waits for another attempt: the
+--                     last error
+-- Raises QS013 when the job does not exist, like queue.cancel_job.
+-- SECURITY DEFINER: queue_reader may call it without any right on the tables.
+CREATE FUNCTION queue.explain_job(job_id bigint, stalled_after_s double precision DEFAULT 30)
+    RETURNS TABLE (reason text, detail text, until timestamptz, blocking_job_id bigint)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, public, pg_temp
+AS $$
+DECLARE
+    at timestamptz := now();
+    job procrastinate_jobs;
+    kind queue.job_types;
+    policy queue.queues;
+    has_policy boolean;
+    last_error record;
+    blocker record;
+    limit_row record;
+    breaker queue.circuit_breakers;
+    breaker_name text;
+    host text;
+    workers_alive bigint;
+    last_heartbeat timestamptz;
+    worker_heartbeat timestamptz;
+    runs_at timestamptz;
+    due boolean;
+    held boolean := false;
+    ahead bigint;
+    running bigint;
+    max_attempts integer;
+    started timestamptz;
+    attempts_text text;
+    error_text text;
+BEGIN
+    SELECT * INTO job FROM procrastinate_jobs AS j WHERE j.id = explain_job.job_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'job % does not exist', explain_job.job_id USING ERRCODE = 'QS013';
+    END IF;
+    SELECT * INTO kind FROM queue.job_types AS t WHERE t.name = job.task_name;
+    SELECT * INTO policy FROM queue.queues AS q WHERE q.name = job.queue_name;
+    has_policy := FOUND;
+    SELECT o.error_type, o.error_message INTO last_error
+    FROM queue.job_outcomes AS o
+    WHERE o.job_id = job.id AND o.error_message IS NOT NULL
+    ORDER BY o.attempt DESC, o.id DESC
+    LIMIT 1;
+    error_text := CASE WHEN last_error.error_message IS NOT NULL THEN
+        concat_ws(': ', last_error.error_type,
+                  CASE WHEN length(last_error.error_message) > 500
+                       THEN left(last_error.error_message, 500) || '…'
+                       ELSE last_error.error_message END)
+    END;
+    max_attempts := coalesce(
+        CASE WHEN job.args -> 'meta' ->> 'max_attempts' ~ '^[0-9]{1,3}$'
+             THEN (job.args -> 'meta' ->> 'max_attempts')::integer END,
+        policy.max_attempts);
+    attempts_text := format('%s attempt%s', job.attempts, CASE WHEN job.attempts = 1 THEN '' ELSE 's' END);
+
+    -- Running or finished: one row says it all.
+    IF job.status = 'doing' THEN
+        SELECT w.last_heartbeat INTO worker_heartbeat
+        FROM procrastinate_workers AS w WHERE w.id = job.worker_id;
+        started := queue.job_last_event_at(job.id, '{started}');
+        IF worker_heartbeat IS NULL OR worker_heartbeat <= at - make_interval(secs => stalled_after_s) THEN
+            reason := 'stalled';
+            detail := format('running, but %s; the rescue task returns it to queue %s',
+                CASE WHEN worker_heartbeat IS NULL THEN 'its worker is gone'
+                     ELSE format('its worker %s last heartbeated at %s', job.worker_id,
+                                 queue.describe_moment(worker_heartbeat)) END,
+                job.queue_name);
+        ELSE
+            reason := 'running';
+            detail := format('running on worker %s of queue %s since %s%s',
+                job.worker_id, job.queue_name,
+                coalesce(queue.describe_moment(started), 'an unknown time'),
+                CASE WHEN job.abort_requested THEN '; abort requested' ELSE '' END);
+        END IF;
+        until := NULL;
+        blocking_job_id := NULL;
+        RETURN NEXT;
+        RETURN;
+    ELSIF job.status = 'failed' THEN
+        reason := 'failed';
+        detail := CASE WHEN error_text IS NOT NULL
+            THEN format('failed with %s after %s', error_text, attempts_text)
+            ELSE format('failed after %s (no error recorded)', attempts_text) END;
+        RETURN NEXT;
+        RETURN;
+    ELSIF job.status <> 'todo' THEN
+        -- succeeded, cancelled, aborted (and procrastinate's legacy 'aborting').
+        reason := CASE WHEN job.status = 'aborting' THEN 'aborted' ELSE job.status::text END;
+        detail := format('%s at %s', reason,
+            coalesce(queue.describe_moment(queue.job_last_event_at(job.id, '{succeeded,cancelled,aborted}')),
+                     'an unknown time'))
+            || CASE WHEN job.status = 'succeeded' THEN format(' after %s', attempts_text) ELSE '' END;
+        RETURN NEXT;
+        RETURN;
+    END IF;
+
+    -- Waiting: every reason that applies. A limit that lifts before the job's
+    -- run time does not hold it back.
+    runs_at := greatest(coalesce(job.scheduled_at, at), at);
+    due := job.scheduled_at IS NULL OR job.scheduled_at <= at;
+
+    IF NOT due THEN
+        reason := 'scheduled';
+        detail := format('scheduled for later: runs at %s', queue.describe_moment(job.scheduled_at));
+        until := job.scheduled_at;
+        blocking_job_id := NULL;
+        RETURN NEXT;
+        held := true;
+    END IF;
+
+    IF policy.paused THEN
+        reason := 'queue_paused';
+        detail := format('queue %s is paused', job.queue_name);
+        until := NULL;
+        blocking_job_id := NULL;
+        RETURN NEXT;
+        held := true;
+    END IF;
+
+    IF job.lock IS NOT NULL THEN
+        SELECT other.id, other.status INTO blocker
+        FROM procrastinate_jobs AS other
+        WHERE other.lock = job.lock
+          AND other.id <> job.id
+          AND (other.status = 'doing'
+               OR (other.status = 'todo'
+                   AND (other.priority > job.priority
+                        OR (other.priority = job.priority AND other.id < job.id))))
+        ORDER BY other.status = 'doing' DESC, other.priority DESC, other.id
+        LIMIT 1;
+        IF FOUND THEN
+            reason := 'lock_held';
+            detail := format('serial lock %L is held by job %s, which %s', job.lock, blocker.id,
+                CASE WHEN blocker.status = 'doing' THEN 'is running' ELSE 'waits ahead of it' END);
+            until := NULL;
+            blocking_job_id := blocker.id;
+            RETURN NEXT;
+            held := true;
+        END IF;
+    END IF;
+
+    IF kind.bucket IS NOT NULL THEN
+        FOR limit_row IN
+            SELECT r.name, r.paused, r.hold_until, r.max_concurrent,
+                   r.tokens + r.rate_per_s * extract(epoch FROM at - r.refilled_at) AS available,
+                   r.refilled_at + make_interval(secs => (1 - r.tokens) / r.rate_per_s) AS next_token_at,
+                   (SELECT count(*) FROM queue.rate_limit_leases AS l
+                    WHERE l.bucket = r.name AND l.expires_at > at) AS in_flight
+            FROM queue.rate_limits AS r
+            WHERE r.name = kind.bucket
+               OR r.name = (SELECT b.group_name FROM queue.rate_limits AS b WHERE b.name = kind.bucket)
+            ORDER BY r.name = kind.bucket DESC, r.name
+        LOOP
+            reason := 'rate_limited';
+            until := NULL;
+            blocking_job_id := NULL;
+            detail := NULL;
+            IF limit_row.paused THEN
+                detail := format('rate limit %s is stopped (emergency stop); calls wait until it is resumed',
+                                 limit_row.name);
+            ELSIF limit_row.hold_until > runs_at THEN
+                detail := format('rate limit %s is held until %s (the provider asked to slow down)',
+                                 limit_row.name, queue.describe_moment(limit_row.hold_until));
+                until := limit_row.hold_until;
+            ELSIF limit_row.available < 1 AND limit_row.next_token_at > runs_at THEN
+                detail := format('rate limit %s has no token until %s',
+                                 limit_row.name, queue.describe_moment(limit_row.next_token_at));
+                until := limit_row.next_token_at;
+            ELSIF due AND limit_row.max_concurrent IS NOT NULL AND limit_row.in_flight >= limit_row.max_concurrent THEN
+                detail := format('rate limit %s is at its limit of %s concurrent calls',
+                                 limit_row.name, limit_row.max_concurrent);
+            END IF;
+            IF detail IS NOT NULL THEN
+                RETURN NEXT;
+                held := true;
+            END IF;
+        END LOOP;
+    END IF;
+
+    -- The breaker is the job type's provider's; webhooks have one per
+    -- subscriber host (webhook:<host>), made on the first call to it.
+    IF kind.provider = 'webhook' THEN
+        host := lower(substring(job.args -> 'data' ->> 'url'
+                                FROM '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?(\[[^]]*\]|[^:/?#]*)'));
+        breaker_name := 'webhook:' || host;
+    ELSE
+        breaker_name := kind.provider;
+    END IF;
+    IF breaker_name IS NOT NULL THEN
+        SELECT * INTO breaker FROM queue.circuit_breakers AS b WHERE b.provider = breaker_name;
+        IF FOUND AND breaker.state <> 'closed' AND breaker.retry_at > runs_at THEN
+            reason := 'breaker_open';
+            detail := CASE WHEN breaker.state = 'open'
+                THEN format('the %s circuit breaker is open until %s, after %s failure%s',
+                            breaker.provider, queue.describe_moment(breaker.retry_at), breaker.failures,
+                            CASE WHEN breaker.failures = 1 THEN '' ELSE 's' END)
+                ELSE format('the %s circuit breaker is half-open: one probe call decides, by %s',
+                            breaker.provider, queue.describe_moment(breaker.retry_at))
+                END;
+            until := breaker.retry_at;
+            blocking_job_id := NULL;
+            RETURN NEXT;
+            held := true;
+        END IF;
+    END IF;
+
+    SELECT count(*) FILTER (WHERE w.last_heartbeat > at - make_interval(secs => stalled_after_s)),
+           max(w.last_heartbeat)
+    INTO workers_alive, last_heartbeat
+    FROM queue.worker_queues AS wq
+    JOIN procrastinate_workers AS w ON w.id = wq.worker_id
+    WHERE wq.queue_name = job.queue_name;
+    IF workers_alive = 0 THEN
+        reason := 'no_worker';
+        detail := format('no worker is listening to queue %s', job.queue_name)
+            || CASE
+                WHEN NOT has_policy THEN ' (it is not in queue.queues, so no worker starts for it)'
+                WHEN last_heartbeat IS NOT NULL
+                    THEN format(' (the last one heartbeated at %s)', queue.describe_moment(last_heartbeat))
+                ELSE ''
+               END;
+        until := NULL;
+        blocking_job_id := NULL;
+        RETURN NEXT;
+        held := true;
+    END IF;
+
+    IF NOT held THEN
+        SELECT count(*) FILTER (
+                   WHERE j.status = 'todo'
+                     AND (j.scheduled_at IS NULL OR j.scheduled_at <= at)
+                     AND (j.priority > job.priority OR (j.priority = job.priority AND j.id < job.id))),
+               count(*) FILTER (WHERE j.status = 'doing')
+        INTO ahead, running
+        FROM procrastinate_jobs AS j
+        WHERE j.queue_name = job.queue_name AND j.status IN ('todo', 'doing');
+        reason := 'waiting';
+        detail := CASE WHEN ahead = 0
+            THEN format('waiting: next in line in queue %s (%s running)', job.queue_name, running)
+            ELSE format('waiting: %s due job%s ahead of it in queue %s (%s running)',
+                        ahead, CASE WHEN ahead = 1 THEN '' ELSE 's' END, job.queue_name, running)
+            END;
+        until := NULL;
+        blocking_job_id := NULL;
+        RETURN NEXT;
+    END IF;
+
+    IF job.attempts > 0 THEN
+        reason := 'retrying';
+        detail := format('retrying: %s of %s failed%s', attempts_text, coalesce(max_attempts::text, '?'),
+            CASE WHEN error_text IS NOT NULL THEN format(', the last with %s', error_text) ELSE '' END);
+        until := NULL;
+        blocking_job_id := NULL;
+        RETURN NEXT;
+    END IF;
+END;
+$$;
+REVOKE ALL ON FUNCTION queue.explain_job(bigint, double precision) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION queue.explain_job(bigint, double precision) TO queue_reader;
+
+ANALYZE queue.job_types;
