@@ -88,15 +88,20 @@ class ProviderGate:
         bucket: str,
         request: dict[str, Any],
         send: Callable[[], Awaitable[dict[str, Any]]],
+        subject: str | None = None,
     ) -> dict[str, Any]:
         """Make one provider call for a job, at most once per key and step.
 
         Args:
             site: The job and step making the call.
-            provider: The breaker's name (`stripe`, `twilio`, ...).
+            provider: The job type's provider (`stripe`, `webhook`, ...). The
+                breaker is the one `queue.breaker_name` picks for it and the
+                job's data (one per subscriber host for webhooks).
             bucket: The rate-limit bucket (`stripe`, `twilio-sms`, ...).
             request: What is sent, for the ledger's fingerprint.
             send: Makes the call and returns the provider's answer.
+            subject: What the call is about, where the breaker depends on it
+                (a webhook's URL).
 
         Returns:
             The provider's answer, or the one recorded by an earlier attempt.
@@ -107,14 +112,16 @@ class ProviderGate:
             ProviderNotConfigured: the provider's settings are missing.
         """
         digest = fingerprint(request)
-        lease_ids, recorded = await self._begin(site, provider, bucket, digest)
+        lease_ids, recorded, breaker = await self._begin(
+            site, provider, bucket, digest, subject
+        )
         if recorded is not None:
             return recorded
         started = time.perf_counter()
         try:
             response = await send()
         except ProviderRateLimited as exc:
-            await self._end(site, provider, bucket, lease_ids, "rate_limited", exc)
+            await self._end(site, breaker, bucket, lease_ids, "rate_limited", exc)
             wait_s = exc.retry_after_s if exc.retry_after_s is not None else 1.0
             raise JobDeferred(
                 f"{provider} asked to slow down: {exc}",
@@ -122,13 +129,13 @@ class ProviderGate:
                 reason="rate_limited",
             ) from exc
         except ProviderRejected as exc:
-            await self._end(site, provider, bucket, lease_ids, "rejected", exc)
+            await self._end(site, breaker, bucket, lease_ids, "rejected", exc)
             raise
         except ProviderError as exc:  # unavailable: 5xx, timeout, unreachable
-            await self._end(site, provider, bucket, lease_ids, "unavailable", exc)
+            await self._end(site, breaker, bucket, lease_ids, "unavailable", exc)
             raise
         except ProviderNotConfigured as exc:
-            await self._end(site, provider, bucket, lease_ids, "not_sent", exc)
+            await self._end(site, breaker, bucket, lease_ids, "not_sent", exc)
             raise
         except BaseException as exc:
             # Cancelled (shutdown, abort) or a bug: the call may have gone out.
@@ -147,13 +154,19 @@ class ProviderGate:
         metrics.PROVIDER_CALL_DURATION.labels(_family(provider)).observe(
             time.perf_counter() - started
         )
-        await self._end(site, provider, bucket, lease_ids, "succeeded", None, response)
+        await self._end(site, breaker, bucket, lease_ids, "succeeded", None, response)
         return response
 
     async def _begin(
-        self, site: CallSite, provider: str, bucket: str, digest: str
-    ) -> tuple[list[int], dict[str, Any] | None]:
-        # Returns the call's leases, or the ledger's answer when there is one.
+        self,
+        site: CallSite,
+        provider: str,
+        bucket: str,
+        digest: str,
+        subject: str | None,
+    ) -> tuple[list[int], dict[str, Any] | None, str]:
+        # Returns the call's leases, or the ledger's answer when there is one,
+        # and the breaker the call goes through.
         # Short waits for a token happen here.
         deadline = time.monotonic() + self._max_wait_s
         while True:
@@ -167,8 +180,10 @@ class ProviderGate:
                     step=site.step,
                     fingerprint=digest,
                     lease_s=self._lease_s,
+                    subject=subject,
                 )
-            _observe_breaker(provider, begun.breaker_state)
+            breaker = begun.breaker or provider
+            _observe_breaker(breaker, begun.breaker_state)
             if begun.verdict == "recorded":
                 metrics.PROVIDER_CALLS.labels(_family(provider), "recorded").inc()
                 logger.info(
@@ -180,11 +195,11 @@ class ProviderGate:
                         "step": site.step,
                     },
                 )
-                return [], begun.response
+                return [], begun.response, breaker
             if begun.verdict == "go":
                 if begun.tokens_left is not None:
                     metrics.RATE_LIMIT_TOKENS.labels(bucket).set(begun.tokens_left)
-                return begun.lease_ids, None
+                return begun.lease_ids, None, breaker
             metrics.RATE_LIMIT_WAITS.labels(bucket, begun.verdict).inc()
             wait_s = STOPPED_RECHECK_S if begun.verdict == "stopped" else begun.wait_s
             short = begun.verdict in ("tokens", "concurrency")
@@ -192,7 +207,7 @@ class ProviderGate:
                 await asyncio.sleep(wait_s)
                 continue
             raise JobDeferred(
-                _why(begun.verdict, provider, bucket, wait_s),
+                _why(begun.verdict, breaker, bucket, wait_s),
                 until=datetime.now(UTC) + timedelta(seconds=wait_s),
                 reason=begun.verdict,
             )
@@ -200,7 +215,7 @@ class ProviderGate:
     async def _end(
         self,
         site: CallSite,
-        provider: str,
+        breaker: str,
         bucket: str,
         lease_ids: list[int],
         outcome: CallOutcome,
@@ -215,15 +230,15 @@ class ProviderGate:
                 conn,
                 lease_ids=lease_ids,
                 bucket=bucket,
-                provider=provider,
+                provider=breaker,
                 ledger_key=site.ledger_key,
                 outcome=outcome,
                 response=response,
                 error=redact(str(error)) if error is not None else None,
                 retry_after_s=retry_after_s,
             )
-        metrics.PROVIDER_CALLS.labels(_family(provider), outcome).inc()
-        _observe_breaker(provider, state)
+        metrics.PROVIDER_CALLS.labels(_family(breaker), outcome).inc()
+        _observe_breaker(breaker, state)
 
     async def _release(self, lease_ids: list[int]) -> None:
         # Frees the slots of an interrupted call without touching the ledger or

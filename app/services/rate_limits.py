@@ -6,11 +6,10 @@ truthfully whether a call could go now, without taking a token.
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from app.db import Connection
 from app.db.queries import rate_limits as queries
-from app.db.queries.rate_limits import RateLimitRow
+from app.db.queries.rate_limits import AdmissionRow, RateLimitRow
 from app.domain.errors import UnknownRateLimit
 from app.services.audit import AuditContext, record
 
@@ -38,39 +37,23 @@ async def status(conn: Connection, name: str) -> RateLimitRow:
     return row
 
 
-def _verdict(row: RateLimitRow, now: datetime) -> Verdict:
-    provider = row.group_name or row.name
-    if (
-        row.breaker_state in ("open", "half_open")
-        and row.breaker_retry_at is not None
-        and row.breaker_retry_at > now
-    ):
-        return Verdict(
-            False,
-            f"the {provider} circuit breaker is {row.breaker_state.replace('_', '-')}",
-            int((row.breaker_retry_at - now).total_seconds() * 1000) + 1,
-        )
-    if row.paused:
-        return Verdict(False, f"{row.name} is stopped (emergency stop)", 0)
-    if row.hold_until is not None and row.hold_until > now:
-        return Verdict(
-            False,
-            f"{row.name} is held by the provider's Retry-After",
-            int((row.hold_until - now).total_seconds() * 1000) + 1,
-        )
-    if row.max_concurrent is not None and row.active_leases >= row.max_concurrent:
-        return Verdict(
-            False,
-            f"{row.name} has {row.active_leases} calls in flight (max {row.max_concurrent})",
-            0,
-        )
-    if row.tokens < 1:
-        return Verdict(
-            False,
-            f"{row.name} has no token",
-            int((1 - row.tokens) / row.rate_per_s * 1000) + 1,
-        )
-    return Verdict(True, None, 0)
+def _verdict(checks: Sequence[AdmissionRow]) -> Verdict:
+    # The decision is the gate's own (queue.admission); this only words it.
+    blocking = next((check for check in checks if check.verdict != "go"), None)
+    if blocking is None:
+        return Verdict(True, None, 0)
+    name = blocking.subject
+    reasons = {
+        "breaker_open": f"the {name} circuit breaker is "
+        f"{(blocking.breaker_state or 'open').replace('_', '-')}",
+        "stopped": f"{name} is stopped (emergency stop)",
+        "held": f"{name} is held by the provider's Retry-After",
+        "concurrency": f"{name} has {blocking.in_flight} calls in flight "
+        f"(max {blocking.max_concurrent})",
+        "tokens": f"{name} has no token",
+    }
+    wait_ms = int(blocking.wait_s * 1000) + 1 if blocking.wait_s > 0 else 0
+    return Verdict(False, reasons.get(blocking.verdict, blocking.verdict), wait_ms)
 
 
 async def check(conn: Connection, name: str) -> tuple[RateLimitRow, Verdict]:
@@ -80,11 +63,7 @@ async def check(conn: Connection, name: str) -> tuple[RateLimitRow, Verdict]:
         UnknownRateLimit: no bucket has this name.
     """
     row = await status(conn, name)
-    now = datetime.now(UTC)
-    verdict = _verdict(row, now)
-    if verdict.allowed and row.group_name is not None:
-        verdict = _verdict(await status(conn, row.group_name), now)
-    return row, verdict
+    return row, _verdict(await queries.check_rate_limit(conn, name=name))
 
 
 async def reset(conn: Connection, name: str, *, audit: AuditContext) -> RateLimitRow:

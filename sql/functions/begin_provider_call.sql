@@ -1,15 +1,17 @@
 -- Start a provider call for a job, or say why it may not go yet.
 --
 -- In order: a succeeded ledger row for the key answers at once (verdict
--- 'recorded', nothing else is touched); the breaker must admit the call
--- ('breaker_open'); the bucket and its group's bucket must be running
--- ('stopped'), out of a Retry-After hold ('held'), under their concurrency
--- ('concurrency') and hold a token ('tokens'). Only when everything admits
--- the call does anything change: a token and a lease are taken from each
--- bucket, a half-open breaker records its probe, and the ledger row is
--- written as started. wait_s says how long until the call could go.
+-- 'recorded', nothing else is touched); then queue.admission decides, from
+-- the breaker (queue.breaker_name of the provider and the call's subject,
+-- a webhook's URL) and the
+-- bucket with its group's bucket: 'breaker_open', 'stopped', 'held',
+-- 'concurrency' or 'tokens', with wait_s, how long until the call could go.
+-- Only when everything admits the call does anything change: a token and a
+-- lease are taken from each bucket, a half-open breaker records its probe,
+-- and the ledger row is written as started. breaker names the breaker the
+-- call went through, for queue.end_provider_call.
 -- Rows are locked breaker first, then buckets in name order: callers never
--- deadlock.
+-- deadlock, and the verdict holds until the tokens are taken.
 CREATE OR REPLACE FUNCTION queue.begin_provider_call(
     bucket text,
     provider text,
@@ -17,7 +19,8 @@ CREATE OR REPLACE FUNCTION queue.begin_provider_call(
     ledger_key text,
     step text,
     fingerprint text,
-    lease_s double precision
+    lease_s double precision,
+    subject text DEFAULT NULL
 )
     RETURNS TABLE (
         verdict text,
@@ -25,20 +28,20 @@ CREATE OR REPLACE FUNCTION queue.begin_provider_call(
         lease_ids bigint[],
         response jsonb,
         breaker_state text,
-        tokens_left double precision
+        tokens_left double precision,
+        breaker text
     )
     LANGUAGE plpgsql VOLATILE
 AS $$
 DECLARE
     at timestamptz := clock_timestamp();
     ledger record;
-    breaker queue.circuit_breakers;
-    probe boolean := false;
-    limits queue.rate_limits[] := '{}';
+    breaker_name text;
+    state text;
+    checked record;
+    buckets integer := 0;
     r queue.rate_limits;
     available double precision;
-    in_flight bigint;
-    earliest_expiry timestamptz;
     why text;
     wait double precision := 0;
     ids bigint[] := '{}';
@@ -53,35 +56,62 @@ BEGIN
                 USING ERRCODE = 'QS014';
         END IF;
         RETURN QUERY SELECT 'recorded'::text, 0::double precision, '{}'::bigint[],
-                            ledger.response, NULL::text, NULL::double precision;
+                            ledger.response, NULL::text, NULL::double precision, NULL::text;
         RETURN;
     END IF;
 
-    SELECT * INTO breaker FROM queue.circuit_breakers AS b
-    WHERE b.provider = begin_provider_call.provider FOR UPDATE;
-    IF NOT FOUND AND provider LIKE '%:%' THEN
+    breaker_name := queue.breaker_name(provider, subject);
+    SELECT b.state INTO state FROM queue.circuit_breakers AS b
+    WHERE b.provider = breaker_name FOR UPDATE;
+    IF NOT FOUND AND breaker_name LIKE '%:%' THEN
         -- A member of a provider family (webhook:<host>) gets its own breaker
         -- on first use, with the family's thresholds.
         INSERT INTO queue.circuit_breakers AS b (provider, failure_threshold, open_s)
-        SELECT begin_provider_call.provider, f.failure_threshold, f.open_s
+        SELECT breaker_name, f.failure_threshold, f.open_s
         FROM queue.circuit_breakers AS f
-        WHERE f.provider = split_part(begin_provider_call.provider, ':', 1)
+        WHERE f.provider = split_part(breaker_name, ':', 1)
         ON CONFLICT ON CONSTRAINT circuit_breakers_pkey DO NOTHING;
-        SELECT * INTO breaker FROM queue.circuit_breakers AS b
-        WHERE b.provider = begin_provider_call.provider FOR UPDATE;
+        SELECT b.state INTO state FROM queue.circuit_breakers AS b
+        WHERE b.provider = breaker_name FOR UPDATE;
     END IF;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'unknown provider "%": no row in queue.circuit_breakers', provider
+        RAISE EXCEPTION 'unknown provider "%": no row in queue.circuit_breakers', breaker_name
             USING ERRCODE = 'QS015';
     END IF;
-    IF breaker.state <> 'closed' THEN
-        IF breaker.retry_at > at THEN
-            RETURN QUERY SELECT 'breaker_open'::text,
-                extract(epoch FROM breaker.retry_at - at)::double precision,
-                '{}'::bigint[], NULL::jsonb, breaker.state, NULL::double precision;
-            RETURN;
+
+    PERFORM 1 FROM queue.rate_limits AS x
+    WHERE x.name = bucket
+       OR x.name = (SELECT y.group_name FROM queue.rate_limits AS y WHERE y.name = bucket)
+    ORDER BY x.name
+    FOR UPDATE;
+    DELETE FROM queue.rate_limit_leases AS l
+    WHERE l.expires_at <= at
+      AND (l.bucket = begin_provider_call.bucket
+           OR l.bucket = (SELECT y.group_name FROM queue.rate_limits AS y
+                          WHERE y.name = begin_provider_call.bucket));
+
+    FOR checked IN SELECT * FROM queue.admission(bucket, breaker_name, at) LOOP
+        IF checked.breaker_state IS NOT NULL THEN
+            IF checked.verdict = 'breaker_open' THEN
+                RETURN QUERY SELECT 'breaker_open'::text, checked.wait_s, '{}'::bigint[], NULL::jsonb,
+                                    state, NULL::double precision, breaker_name;
+                RETURN;
+            END IF;
+        ELSE
+            buckets := buckets + 1;
+            IF checked.verdict <> 'go' THEN
+                why := coalesce(why, checked.verdict);
+                wait := greatest(wait, checked.wait_s);
+            END IF;
         END IF;
-        probe := true;  -- open long enough, or the last probe never reported
+    END LOOP;
+    IF buckets = 0 THEN
+        RAISE EXCEPTION 'unknown rate limit "%"', bucket USING ERRCODE = 'QS015';
+    END IF;
+    IF why IS NOT NULL THEN
+        RETURN QUERY SELECT why, wait, '{}'::bigint[], NULL::jsonb, state, NULL::double precision,
+                            breaker_name;
+        RETURN;
     END IF;
 
     FOR r IN
@@ -89,40 +119,8 @@ BEGIN
         WHERE x.name = bucket
            OR x.name = (SELECT y.group_name FROM queue.rate_limits AS y WHERE y.name = bucket)
         ORDER BY x.name
-        FOR UPDATE
     LOOP
-        limits := limits || r;
-        available := least(r.burst::double precision,
-                           r.tokens + r.rate_per_s * extract(epoch FROM at - r.refilled_at));
-        DELETE FROM queue.rate_limit_leases AS l WHERE l.bucket = r.name AND l.expires_at <= at;
-        SELECT count(*), min(l.expires_at) INTO in_flight, earliest_expiry
-        FROM queue.rate_limit_leases AS l WHERE l.bucket = r.name;
-        IF r.paused THEN
-            why := coalesce(why, 'stopped');
-        ELSIF r.hold_until > at THEN
-            why := coalesce(why, 'held');
-            wait := greatest(wait, extract(epoch FROM r.hold_until - at));
-        ELSIF r.max_concurrent IS NOT NULL AND in_flight >= r.max_concurrent THEN
-            why := coalesce(why, 'concurrency');
-            wait := greatest(wait, least(1.0, greatest(0.05,
-                extract(epoch FROM earliest_expiry - at))));
-        ELSIF available < 1 THEN
-            why := coalesce(why, 'tokens');
-            wait := greatest(wait, (1 - available) / r.rate_per_s);
-        END IF;
-    END LOOP;
-    IF cardinality(limits) = 0 THEN
-        RAISE EXCEPTION 'unknown rate limit "%"', bucket USING ERRCODE = 'QS015';
-    END IF;
-    IF why IS NOT NULL THEN
-        RETURN QUERY SELECT why, wait, '{}'::bigint[], NULL::jsonb, breaker.state,
-                            NULL::double precision;
-        RETURN;
-    END IF;
-
-    FOREACH r IN ARRAY limits LOOP
-        available := least(r.burst::double precision,
-                           r.tokens + r.rate_per_s * extract(epoch FROM at - r.refilled_at));
+        available := queue.bucket_tokens(r, at);
         UPDATE queue.rate_limits AS x
         SET tokens = available - 1, refilled_at = at
         WHERE x.name = r.name;
@@ -135,22 +133,23 @@ BEGIN
         END IF;
     END LOOP;
 
-    IF probe THEN
+    -- Open long enough, or the last probe never reported: this call probes.
+    IF state <> 'closed' THEN
         UPDATE queue.circuit_breakers AS b
         SET state = 'half_open', retry_at = at + make_interval(secs => b.open_s), updated_at = at
-        WHERE b.provider = begin_provider_call.provider;
-        breaker.state := 'half_open';
+        WHERE b.provider = breaker_name;
+        state := 'half_open';
     END IF;
 
     INSERT INTO queue.side_effects AS s (key, job_id, provider, step, fingerprint, status)
-    VALUES (ledger_key, begin_provider_call.job_id, begin_provider_call.provider,
+    VALUES (ledger_key, begin_provider_call.job_id, breaker_name,
             begin_provider_call.step, begin_provider_call.fingerprint, 'started')
     ON CONFLICT ON CONSTRAINT side_effects_pkey DO UPDATE
     SET status = 'started', calls = s.calls + 1, job_id = excluded.job_id,
         fingerprint = excluded.fingerprint, error = NULL, started_at = at, finished_at = NULL;
 
-    RETURN QUERY SELECT 'go'::text, 0::double precision, ids, NULL::jsonb, breaker.state,
-                        left_in_bucket;
+    RETURN QUERY SELECT 'go'::text, 0::double precision, ids, NULL::jsonb, state,
+                        left_in_bucket, breaker_name;
 END;
 $$;
-REVOKE ALL ON FUNCTION queue.begin_provider_call(text, text, bigint, text, text, text, double precision) FROM PUBLIC;
+REVOKE ALL ON FUNCTION queue.begin_provider_call(text, text, bigint, text, text, text, double precision, text) FROM PUBLIC;

@@ -11,11 +11,12 @@
 --   lock_held         another job holds its serial lock: one running, or one
 --                     waiting ahead of it (the rule of queue.fetch_jobs)
 --                     (blocking_job_id)
+--   breaker_open      its provider's circuit breaker refuses calls until
+--                     retry_at, beyond its run time
 --   rate_limited      its bucket or the bucket's group is stopped, held
 --                     after a Retry-After, out of tokens (until = the next
 --                     token) or at its concurrency, beyond its run time
---   breaker_open      its provider's circuit breaker refuses calls until
---                     retry_at, beyond its run time
+--                     (both from queue.admission, the provider gate's rule)
 --   no_worker         no worker that heartbeated within stalled_after_s
 --                     serves its queue
 --   waiting           due and nothing above holds it: the due jobs ahead of
@@ -37,10 +38,8 @@ DECLARE
     has_policy boolean;
     last_error record;
     blocker record;
-    limit_row record;
-    breaker queue.circuit_breakers;
+    checked record;
     breaker_name text;
-    host text;
     workers_alive bigint;
     last_heartbeat timestamptz;
     worker_heartbeat timestamptz;
@@ -164,70 +163,40 @@ BEGIN
         END IF;
     END IF;
 
-    IF kind.bucket IS NOT NULL THEN
-        FOR limit_row IN
-            SELECT r.name, r.paused, r.hold_until, r.max_concurrent,
-                   r.tokens + r.rate_per_s * extract(epoch FROM at - r.refilled_at) AS available,
-                   r.refilled_at + make_interval(secs => (1 - r.tokens) / r.rate_per_s) AS next_token_at,
-                   (SELECT count(*) FROM queue.rate_limit_leases AS l
-                    WHERE l.bucket = r.name AND l.expires_at > at) AS in_flight
-            FROM queue.rate_limits AS r
-            WHERE r.name = kind.bucket
-               OR r.name = (SELECT b.group_name FROM queue.rate_limits AS b WHERE b.name = kind.bucket)
-            ORDER BY r.name = kind.bucket DESC, r.name
-        LOOP
-            reason := 'rate_limited';
-            until := NULL;
-            blocking_job_id := NULL;
-            detail := NULL;
-            IF limit_row.paused THEN
-                detail := format('rate limit %s is stopped (emergency stop); calls wait until it is resumed',
-                                 limit_row.name);
-            ELSIF limit_row.hold_until > runs_at THEN
-                detail := format('rate limit %s is held until %s (the provider asked to slow down)',
-                                 limit_row.name, queue.describe_moment(limit_row.hold_until));
-                until := limit_row.hold_until;
-            ELSIF limit_row.available < 1 AND limit_row.next_token_at > runs_at THEN
-                detail := format('rate limit %s has no token until %s',
-                                 limit_row.name, queue.describe_moment(limit_row.next_token_at));
-                until := limit_row.next_token_at;
-            ELSIF due AND limit_row.max_concurrent IS NOT NULL AND limit_row.in_flight >= limit_row.max_concurrent THEN
-                detail := format('rate limit %s is at its limit of %s concurrent calls',
-                                 limit_row.name, limit_row.max_concurrent);
-            END IF;
-            IF detail IS NOT NULL THEN
-                RETURN NEXT;
-                held := true;
-            END IF;
-        END LOOP;
-    END IF;
-
-    -- The breaker is the job type's provider's; webhooks have one per
-    -- subscriber host (webhook:<host>), made on the first call to it.
-    IF kind.provider = 'webhook' THEN
-        host := lower(substring(job.args -> 'data' ->> 'url'
-                                FROM '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?(\[[^]]*\]|[^:/?#]*)'));
-        breaker_name := 'webhook:' || host;
-    ELSE
-        breaker_name := kind.provider;
-    END IF;
-    IF breaker_name IS NOT NULL THEN
-        SELECT * INTO breaker FROM queue.circuit_breakers AS b WHERE b.provider = breaker_name;
-        IF FOUND AND breaker.state <> 'closed' AND breaker.retry_at > runs_at THEN
+    -- What the provider gate would say at the job's run time (queue.admission,
+    -- the gate's own rule). In-flight calls say nothing of a later run time.
+    breaker_name := queue.breaker_name(kind.provider, job.args -> 'data' ->> 'url');
+    FOR checked IN SELECT * FROM queue.admission(kind.bucket, breaker_name, runs_at) LOOP
+        CONTINUE WHEN checked.verdict = 'go' OR (checked.verdict = 'concurrency' AND NOT due);
+        until := checked.until;
+        blocking_job_id := NULL;
+        IF checked.verdict = 'breaker_open' THEN
             reason := 'breaker_open';
-            detail := CASE WHEN breaker.state = 'open'
+            detail := CASE WHEN checked.breaker_state = 'open'
                 THEN format('the %s circuit breaker is open until %s, after %s failure%s',
-                            breaker.provider, queue.describe_moment(breaker.retry_at), breaker.failures,
-                            CASE WHEN breaker.failures = 1 THEN '' ELSE 's' END)
+                            checked.subject, queue.describe_moment(checked.until), checked.failures,
+                            CASE WHEN checked.failures = 1 THEN '' ELSE 's' END)
                 ELSE format('the %s circuit breaker is half-open: one probe call decides, by %s',
-                            breaker.provider, queue.describe_moment(breaker.retry_at))
+                            checked.subject, queue.describe_moment(checked.until))
                 END;
-            until := breaker.retry_at;
-            blocking_job_id := NULL;
-            RETURN NEXT;
-            held := true;
+        ELSE
+            reason := 'rate_limited';
+            detail := CASE checked.verdict
+                WHEN 'stopped' THEN format(
+                    'rate limit %s is stopped (emergency stop); calls wait until it is resumed',
+                    checked.subject)
+                WHEN 'held' THEN format(
+                    'rate limit %s is held until %s (the provider asked to slow down)',
+                    checked.subject, queue.describe_moment(checked.until))
+                WHEN 'tokens' THEN format('rate limit %s has no token until %s',
+                    checked.subject, queue.describe_moment(checked.until))
+                ELSE format('rate limit %s is at its limit of %s concurrent calls',
+                    checked.subject, checked.max_concurrent)
+                END;
         END IF;
-    END IF;
+        RETURN NEXT;
+        held := true;
+    END LOOP;
 
     SELECT count(*) FILTER (WHERE w.last_heartbeat > at - make_interval(secs => stalled_after_s)),
            max(w.last_heartbeat)

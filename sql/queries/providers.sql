@@ -1,8 +1,9 @@
 -- name: begin_provider_call :one
 -- Start a provider call (ledger, breaker, buckets), or say why it may not go yet.
-SELECT verdict, wait_s, lease_ids, response, breaker_state, tokens_left
+SELECT verdict, wait_s, lease_ids, response, breaker_state, tokens_left, breaker
 FROM queue.begin_provider_call(
-    %(bucket)s, %(provider)s, %(job_id)s, %(ledger_key)s, %(step)s, %(fingerprint)s, %(lease_s)s
+    %(bucket)s, %(provider)s, %(job_id)s, %(ledger_key)s, %(step)s, %(fingerprint)s, %(lease_s)s,
+    %(subject)s
 );
 
 -- name: end_provider_call :one

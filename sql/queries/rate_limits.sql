@@ -5,6 +5,14 @@ SELECT name, group_name, rate_per_s, burst, max_concurrent, cooldown_s, paused, 
 FROM queue.rate_limit_status
 WHERE name = %(name)s;
 
+-- name: check_rate_limit :many
+-- What the provider gate would say now to a call through a bucket (queue.admission):
+-- the provider's breaker, the bucket, its group's bucket, most decisive first.
+SELECT a.subject, a.verdict, a.wait_s, a.breaker_state, a.in_flight, a.max_concurrent
+FROM queue.rate_limits AS r
+CROSS JOIN LATERAL queue.admission(r.name, coalesce(r.group_name, r.name), now()) AS a
+WHERE r.name = %(name)s;
+
 -- name: reset_rate_limit :one
 -- Refill a bucket and lift its Retry-After hold; returns its name.
 UPDATE queue.rate_limits

@@ -10,8 +10,7 @@ SELECT
     r.max_concurrent,
     r.cooldown_s,
     r.paused,
-    greatest(0, least(r.burst::double precision,
-          r.tokens + r.rate_per_s * extract(epoch FROM now() - r.refilled_at))) AS tokens,
+    greatest(0, queue.bucket_tokens(r, now())) AS tokens,
     r.hold_until,
     (SELECT count(*) FROM queue.rate_limit_leases AS l
      WHERE l.bucket = r.name AND l.expires_at > now()) AS active_leases,

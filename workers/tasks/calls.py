@@ -38,8 +38,13 @@ class JobCalls:
         bucket: str,
         request: dict[str, Any],
         send: Callable[[str], Awaitable[dict[str, Any]]],
+        subject: str | None = None,
     ) -> dict[str, Any]:
-        """Make the job's call `step` through the gate; `send` gets its idempotency key."""
+        """Make the job's call `step` through the gate; `send` gets its idempotency key.
+
+        `subject` picks the breaker where the provider has one per subject (a
+        webhook's URL).
+        """
         site = CallSite(job_id=self._job_id, key=self._key, step=step)
         key = site.ledger_key
         if len(key) > MAX_KEY_CHARS:
@@ -50,4 +55,5 @@ class JobCalls:
             bucket=bucket,
             request=request,
             send=lambda: send(key),
+            subject=subject,
         )

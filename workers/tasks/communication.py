@@ -91,8 +91,9 @@ async def webhook_deliver(
 ) -> dict[str, Any]:
     """POST the event to the subscriber, signed with HMAC-SHA256 and a timestamp.
 
-    Each subscriber host has its own circuit breaker (`webhook:<host>`), so
-    one failing subscriber does not hold back the others. Retries: per the
+    Each subscriber host has its own circuit breaker (`webhook:<host>`, named
+    by `queue.breaker_name`), so one failing subscriber does not hold back
+    the others. Retries: per the
     communication queue; a 4xx answer fails at once. Safe to retry:
     subscribers deduplicate by `X-Webhook-Id` (the event id). Defers nothing.
     """
@@ -101,8 +102,9 @@ async def webhook_deliver(
     url = str(hook.url)
     sent = await calls.call(
         "deliver",
-        provider=f"webhook:{hook.url.host}",
+        provider="webhook",
         bucket="internal",
+        subject=url,
         request={"url": url, "eventId": hook.eventId, "event": hook.event},
         send=lambda _key: calls.providers.webhooks.deliver(
             url=url, event=hook.event, event_id=hook.eventId, payload=hook.payload

@@ -28,6 +28,7 @@ class BegunCall:
     response: Any
     breaker_state: str | None
     tokens_left: float | None
+    breaker: str | None  # the breaker the call went through; None when recorded
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,13 @@ async def begin_provider_call(
     step: str,
     fingerprint: str,
     lease_s: float,
+    subject: str | None = None,
 ) -> BegunCall:
-    """Start a call, answer it from the ledger, or say why it must wait."""
+    """Start a call, answer it from the ledger, or say why it must wait.
+
+    `subject` is what the call is about when its breaker depends on it (a
+    webhook's URL: one breaker per subscriber host).
+    """
     params = {
         "bucket": bucket,
         "provider": provider,
@@ -80,6 +86,7 @@ async def begin_provider_call(
         "step": step,
         "fingerprint": fingerprint,
         "lease_s": lease_s,
+        "subject": subject,
     }
     row = await fetch_one(conn, "begin_provider_call", params, BegunCall)
     if row is None:  # the function returns exactly one row or raises

@@ -28,6 +28,18 @@ class RateLimitRow:
 
 
 @dataclass(frozen=True)
+class AdmissionRow:
+    """What one party (breaker, bucket, group bucket) says to a call now."""
+
+    subject: str
+    verdict: str
+    wait_s: float
+    breaker_state: str | None
+    in_flight: int | None
+    max_concurrent: int | None
+
+
+@dataclass(frozen=True)
 class BucketName:
     """A bucket's name."""
 
@@ -37,6 +49,11 @@ class BucketName:
 async def get_rate_limit(conn: Connection, *, name: str) -> RateLimitRow | None:
     """Return the bucket, or None."""
     return await fetch_one(conn, "get_rate_limit", {"name": name}, RateLimitRow)
+
+
+async def check_rate_limit(conn: Connection, *, name: str) -> list[AdmissionRow]:
+    """Return what the gate's rule says to a call through the bucket now."""
+    return await fetch_all(conn, "check_rate_limit", {"name": name}, AdmissionRow)
 
 
 async def reset_rate_limit(conn: Connection, *, name: str) -> bool:
