@@ -17,17 +17,16 @@ from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig
+from litestar.plugins.pydantic import PydanticPlugin
 from litestar.static_files import create_static_files_router
 
 from app.api.auth import jwt_auth
+from app.api.controllers.alerts import AlertController
 from app.api.controllers.health import health, live, prometheus, ready
 from app.api.controllers.jobs import JobController
-from app.api.controllers.operations import (
-    AlertController,
-    MetricsController,
-    RateLimitController,
-)
+from app.api.controllers.metrics import MetricsController
 from app.api.controllers.queues import QueueController
+from app.api.controllers.rate_limits import RateLimitController
 from app.api.controllers.schedules import ScheduleController
 from app.api.problems import problem_details_plugin
 from app.api.rate_limit import rate_limit_config
@@ -141,7 +140,9 @@ def create_app(settings: Settings) -> Litestar:
             "enqueuer": Provide(provide_enqueuer, sync_to_thread=False),
             "settings": Provide(provide_settings, sync_to_thread=False),
         },
-        plugins=[problem_details_plugin()],
+        # Bodies are snake_case in Python; responses and the OpenAPI document
+        # use their camelCase aliases, the old service's field names.
+        plugins=[problem_details_plugin(), PydanticPlugin(prefer_alias=True)],
         middleware=middleware,
         on_app_init=[auth.on_app_init],
         openapi_config=openapi,

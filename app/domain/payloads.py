@@ -2,8 +2,14 @@
 
 The HTTP API and the Python enqueue validate with these before calling
 `queue.enqueue`; workers validate again, since the SQL path accepts any object.
-Field names are the old service's (camelCase). Unknown fields are kept: data is
-stored exactly as given.
+
+Naming: attributes are snake_case (`payment.user_id`); each field's alias is
+its key in the JSON, the old service's camelCase (`userId`). Only the camelCase
+key fills a field: models validate by alias alone (no `populate_by_name`), so
+a snake_case key such as `user_id` is not a synonym but an unknown key, kept
+with the others as it was before. Unknown keys are kept (`extra="allow"`):
+data is stored exactly as given, and a model dumps by alias, so what a task
+forwards has the caller's keys.
 """
 
 from datetime import datetime
@@ -21,6 +27,7 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
+from pydantic.alias_generators import to_camel
 from pydantic_extra_types.currency_code import ISO4217
 
 from app.domain.errors import PayloadInvalid
@@ -39,38 +46,46 @@ class Payload(BaseModel):
     finishes (succeeded, or failed for good).
     """
 
-    model_config = ConfigDict(extra="allow", frozen=True, strict=False)
+    model_config = ConfigDict(
+        extra="allow",
+        frozen=True,
+        strict=False,
+        alias_generator=to_camel,
+        validate_by_alias=True,
+        validate_by_name=False,
+        serialize_by_alias=True,
+    )
 
-    callbackUrl: AnyHttpUrl | None = None
+    callback_url: AnyHttpUrl | None = None
 
 
 class PaymentProcess(Payload):
     """Charge a customer: a Stripe PaymentIntent, created and confirmed."""
 
-    userId: UUID
-    venueId: UUID
-    eventId: UUID
+    user_id: UUID
+    venue_id: UUID
+    event_id: UUID
     amount: Cents
     currency: ISO4217
-    paymentMethodId: NonEmpty
+    payment_method_id: NonEmpty
     description: str | None = None
 
 
 class RefundProcess(Payload):
     """Refund all or part of a payment."""
 
-    transactionId: NonEmpty
+    transaction_id: NonEmpty
     amount: Cents | None = None
     reason: Literal["duplicate", "fraudulent", "requested_by_customer"] | None = None
-    userId: UUID | None = None
-    venueId: UUID | None = None
+    user_id: UUID | None = None
+    venue_id: UUID | None = None
 
 
 class PayoutProcess(Payload):
     """Pay a venue out."""
 
-    venueId: UUID
-    payoutId: UUID
+    venue_id: UUID
+    payout_id: UUID
     amount: Cents
     currency: ISO4217
     method: Literal["instant", "standard"] = "standard"
@@ -79,16 +94,16 @@ class PayoutProcess(Payload):
 class NftMint(Payload):
     """Mint a ticket NFT; the seat or the ticket identifies it."""
 
-    eventId: UUID
-    userId: UUID
-    walletAddress: NonEmpty
-    seatId: NonEmpty | None = None
-    ticketId: UUID | None = None
+    event_id: UUID
+    user_id: UUID
+    wallet_address: NonEmpty
+    seat_id: NonEmpty | None = None
+    ticket_id: UUID | None = None
     metadata: dict[str, Any] | None = None
 
     @model_validator(mode="after")
     def _seat_or_ticket(self) -> "NftMint":
-        if self.seatId is None and self.ticketId is None:
+        if self.seat_id is None and self.ticket_id is None:
             raise ValueError("seatId or ticketId is required")
         return self
 
@@ -120,7 +135,7 @@ class SendSms(Payload):
 class SendPush(Payload):
     """Send a push notification to a user's devices."""
 
-    userId: UUID
+    user_id: UUID
     title: Annotated[str, StringConstraints(min_length=1, max_length=256)]
     body: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
     data: dict[str, Any] | None = None
@@ -130,7 +145,7 @@ class WebhookDeliver(Payload):
     """POST an event to a subscriber."""
 
     url: AnyHttpUrl
-    eventId: NonEmpty
+    event_id: NonEmpty
     event: NonEmpty
     payload: dict[str, Any]
 
@@ -138,9 +153,9 @@ class WebhookDeliver(Payload):
 class AnalyticsTrack(Payload):
     """Record an analytics event."""
 
-    eventType: NonEmpty
-    userId: UUID | None = None
-    venueId: UUID | None = None
+    event_type: NonEmpty
+    user_id: UUID | None = None
+    venue_id: UUID | None = None
     properties: dict[str, Any] | None = None
     timestamp: datetime | None = None
 
@@ -149,23 +164,23 @@ class CleanupOldData(Payload):
     """Delete data the service owns past its lifetime."""
 
     target: Literal["all", "outcomes", "idempotency_keys", "reports"] = "all"
-    olderThanDays: Annotated[int, Field(ge=1, le=3650)] | None = None
+    older_than_days: Annotated[int, Field(ge=1, le=3650)] | None = None
 
 
 class GenerateReport(Payload):
     """Write a report over the service's own data."""
 
-    reportType: Literal["jobs", "failures", "throughput"]
+    report_type: Literal["jobs", "failures", "throughput"]
     format: Literal["csv", "json"] = "csv"
     queue: NonEmpty | None = None
-    periodStart: datetime | None = None
-    periodEnd: datetime | None = None
+    period_start: datetime | None = None
+    period_end: datetime | None = None
 
 
 class DeliverAlert(Payload):
     """Page the on-call number about an alert (made by the monitor and POST /alerts/test)."""
 
-    alertId: Annotated[int, Field(gt=0)]
+    alert_id: Annotated[int, Field(gt=0)]
     channel: Literal["sms", "voice"]
 
 

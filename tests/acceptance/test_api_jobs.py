@@ -329,3 +329,31 @@ async def test_venue_admin_adds_jobs_only_for_their_venues(client):
     )
     assert mine.status_code == 201 and theirs.status_code == 403
     assert theirs.json()["type"] == "/problems/forbidden"
+
+
+async def test_bodies_take_camel_case_keys_only(client, db_dsn):
+    snake = await client.post(
+        JOBS,
+        json={"queue": "background", "job_type": "cleanup-old-data", "data": {}},
+        headers=auth("admin"),
+    )
+    assert snake.status_code == 422, snake.text
+    assert sorted(e["pointer"] for e in snake.json()["errors"]) == [
+        "/job_type",
+        "/type",
+    ]
+    batch = await client.post(
+        f"{JOBS}/batch",
+        json={
+            "queue": "background",
+            "jobs": [{"type": "cleanup-old-data", "data": {}}],
+            "options": {"stop_on_error": True},
+        },
+        headers=auth("admin"),
+    )
+    assert batch.status_code == 422, batch.text
+    assert [e["pointer"] for e in batch.json()["errors"]] == ["/options/stop_on_error"]
+    with psycopg.connect(db_dsn) as conn:
+        assert conn.execute("SELECT count(*) FROM procrastinate_jobs").fetchone() == (
+            0,
+        )

@@ -314,3 +314,29 @@ async def test_alerts_list_acknowledge_and_test(client, db_dsn):
         and sms.json()["type"] == "/problems/channel-not-configured"
     )
     assert len((await client.get(f"{API}/alerts?limit=10", headers=ADMIN)).json()) == 3
+
+
+async def test_queue_config_takes_camel_case_keys_only(client, db_dsn):
+    snake = await client.patch(
+        f"{API}/queues/money/config", json={"max_attempts": 7}, headers=ADMIN
+    )
+    assert snake.status_code == 422, snake.text
+    assert [e["pointer"] for e in snake.json()["errors"]] == ["/max_attempts"]
+    cleared = await client.patch(
+        f"{API}/queues/money/config",
+        json={"clearBackoffCap": True, "backoffFactor": 3},
+        headers=ADMIN,
+    )
+    assert cleared.status_code == 200, cleared.text
+    assert (cleared.json()["backoffCapS"], cleared.json()["backoffFactor"]) == (
+        None,
+        3,
+    )
+    assert sql(
+        db_dsn,
+        "SELECT max_attempts, backoff_factor, backoff_cap_s FROM queue.queues"
+        " WHERE name = 'money'",
+    ) == [(10, 3.0, None)]
+    assert sql(
+        db_dsn, "SELECT details FROM queue.audit_log WHERE action = 'queue.config'"
+    ) == [({"backoff_factor": 3},)]

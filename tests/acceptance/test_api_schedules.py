@@ -312,3 +312,32 @@ async def test_a_worker_enqueues_a_due_run_once(client, db_dsn, tmp_path):
     assert datetime.fromisoformat(shown["nextRunAt"]) == datetime(
         year + 1, 1, 1, tzinfo=UTC
     )
+
+
+async def test_patch_changes_the_job_type_by_its_wire_name(client, db_dsn):
+    null_type = await client.patch(
+        f"{API}/cleanup-old-data", json={"type": None}, headers=ADMIN
+    )
+    assert [
+        e["pointer"] for e in problem(null_type, 422, "validation-error")["errors"]
+    ] == ["/type"]
+    snake = await client.patch(
+        f"{API}/cleanup-old-data", json={"job_type": "generate-report"}, headers=ADMIN
+    )
+    assert [
+        e["pointer"] for e in problem(snake, 422, "validation-error")["errors"]
+    ] == ["/job_type"]
+    changed = await client.patch(
+        f"{API}/cleanup-old-data",
+        json={"type": "generate-report", "data": {"reportType": "jobs"}},
+        headers=ADMIN,
+    )
+    assert changed.status_code == 200, changed.text
+    assert (changed.json()["type"], changed.json()["data"]) == (
+        "generate-report",
+        {"reportType": "jobs"},
+    )
+    assert sql(
+        db_dsn,
+        "SELECT job_type, data FROM queue.schedules WHERE name = 'cleanup-old-data'",
+    ) == [("generate-report", {"reportType": "jobs"})]

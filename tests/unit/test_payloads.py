@@ -217,3 +217,32 @@ def test_validate_payload_amount_is_not_coerced(amount):
     with pytest.raises(PayloadInvalid) as caught:
         validate_payload("payment-process", data)
     assert [e["pointer"] for e in caught.value.errors] == ["/data/amount"]
+
+
+def test_payload_fields_are_read_by_their_camel_case_keys():
+    payment = PAYLOAD_MODELS["payment-process"].model_validate(PAYMENT)
+    assert str(payment.user_id) == PAYMENT["userId"]
+    assert payment.payment_method_id == "pm_card_visa"
+    assert payment.model_extra == {}
+
+
+def test_payload_snake_case_key_is_an_unknown_key_not_a_field():
+    given = {**PAYMENT, "user_id": PAYMENT["userId"]}
+    del given["userId"]
+    with pytest.raises(PayloadInvalid) as excinfo:
+        validate_payload("payment-process", given)
+    assert pointers(excinfo) == ["/data/userId"]
+    refund = PAYLOAD_MODELS["refund-process"].model_validate(
+        {"transactionId": "pi_1", "user_id": "kept"}
+    )
+    assert refund.user_id is None
+    assert refund.model_extra == {"user_id": "kept"}
+
+
+def test_payload_dumps_the_callers_keys_with_unknown_ones_kept():
+    given = {**NFT, "seatId": "A-12", "callbackUrl": "https://hooks.example.com/x"}
+    mint = PAYLOAD_MODELS["nft-mint"].model_validate({**given, "legacyField": 1})
+    assert mint.model_dump(mode="json", by_alias=True, exclude_none=True) == {
+        **given,
+        "legacyField": 1,
+    }

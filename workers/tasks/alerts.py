@@ -59,13 +59,13 @@ async def deliver_alert(
     page = load_payload(DeliverAlert, data)
     deps: WorkerDeps = context.additional_context[DEPS_KEY]
     async with deps.pool.connection() as conn:
-        alert = await get_alert(conn, alert_id=page.alertId)
+        alert = await get_alert(conn, alert_id=page.alert_id)
     if alert is None:
-        raise PermanentTaskError(f"alert {page.alertId} does not exist")
+        raise PermanentTaskError(f"alert {page.alert_id} does not exist")
     if deps.oncall_phone is None:
         await _record(deps, page, "not sent: ONCALL_PHONE is not set")
         raise PermanentTaskError(
-            f"alert {page.alertId} not paged: ONCALL_PHONE is not set"
+            f"alert {page.alert_id} not paged: ONCALL_PHONE is not set"
         )
     text = f"[{alert.severity}] queue-service: {alert.message}"
     calls = JobCalls(context, meta)
@@ -96,11 +96,11 @@ async def deliver_alert(
         raise
     await _record(deps, page, f"sent {sent.get('sid')}")
     metrics.ALERTS_SENT.labels(alert.severity, alert.type, page.channel).inc()
-    return {"alertId": page.alertId, "channel": page.channel, "sid": sent.get("sid")}
+    return {"alertId": page.alert_id, "channel": page.channel, "sid": sent.get("sid")}
 
 
 async def _record(deps: WorkerDeps, page: DeliverAlert, result: str) -> None:
     async with deps.pool.connection() as conn:
         await record_alert_channel(
-            conn, alert_id=page.alertId, channel=page.channel, result=result[:500]
+            conn, alert_id=page.alert_id, channel=page.channel, result=result[:500]
         )

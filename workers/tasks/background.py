@@ -55,9 +55,9 @@ async def analytics_track(
         event_id = await queries.insert_analytics_event(
             conn,
             job_id=job_id_of(context.job),
-            event_type=payload.eventType,
-            user_id=payload.userId,
-            venue_id=payload.venueId,
+            event_type=payload.event_type,
+            user_id=payload.user_id,
+            venue_id=payload.venue_id,
             properties=payload.properties or {},
             occurred_at=occurred_at,
         )
@@ -76,7 +76,7 @@ async def cleanup_old_data(
     del meta
     payload = load_payload(CleanupOldData, data)
     before = datetime.now(UTC) - timedelta(
-        days=payload.olderThanDays or DEFAULT_CLEANUP_DAYS
+        days=payload.older_than_days or DEFAULT_CLEANUP_DAYS
     )
     deps = _deps(context)
     counts: dict[str, int] = {}
@@ -124,21 +124,21 @@ async def generate_report(
     """
     del meta
     payload = load_payload(GenerateReport, data)
-    end = payload.periodEnd or datetime.now(UTC)
-    start = payload.periodStart or end - DEFAULT_REPORT_PERIOD
+    end = payload.period_end or datetime.now(UTC)
+    start = payload.period_start or end - DEFAULT_REPORT_PERIOD
     deps = _deps(context)
     window = queries.ReportWindow(
         queue=payload.queue, start=start, end=end, max_rows=REPORT_MAX_ROWS
     )
     async with deps.pool.connection() as conn:
-        if payload.reportType == "jobs":
+        if payload.report_type == "jobs":
             rows: Sequence[Any] = await queries.report_jobs(conn, window=window)
-        elif payload.reportType == "failures":
+        elif payload.report_type == "failures":
             rows = await queries.report_failures(conn, window=window)
         else:
             rows = await queries.report_throughput(conn, window=window)
     records = [dataclasses.asdict(row) for row in rows]
-    name = f"{payload.reportType}-{payload.queue or 'all'}-{context.job.id}.{payload.format}"
+    name = f"{payload.report_type}-{payload.queue or 'all'}-{context.job.id}.{payload.format}"
     path = deps.report_dir / name
     await asyncio.to_thread(_write_atomically, path, _render(records, payload.format))
     return {

@@ -79,9 +79,9 @@ async def send_push(context: JobContext, data: Any, meta: Any = None) -> dict[st
         "send",
         provider="push",
         bucket="internal",
-        request={"userId": str(push.userId), "title": push.title, "body": push.body},
+        request={"userId": str(push.user_id), "title": push.title, "body": push.body},
         send=lambda _key: calls.providers.push.send(
-            user_id=str(push.userId), title=push.title, body=push.body, data=push.data
+            user_id=str(push.user_id), title=push.title, body=push.body, data=push.data
         ),
     )
 
@@ -105,9 +105,9 @@ async def webhook_deliver(
         provider="webhook",
         bucket="internal",
         subject=url,
-        request={"url": url, "eventId": hook.eventId, "event": hook.event},
+        request={"url": url, "eventId": hook.event_id, "event": hook.event},
         send=lambda _key: calls.providers.webhooks.deliver(
-            url=url, event=hook.event, event_id=hook.eventId, payload=hook.payload
+            url=url, event=hook.event, event_id=hook.event_id, payload=hook.payload
         ),
     )
-    return {"statusCode": sent.get("status_code"), "eventId": hook.eventId}
+    return {"statusCode": sent.get("status_code"), "eventId": hook.event_id}

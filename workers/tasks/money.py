@@ -33,9 +33,9 @@ async def payment_process(
     calls = JobCalls(context, meta)
     stripe = calls.providers.stripe
     metadata = {
-        "userId": str(payment.userId),
-        "venueId": str(payment.venueId),
-        "eventId": str(payment.eventId),
+        "userId": str(payment.user_id),
+        "venueId": str(payment.venue_id),
+        "eventId": str(payment.event_id),
     }
     created = await calls.call(
         "create",
@@ -44,13 +44,13 @@ async def payment_process(
         request={
             "amount": payment.amount,
             "currency": payment.currency,
-            "paymentMethod": payment.paymentMethodId,
+            "paymentMethod": payment.payment_method_id,
             "metadata": metadata,
         },
         send=lambda key: stripe.create_payment_intent(
             amount=payment.amount,
             currency=payment.currency,
-            payment_method=payment.paymentMethodId,
+            payment_method=payment.payment_method_id,
             description=payment.description,
             metadata=metadata,
             idempotency_key=key,
@@ -61,9 +61,9 @@ async def payment_process(
         "confirm",
         provider="stripe",
         bucket="stripe",
-        request={"intent": intent_id, "paymentMethod": payment.paymentMethodId},
+        request={"intent": intent_id, "paymentMethod": payment.payment_method_id},
         send=lambda key: stripe.confirm_payment_intent(
-            intent_id, payment_method=payment.paymentMethodId, idempotency_key=key
+            intent_id, payment_method=payment.payment_method_id, idempotency_key=key
         ),
     )
     if confirmed.get("status") not in _PAID:
@@ -91,18 +91,18 @@ async def refund_process(
     refund = load_payload(RefundProcess, data)
     calls = JobCalls(context, meta)
     stripe = calls.providers.stripe
-    metadata = {"transactionId": refund.transactionId}
+    metadata = {"transactionId": refund.transaction_id}
     done = await calls.call(
         "refund",
         provider="stripe",
         bucket="stripe",
         request={
-            "transactionId": refund.transactionId,
+            "transactionId": refund.transaction_id,
             "amount": refund.amount,
             "reason": refund.reason,
         },
         send=lambda key: stripe.create_refund(
-            payment_intent=refund.transactionId,
+            payment_intent=refund.transaction_id,
             amount=refund.amount,
             reason=refund.reason,
             metadata=metadata,
@@ -111,7 +111,7 @@ async def refund_process(
     )
     return {
         "refundId": done.get("id"),
-        "transactionId": refund.transactionId,
+        "transactionId": refund.transaction_id,
         "status": done.get("status"),
         "amount": done.get("amount"),
         "currency": done.get("currency"),
@@ -130,7 +130,7 @@ async def payout_process(
     payout = load_payload(PayoutProcess, data)
     calls = JobCalls(context, meta)
     stripe = calls.providers.stripe
-    metadata = {"venueId": str(payout.venueId), "payoutId": str(payout.payoutId)}
+    metadata = {"venueId": str(payout.venue_id), "payoutId": str(payout.payout_id)}
     done = await calls.call(
         "payout",
         provider="stripe",
@@ -150,7 +150,7 @@ async def payout_process(
         ),
     )
     return {
-        "payoutId": str(payout.payoutId),
+        "payoutId": str(payout.payout_id),
         "stripePayoutId": done.get("id"),
         "status": done.get("status"),
         "method": done.get("method", payout.method),
@@ -168,7 +168,7 @@ async def nft_mint(context: JobContext, data: Any, meta: Any = None) -> dict[str
     """
     mint = load_payload(NftMint, data)
     calls = JobCalls(context, meta)
-    body = mint.model_dump(mode="json", exclude_none=True)
+    body = mint.model_dump(mode="json", by_alias=True, exclude_none=True)
     return await calls.call(
         "mint",
         provider="minting",

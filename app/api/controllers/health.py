@@ -4,7 +4,7 @@ from litestar import Response, get
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from app.api.context import AppSettings, Conn
-from app.api.schemas import Health, HealthCheck
+from app.api.schemas.health import Health, HealthCheck
 from app.observability.metrics import CONTENT_TYPE_LATEST
 from app.services import health as health_service
 from app.services import monitoring

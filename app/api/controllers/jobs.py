@@ -9,7 +9,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from app.api.auth import allow
 from app.api.context import AppSettings, AuthRequest, Conn, Enqueuer, audit_context
 from app.api.request_ids import request_id_of
-from app.api.schemas import (
+from app.api.schemas.jobs import (
     BatchCreate,
     BatchCreated,
     BatchJobError,
@@ -76,20 +76,20 @@ def job_body(job: job_service.JobRow) -> Job:
     return Job(
         id=job.id,
         queue=job.queue,
-        type=job.job_type,
+        job_type=job.job_type,
         data=job.data,
         state=state,
         progress=100 if state in ("completed", "failed", "cancelled", "aborted") else 0,
         attempts=job.attempts,
-        maxAttempts=job.max_attempts,
+        max_attempts=job.max_attempts,
         priority=job.priority,
-        createdAt=job.enqueued_at,
-        scheduledFor=job.scheduled_at,
-        processedAt=job.started_at,
-        finishedAt=job.finished_at,
-        failedReason=job.last_error if state == "failed" else None,
-        idempotencyKey=job.idempotency_key,
-        requestId=job.request_id,
+        created_at=job.enqueued_at,
+        scheduled_for=job.scheduled_at,
+        processed_at=job.started_at,
+        finished_at=job.finished_at,
+        failed_reason=job.last_error if state == "failed" else None,
+        idempotency_key=job.idempotency_key,
+        request_id=job.request_id,
     )
 
 
@@ -118,16 +118,16 @@ class JobController(Controller):
             enqueuer,
             principal=request.user,
             queue=data.queue,
-            job_type=data.type,
+            job_type=data.job_type,
             data=data.data,
             options=options,
             idempotency_key=idempotency_key,
             request_id=request_id_of(request.scope),
         )
         body = JobCreated(
-            jobId=result.job_id,
+            job_id=result.job_id,
             queue=canonical_queue_name(data.queue),
-            type=data.type,
+            job_type=data.job_type,
             status="duplicate" if result.duplicate else "queued",
             options=data.options or JobOptionsIn(),
         )
@@ -154,11 +154,11 @@ class JobController(Controller):
             principal=request.user,
             queue=data.queue,
             items=[
-                BatchItem(job.type, job.data, _options(job.options))
+                BatchItem(job.job_type, job.data, _options(job.options))
                 for job in data.jobs
             ],
-            stop_on_error=bool(batch_options and batch_options.stopOnError),
-            validate_all=bool(batch_options and batch_options.validateAll),
+            stop_on_error=bool(batch_options and batch_options.stop_on_error),
+            validate_all=bool(batch_options and batch_options.validate_all),
             request_id=request_id_of(request.scope),
         )
         return BatchCreated(
@@ -169,15 +169,18 @@ class JobController(Controller):
             jobs=[
                 BatchJobResult(
                     index=e.index,
-                    jobId=e.job_id,
-                    type=e.job_type,
+                    job_id=e.job_id,
+                    job_type=e.job_type,
                     status="duplicate" if e.duplicate else "queued",
                 )
                 for e in result.entries
             ],
             errors=[
                 BatchJobError(
-                    index=e.index, type=e.job_type, error=e.error, errors=e.errors
+                    index=e.index,
+                    job_type=e.job_type,
+                    error=e.error,
+                    errors=e.errors,
                 )
                 for e in result.errors
             ],
@@ -204,12 +207,12 @@ class JobController(Controller):
             Outcome(
                 attempt=o.attempt,
                 status=o.status,
-                errorType=o.error_type,
+                error_type=o.error_type,
                 error=o.error_message,
                 result=o.result,
-                startedAt=o.started_at,
-                finishedAt=o.finished_at,
-                durationMs=round(
+                started_at=o.started_at,
+                finished_at=o.finished_at,
+                duration_ms=round(
                     (o.finished_at - o.started_at).total_seconds() * 1000, 3
                 ),
             )
@@ -236,14 +239,14 @@ class JobController(Controller):
             stalled_after_s=settings.worker.stalled_after_s,
         )
         return JobExplanation(
-            jobId=job_id,
+            job_id=job_id,
             state=_state(explained.job),
             reasons=[
                 JobReason(
                     reason=r.reason,
                     detail=r.detail,
                     until=r.until,
-                    blockingJobId=r.blocking_job_id,
+                    blocking_job_id=r.blocking_job_id,
                 )
                 for r in explained.reasons
             ],
@@ -262,7 +265,7 @@ class JobController(Controller):
         await job_service.retry_as(
             conn, request.user, job_id, audit=audit_context(request)
         )
-        return JobAction(jobId=job_id, status="queued")
+        return JobAction(job_id=job_id, status="queued")
 
     @delete(
         "/{job_id:int}",
@@ -278,5 +281,5 @@ class JobController(Controller):
             conn, request.user, job_id, audit=audit_context(request)
         )
         return JobAction(
-            jobId=job_id, status="cancelled" if state == "cancelled" else "aborting"
+            job_id=job_id, status="cancelled" if state == "cancelled" else "aborting"
         )

@@ -9,7 +9,8 @@ from litestar.status_codes import HTTP_200_OK
 from app.api.auth import allow
 from app.api.context import AuthRequest, Conn, audit_context
 from app.api.controllers.jobs import job_body
-from app.api.schemas import (
+from app.api.schemas.jobs import JobState
+from app.api.schemas.queues import (
     QueueAction,
     QueueCleared,
     QueueConfig,
@@ -24,28 +25,7 @@ from app.domain.access import OBSERVERS, Role
 from app.domain.policy import canonical_queue_name
 from app.services import queues as queue_service
 
-State = Literal[
-    "waiting", "delayed", "active", "completed", "failed", "cancelled", "aborted"
-]
 ClearType = Literal["completed", "failed", "delayed", "wait"]
-
-# camelCase field of the API → column of queue.queues
-CONFIG_FIELDS = {
-    "maxAttempts": "max_attempts",
-    "backoff": "backoff",
-    "backoffBaseS": "backoff_base_s",
-    "backoffFactor": "backoff_factor",
-    "backoffCapS": "backoff_cap_s",
-    "backoffJitter": "backoff_jitter",
-    "keepSucceededS": "keep_succeeded_s",
-    "keepFailedS": "keep_failed_s",
-    "keepResults": "keep_results",
-    "concurrency": "concurrency",
-    "alertMaxWaiting": "alert_max_waiting",
-    "alertMaxOldestAgeS": "alert_max_oldest_age_s",
-    "alertMaxFailedPerHour": "alert_max_failed_per_hour",
-    "idempotencyKeyTtlS": "idempotency_key_ttl_s",
-}
 
 
 def counts_body(row: queue_service.OverviewRow) -> QueueCounts:
@@ -54,8 +34,8 @@ def counts_body(row: queue_service.OverviewRow) -> QueueCounts:
         waiting=row.waiting,
         delayed=row.scheduled,
         active=row.running,
-        completedLastHour=row.succeeded_last_hour,
-        failedLastHour=row.failed_last_hour,
+        completed_last_hour=row.succeeded_last_hour,
+        failed_last_hour=row.failed_last_hour,
     )
 
 
@@ -66,32 +46,9 @@ def summary_body(row: queue_service.OverviewRow) -> QueueSummary:
         tier=row.tier,
         paused=row.paused,
         concurrency=row.concurrency,
-        maxAttempts=row.max_attempts,
+        max_attempts=row.max_attempts,
         counts=counts_body(row),
-        oldestWaitingAgeS=row.oldest_waiting_age_s,
-    )
-
-
-def _config(row: queue_service.QueueConfigRow) -> QueueConfig:
-    return QueueConfig(
-        name=row.name,
-        tier=row.tier,
-        paused=row.paused,
-        maxAttempts=row.max_attempts,
-        backoff="exponential" if row.backoff == "exponential" else "fixed",
-        backoffBaseS=row.backoff_base_s,
-        backoffFactor=row.backoff_factor,
-        backoffCapS=row.backoff_cap_s,
-        backoffJitter=row.backoff_jitter,
-        keepSucceededS=row.keep_succeeded_s,
-        keepFailedS=row.keep_failed_s,
-        keepResults=row.keep_results,
-        concurrency=row.concurrency,
-        alertMaxWaiting=row.alert_max_waiting,
-        alertMaxOldestAgeS=row.alert_max_oldest_age_s,
-        alertMaxFailedPerHour=row.alert_max_failed_per_hour,
-        idempotencyKeyTtlS=row.idempotency_key_ttl_s,
-        updatedAt=row.updated_at,
+        oldest_waiting_age_s=row.oldest_waiting_age_s,
     )
 
 
@@ -116,7 +73,7 @@ class QueueController(Controller):
             name=found.overview.queue,
             paused=found.overview.paused,
             metrics=counts_body(found.overview),
-            oldestWaitingAgeS=found.overview.oldest_waiting_age_s,
+            oldest_waiting_age_s=found.overview.oldest_waiting_age_s,
             samples=QueueSamples(
                 waiting=[job_body(job) for job in found.waiting],
                 active=[job_body(job) for job in found.active],
@@ -182,7 +139,7 @@ class QueueController(Controller):
         self,
         conn: Conn,
         name: FromPath[str],
-        status: Annotated[State, QueryParameter()] = "waiting",
+        status: Annotated[JobState, QueryParameter()] = "waiting",
         start: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
         end: Annotated[int, QueryParameter(ge=0, le=1_000_100)] = 19,
     ) -> QueueJobsPage:
@@ -202,7 +159,7 @@ class QueueController(Controller):
     )
     async def get_config(self, conn: Conn, name: FromPath[str]) -> QueueConfig:
         """The queue's policy."""
-        return _config(await queue_service.config(conn, name))
+        return QueueConfig.from_row(await queue_service.config(conn, name))
 
     @patch(
         "/{name:str}/config",
@@ -217,17 +174,13 @@ class QueueController(Controller):
         data: JSONBody[QueueConfigPatch],
     ) -> QueueConfig:
         """Change the queue's policy; workers apply it within seconds (concurrency at restart)."""
-        given = data.model_dump(exclude_unset=True, exclude={"clearBackoffCap"})
-        changes = {
-            CONFIG_FIELDS[key]: value
-            for key, value in given.items()
-            if value is not None
-        }
+        given = data.model_dump(exclude_unset=True, exclude={"clear_backoff_cap"})
+        changes = {key: value for key, value in given.items() if value is not None}
         updated = await queue_service.update_config(
             conn,
             name,
             changes,
-            clear_backoff_cap=data.clearBackoffCap,
+            clear_backoff_cap=data.clear_backoff_cap,
             audit=audit_context(request),
         )
-        return _config(updated)
+        return QueueConfig.from_row(updated)

@@ -1,0 +1,94 @@
+"""/api/v1/queue/alerts: history, acknowledge, test (`queue.alert_history`)."""
+
+from typing import Annotated, Literal
+
+from litestar import Controller, get, post
+from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from app.api.auth import allow
+from app.api.context import AppSettings, AuthRequest, Conn, audit_context
+from app.api.schemas.alerts import Alert, AlertTest
+from app.domain.access import OBSERVERS, Role
+from app.services import alerts as alert_service
+
+Severity = Literal["critical", "warning", "info"]
+
+
+def _alert(row: alert_service.AlertRow) -> Alert:
+    return Alert(
+        id=row.id,
+        severity=row.severity,
+        type=row.type,
+        queue=row.queue_name,
+        value=row.value,
+        threshold=row.threshold,
+        message=row.message,
+        channels=row.channels,
+        created_at=row.created_at,
+        acknowledged=row.acknowledged_at is not None,
+        acknowledged_by=row.acknowledged_by,
+        acknowledged_at=row.acknowledged_at,
+    )
+
+
+class AlertController(Controller):
+    """Alerts from queue.alert_history."""
+
+    path = "/api/v1/queue/alerts"
+    tags = ["alerts"]  # noqa: RUF012 - Litestar's class-level configuration
+    guards = [allow(*OBSERVERS)]  # noqa: RUF012
+
+    @get("/", operation_id="listAlerts")
+    async def list_alerts(
+        self,
+        conn: Conn,
+        severity: Annotated[Severity | None, QueryParameter()] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+    ) -> list[Alert]:
+        """The newest alerts, optionally of one severity."""
+        return [
+            _alert(row)
+            for row in await alert_service.list_alerts(
+                conn, severity=severity, limit=limit
+            )
+        ]
+
+    @post(
+        "/{alert_id:int}/acknowledge",
+        operation_id="acknowledgeAlert",
+        status_code=HTTP_200_OK,
+    )
+    async def acknowledge(
+        self, request: AuthRequest, conn: Conn, alert_id: FromPath[int]
+    ) -> Alert:
+        """Record who acknowledged the alert, and when."""
+        return _alert(
+            await alert_service.acknowledge(
+                conn, alert_id, audit=audit_context(request)
+            )
+        )
+
+    @post(
+        "/test",
+        operation_id="testAlert",
+        guards=[allow(Role.ADMIN)],
+        status_code=HTTP_201_CREATED,
+    )
+    async def send_test(
+        self,
+        request: AuthRequest,
+        conn: Conn,
+        settings: AppSettings,
+        data: JSONBody[AlertTest | None] = None,
+    ) -> Alert:
+        """Send a test alert on a channel and record it (SMS and voice go out from a worker)."""
+        given = data or AlertTest()
+        row = await alert_service.send_test(
+            conn,
+            severity=given.severity,
+            channel=given.channel,
+            audit=audit_context(request),
+            providers=settings.providers,
+        )
+        return _alert(row)

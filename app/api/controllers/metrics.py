@@ -1,0 +1,131 @@
+"""/api/v1/queue/metrics: Prometheus, summary, throughput and failures, from the database."""
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from litestar import Controller, Response, get
+from litestar.params import QueryParameter
+
+from app.api.auth import allow
+from app.api.context import AppSettings, Conn
+from app.api.controllers.queues import summary_body
+from app.api.schemas.metrics import (
+    FailureByType,
+    FailureReport,
+    FailuresPerHour,
+    MetricsSummary,
+    OutcomeCount,
+    ThroughputPoint,
+    TopError,
+    TrendPoint,
+)
+from app.api.schemas.queues import QueueCounts
+from app.domain.access import OBSERVERS
+from app.observability.metrics import CONTENT_TYPE_LATEST
+from app.services import metrics as metric_service
+from app.services import monitoring
+
+
+class MetricsController(Controller):
+    """Metrics from the database."""
+
+    path = "/api/v1/queue/metrics"
+    tags = ["metrics"]  # noqa: RUF012 - Litestar's class-level configuration
+    guards = [allow(*OBSERVERS)]  # noqa: RUF012
+
+    @get(
+        "/prometheus",
+        operation_id="getPrometheusMetrics",
+        media_type=CONTENT_TYPE_LATEST,
+    )
+    async def prometheus(self, conn: Conn, settings: AppSettings) -> Response[bytes]:
+        """Prometheus exposition (the same as /metrics)."""
+        return Response(
+            await monitoring.scrape(
+                conn, stalled_after_s=settings.worker.stalled_after_s
+            ),
+            media_type=CONTENT_TYPE_LATEST,
+        )
+
+    @get("/summary", operation_id="getMetricsSummary")
+    async def summary(
+        self, conn: Conn, hours: Annotated[int, QueryParameter(ge=1, le=24 * 30)] = 24
+    ) -> MetricsSummary:
+        """Every queue's counts now and the attempts per outcome of the last hours."""
+        found = await metric_service.summary(conn, hours=hours)
+        queues = [summary_body(r) for r in found.queues]
+        totals = QueueCounts(
+            waiting=sum(q.counts.waiting for q in queues),
+            delayed=sum(q.counts.delayed for q in queues),
+            active=sum(q.counts.active for q in queues),
+            completed_last_hour=sum(q.counts.completed_last_hour for q in queues),
+            failed_last_hour=sum(q.counts.failed_last_hour for q in queues),
+        )
+        return MetricsSummary(
+            generated_at=datetime.now(UTC),
+            since=found.since,
+            queues=queues,
+            totals=totals,
+            outcomes=[
+                OutcomeCount(queue=o.queue, status=o.status, attempts=o.attempts)
+                for o in found.outcomes
+            ],
+            trend=[
+                TrendPoint(
+                    queue=p.queue,
+                    hour=p.hour,
+                    waiting=p.waiting,
+                    active=p.running,
+                    oldest_waiting_age_s=p.oldest_waiting_age_s,
+                    failed_last_hour=p.failed_last_hour,
+                )
+                for p in found.trend
+            ],
+        )
+
+    @get("/throughput", operation_id="getThroughput")
+    async def throughput(
+        self,
+        conn: Conn,
+        minutes: Annotated[int, QueryParameter(ge=1, le=24 * 60)] = 60,
+        queue: Annotated[str | None, QueryParameter(max_length=64)] = None,
+    ) -> list[ThroughputPoint]:
+        """Succeeded and failed attempts per queue and minute."""
+        points = await metric_service.throughput(conn, minutes=minutes, queue=queue)
+        return [
+            ThroughputPoint(
+                queue=p.queue, minute=p.minute, completed=p.completed, failed=p.failed
+            )
+            for p in points
+        ]
+
+    @get("/failures", operation_id="getFailures")
+    async def failures(
+        self, conn: Conn, hours: Annotated[int, QueryParameter(ge=1, le=24 * 30)] = 24
+    ) -> FailureReport:
+        """Failures per job type, the most frequent errors, and failures per hour."""
+        found = await metric_service.failures(conn, hours=hours)
+        return FailureReport(
+            since=found.since,
+            total=sum(t.failed for t in found.by_type),
+            by_type=[
+                FailureByType(
+                    queue=t.queue,
+                    job_type=t.job_type,
+                    failed=t.failed,
+                    retried=t.retried,
+                )
+                for t in found.by_type
+            ],
+            top_errors=[
+                TopError(
+                    error_type=e.error_type,
+                    message=e.message,
+                    occurrences=e.occurrences,
+                )
+                for e in found.top_errors
+            ],
+            trend=[
+                FailuresPerHour(hour=h.hour, failed=h.failed) for h in found.per_hour
+            ],
+        )

@@ -1,0 +1,125 @@
+"""/api/v1/queue/rate-limits: provider buckets, from `queue.rate_limits`."""
+
+from litestar import Controller, get, post
+from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_200_OK
+
+from app.api.auth import allow
+from app.api.context import AuthRequest, Conn, audit_context
+from app.api.schemas.rate_limits import (
+    EmergencyStop,
+    RateLimitCheck,
+    RateLimitsChanged,
+    RateLimitStatus,
+)
+from app.domain.access import OBSERVERS, Role
+from app.services import rate_limits as rate_limit_service
+from app.services.database import Connection
+
+
+def _bucket(row: rate_limit_service.RateLimitRow) -> RateLimitStatus:
+    return RateLimitStatus(
+        key=row.name,
+        group=row.group_name,
+        rate_per_second=row.rate_per_s,
+        burst=row.burst,
+        max_concurrent=row.max_concurrent,
+        cooldown_s=row.cooldown_s,
+        tokens=round(row.tokens, 3),
+        active_leases=row.active_leases,
+        paused=row.paused,
+        hold_until=row.hold_until,
+        updated_at=row.updated_at,
+        breaker_state=row.breaker_state,
+        breaker_retry_at=row.breaker_retry_at,
+    )
+
+
+async def _set_stopped(
+    request: AuthRequest, conn: Connection, data: EmergencyStop | None, *, stopped: bool
+) -> RateLimitsChanged:
+    given = data or EmergencyStop()
+    changed = await rate_limit_service.set_stopped(
+        conn,
+        stopped=stopped,
+        names=given.services,
+        reason=given.reason,
+        audit=audit_context(request),
+    )
+    return RateLimitsChanged(services=changed, paused=stopped)
+
+
+class RateLimitController(Controller):
+    """Provider buckets, from queue.rate_limits."""
+
+    path = "/api/v1/queue/rate-limits"
+    tags = ["rate-limits"]  # noqa: RUF012 - Litestar's class-level configuration
+
+    @get(
+        "/status/{key:str}",
+        operation_id="getRateLimitStatus",
+        guards=[allow(*OBSERVERS)],
+    )
+    async def get_status(self, conn: Conn, key: FromPath[str]) -> RateLimitStatus:
+        """The bucket as of now."""
+        return _bucket(await rate_limit_service.status(conn, key))
+
+    @get(
+        "/check/{service:str}",
+        operation_id="checkRateLimit",
+        guards=[allow(*OBSERVERS)],
+    )
+    async def check(self, conn: Conn, service: FromPath[str]) -> RateLimitCheck:
+        """Whether a call could go now; takes no token."""
+        row, verdict = await rate_limit_service.check(conn, service)
+        return RateLimitCheck(
+            service=service,
+            allowed=verdict.allowed,
+            reason=verdict.reason,
+            wait_ms=verdict.wait_ms,
+            tokens=round(row.tokens, 3),
+        )
+
+    @post(
+        "/reset/{service:str}",
+        operation_id="resetRateLimit",
+        guards=[allow(Role.ADMIN)],
+        status_code=HTTP_200_OK,
+    )
+    async def reset(
+        self, request: AuthRequest, conn: Conn, service: FromPath[str]
+    ) -> RateLimitStatus:
+        """Refill the bucket and lift its Retry-After hold."""
+        return _bucket(
+            await rate_limit_service.reset(conn, service, audit=audit_context(request))
+        )
+
+    @post(
+        "/emergency-stop",
+        operation_id="emergencyStop",
+        guards=[allow(Role.ADMIN)],
+        status_code=HTTP_200_OK,
+    )
+    async def emergency_stop(
+        self,
+        request: AuthRequest,
+        conn: Conn,
+        data: JSONBody[EmergencyStop | None] = None,
+    ) -> RateLimitsChanged:
+        """Stop every call to the named providers (all when none are named)."""
+        return await _set_stopped(request, conn, data, stopped=True)
+
+    @post(
+        "/resume",
+        operation_id="resumeRateLimits",
+        guards=[allow(Role.ADMIN)],
+        status_code=HTTP_200_OK,
+    )
+    async def resume(
+        self,
+        request: AuthRequest,
+        conn: Conn,
+        data: JSONBody[EmergencyStop | None] = None,
+    ) -> RateLimitsChanged:
+        """Lift an emergency stop."""
+        return await _set_stopped(request, conn, data, stopped=False)

@@ -1,0 +1,202 @@
+"""Bodies of /jobs: add, batch, get, outcomes, explain, retry, cancel."""
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field
+
+from app.api.schemas.base import Schema
+
+MAX_DELAY_MS = 365 * 24 * 3600 * 1000
+
+# A job's state over HTTP (the old service's names); README "Job states" maps
+# them to procrastinate's statuses and the `?status=` filter.
+JobState = Literal[
+    "waiting", "delayed", "active", "completed", "failed", "cancelled", "aborted"
+]
+
+
+class JobOptionsIn(Schema):
+    """Per-job options."""
+
+    priority: int | None = Field(
+        default=None, ge=1, le=10, description="1-10, higher runs first."
+    )
+    delay: int | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_DELAY_MS,
+        description="Milliseconds before the job may run.",
+    )
+    attempts: int | None = Field(
+        default=None, ge=1, le=10, description="Attempts before the job fails for good."
+    )
+
+
+class JobCreate(Schema):
+    """POST /jobs."""
+
+    queue: str = Field(
+        min_length=1,
+        max_length=64,
+        description="money, communication, background (or money-queue ...).",
+    )
+    job_type: str = Field(
+        alias="type",
+        min_length=1,
+        max_length=128,
+        description="Job type, e.g. payment-process.",
+    )
+    data: dict[str, Any] = Field(
+        description="The job's payload, validated by its type's model and stored as given."
+    )
+    options: JobOptionsIn | None = None
+
+
+class JobCreated(Schema):
+    """The job a POST /jobs created (201) or found under its idempotency key (200)."""
+
+    job_id: int
+    queue: str
+    job_type: str = Field(alias="type")
+    status: Literal["queued", "duplicate"]
+    options: JobOptionsIn
+
+
+class BatchJobIn(Schema):
+    """One job of POST /jobs/batch."""
+
+    job_type: str = Field(alias="type", min_length=1, max_length=128)
+    data: dict[str, Any]
+    options: JobOptionsIn | None = None
+
+
+class BatchOptions(Schema):
+    """Options of a batch."""
+
+    stop_on_error: bool = Field(
+        default=False, description="All-or-nothing, in one transaction."
+    )
+    validate_all: bool = Field(
+        default=False,
+        description="With stopOnError: report every invalid job, not the first.",
+    )
+
+
+class BatchCreate(Schema):
+    """POST /jobs/batch."""
+
+    queue: str = Field(min_length=1, max_length=64)
+    jobs: list[BatchJobIn] = Field(min_length=1, max_length=100)
+    options: BatchOptions | None = None
+
+
+class BatchJobResult(Schema):
+    """A job of the batch that was enqueued."""
+
+    index: int
+    job_id: int
+    job_type: str = Field(alias="type")
+    status: Literal["queued", "duplicate"]
+
+
+class BatchJobError(Schema):
+    """A job of the batch that was not."""
+
+    index: int
+    job_type: str = Field(alias="type")
+    error: str
+    errors: list[dict[str, str]] = Field(default_factory=list)
+
+
+class BatchCreated(Schema):
+    """What POST /jobs/batch did."""
+
+    queue: str
+    total: int
+    successful: int
+    failed: int
+    jobs: list[BatchJobResult]
+    errors: list[BatchJobError]
+
+
+class Job(Schema):
+    """GET /jobs/:id."""
+
+    id: int
+    queue: str
+    job_type: str = Field(alias="type")
+    data: Any
+    state: JobState
+    progress: int = Field(
+        description="100 once the job has finished, else 0 (tasks report no finer progress)."
+    )
+    attempts: int
+    max_attempts: int | None
+    priority: int
+    created_at: datetime | None
+    scheduled_for: datetime | None
+    processed_at: datetime | None
+    finished_at: datetime | None
+    failed_reason: str | None
+    idempotency_key: str | None
+    request_id: str | None
+
+
+class Outcome(Schema):
+    """One attempt of a job."""
+
+    attempt: int
+    status: str
+    error_type: str | None
+    error: str | None
+    result: Any
+    started_at: datetime
+    finished_at: datetime
+    duration_ms: float
+
+
+ExplainReason = Literal[
+    "running",
+    "stalled",
+    "succeeded",
+    "cancelled",
+    "aborted",
+    "failed",
+    "scheduled",
+    "queue_paused",
+    "lock_held",
+    "rate_limited",
+    "breaker_open",
+    "no_worker",
+    "waiting",
+    "retrying",
+]
+
+
+class JobReason(Schema):
+    """One reason a job is not running (a row of `queue.explain_job`)."""
+
+    reason: ExplainReason
+    detail: str = Field(description="The reason in plain words.")
+    until: datetime | None = Field(
+        description="When it lifts, if known: run time, end of a hold, next token, breaker retry."
+    )
+    blocking_job_id: int | None = Field(
+        description="The job holding its serial lock (lock_held)."
+    )
+
+
+class JobExplanation(Schema):
+    """GET /jobs/:id/explain: why a job is not running, most decisive reason first."""
+
+    job_id: int
+    state: JobState
+    reasons: list[JobReason]
+
+
+class JobAction(Schema):
+    """The result of retrying or cancelling a job."""
+
+    job_id: int
+    status: Literal["queued", "cancelled", "aborting"]

@@ -1,0 +1,95 @@
+"""Bodies of /schedules: jobs enqueued on a UTC cron (`queue.schedules`)."""
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field, field_validator
+
+from app.api.schemas.base import Schema
+
+NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
+CRON_DESCRIPTION = (
+    "UTC cron: five fields (minute hour day-of-month month day-of-week), "
+    "or @hourly, @daily, @midnight, @weekly, @monthly, @yearly, @annually."
+)
+
+
+class Schedule(Schema):
+    """A schedule and its last and next run."""
+
+    name: str
+    cron: str
+    queue: str
+    job_type: str = Field(alias="type")
+    data: dict[str, Any]
+    priority: int | None = Field(description="null: the job type's default.")
+    active: bool
+    last_run_at: datetime | None = Field(
+        description="The last run time handled (enqueued, or refused: see lastError)."
+    )
+    last_job_id: int | None = Field(description="The job of the last run.")
+    last_error: str | None = Field(
+        description="Why the last run was not enqueued, or why the schedule was disabled."
+    )
+    next_run_at: datetime | None = Field(
+        description="null while inactive, or until a schedule enabled from SQL is planned."
+    )
+    created_at: datetime
+    updated_at: datetime
+
+
+class ScheduleCreate(Schema):
+    """POST /schedules."""
+
+    name: str = Field(
+        min_length=1,
+        max_length=100,
+        pattern=NAME_PATTERN,
+        description="Lower-case letters, digits, '.', '_' and '-'.",
+    )
+    cron: str = Field(min_length=1, max_length=100, description=CRON_DESCRIPTION)
+    queue: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="The job type's queue (the default) or an alias of it.",
+    )
+    job_type: str = Field(
+        alias="type",
+        min_length=1,
+        max_length=128,
+        description="Job type, e.g. cleanup-old-data.",
+    )
+    data: dict[str, Any] = Field(
+        default_factory=dict, description="The payload of every run, checked now."
+    )
+    priority: int | None = Field(
+        default=None, ge=1, le=10, description="1-10; null: the type's default."
+    )
+    active: bool = Field(default=False, description="Runs only while true.")
+
+
+class SchedulePatch(Schema):
+    """PATCH /schedules/:name: the fields to change (priority null: the type's default).
+
+    The snake_case names are the fields `schedules.update` takes, so
+    `model_dump(exclude_unset=True)` is the change.
+    """
+
+    cron: str | None = Field(
+        default=None, min_length=1, max_length=100, description=CRON_DESCRIPTION
+    )
+    queue: str | None = Field(default=None, min_length=1, max_length=64)
+    job_type: str | None = Field(
+        default=None, alias="type", min_length=1, max_length=128
+    )
+    data: dict[str, Any] | None = None
+    priority: int | None = Field(default=None, ge=1, le=10)
+    active: bool | None = None
+
+    @field_validator("cron", "queue", "job_type", "data", "active")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("may not be null")
+        return value
