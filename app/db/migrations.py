@@ -12,13 +12,14 @@ import hashlib
 import logging
 import re
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import psycopg
 
+from app.db.job_type_rows import write_job_types
 from app.db.schema_objects import (
     ObjectFile,
     SchemaObjectError,
@@ -27,6 +28,7 @@ from app.db.schema_objects import (
     read_objects,
 )
 from app.db.sql_files import sql_dir
+from app.domain.job_types import CATALOGUE
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +84,9 @@ class MigrationLine:
     # File name -> checksums it had before a rewrite that left the schema it
     # builds unchanged; a database that recorded one of them is up to date.
     former_checksums: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # Rows a line's code owns (the job-type catalogue's), written last; returns
+    # the names of the rows it changed.
+    rows: Callable[[psycopg.Connection[tuple[object, ...]]], list[str]] | None = None
 
 
 @dataclass
@@ -127,6 +132,7 @@ def app_line(version: str, directory: Path | None = None) -> MigrationLine:
         files=tuple(files),
         objects=read_objects(directory.parent),
         former_checksums=_former_checksums(directory / _FORMER_CHECKSUMS),
+        rows=lambda conn: write_job_types(conn, CATALOGUE.values()),
     )
 
 
@@ -244,6 +250,10 @@ def _migrate_line(
     # view reading a dropped column goes with it): after one ran, every object
     # file runs again.
     _apply_objects(conn, line, {} if ran_files else applied, report)
+    if line.rows is not None:
+        with conn.transaction():
+            written = line.rows(conn)
+        report.applied.extend((line.name, f"job_types/{name}") for name in written)
 
 
 def _apply_objects(

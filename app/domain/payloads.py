@@ -24,13 +24,10 @@ from pydantic import (
     Field,
     StrictInt,
     StringConstraints,
-    ValidationError,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
 from pydantic_extra_types.currency_code import ISO4217
-
-from app.domain.errors import PayloadInvalid
 
 # Strict: "1500", 1500.0 and true are refused, not coerced. The amount is part of
 # the payment's idempotency key, which is rendered from the JSON as given.
@@ -184,58 +181,7 @@ class DeliverAlert(Payload):
     channel: Literal["sms", "voice"]
 
 
-PAYLOAD_MODELS: dict[str, type[Payload]] = {
-    "payment-process": PaymentProcess,
-    "refund-process": RefundProcess,
-    "payout-process": PayoutProcess,
-    "nft-mint": NftMint,
-    "send-email": SendEmail,
-    "send-sms": SendSms,
-    "send-push": SendPush,
-    "webhook-deliver": WebhookDeliver,
-    "analytics-track": AnalyticsTrack,
-    "cleanup-old-data": CleanupOldData,
-    "generate-report": GenerateReport,
-    "deliver-alert": DeliverAlert,
-}
-
-
 def json_pointer(location: tuple[int | str, ...], prefix: str = "") -> str:
     """Return the RFC 6901 JSON Pointer of a pydantic error location."""
     parts = [str(part).replace("~", "~0").replace("/", "~1") for part in location]
     return prefix + "".join("/" + part for part in parts)
-
-
-def validate_payload(
-    job_type: str, data: object, *, pointer_prefix: str = "/data"
-) -> None:
-    """Check `data` against the job type's model.
-
-    Types without a model (added at run time in SQL) are left to the database,
-    which knows every type.
-
-    Raises:
-        PayloadInvalid: with one `{detail, pointer}` per field error.
-    """
-    model = PAYLOAD_MODELS.get(job_type)
-    if model is None:
-        return
-    if not isinstance(data, dict):
-        raise PayloadInvalid(
-            f"data must be a JSON object, got {type(data).__name__}",
-            errors=[{"detail": "must be a JSON object", "pointer": pointer_prefix}],
-        )
-    try:
-        model.model_validate(data)
-    except ValidationError as exc:
-        errors = [
-            {
-                "detail": error["msg"],
-                "pointer": json_pointer(error["loc"], pointer_prefix),
-            }
-            for error in exc.errors(include_url=False)
-        ]
-        summary = "; ".join(f"{e['pointer']}: {e['detail']}" for e in errors)
-        raise PayloadInvalid(
-            f"invalid data for job type {job_type}: {summary}", errors=errors
-        ) from exc

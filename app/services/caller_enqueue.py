@@ -23,7 +23,7 @@ from app.domain.errors import (
     IdempotencyKeyReused,
     PayloadInvalid,
 )
-from app.domain.payloads import validate_payload
+from app.domain.job_types import validate_payload
 from app.domain.policy import canonical_queue_name
 from app.services.enqueue import Enqueued, JobRequest, count_enqueued
 from app.services.group_enqueue import GroupEnqueuer

@@ -15,7 +15,7 @@ from app.db.queries import enqueue as queries
 from app.domain.errors import (
     PayloadInvalid,
 )
-from app.domain.payloads import validate_payload
+from app.domain.job_types import validate_payload
 from app.domain.policy import canonical_queue_name
 from app.observability import metrics
 

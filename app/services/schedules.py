@@ -26,7 +26,7 @@ from app.domain.errors import (
     UnknownJobType,
     UnknownQueue,
 )
-from app.domain.payloads import validate_payload
+from app.domain.job_types import validate_payload
 from app.domain.schedules import next_run, plan_run, run_key, validate_cron
 from app.services.audit import AuditContext, record
 from app.services.enqueue import enqueue

@@ -1,7 +1,5 @@
 """queue.explain_job: why a job is not running, one reason per row, from real rows."""
 
-import ast
-import inspect
 from datetime import timedelta
 
 import psycopg
@@ -10,7 +8,6 @@ from psycopg.types.json import Jsonb
 
 from app.db.queries.explain import ReasonRow, explain_job
 from app.domain.errors import JobNotFound
-from workers.tasks import TASKS
 
 QUEUES = ("money", "communication", "background", "maintenance")
 EVENT = {"eventType": "seat_viewed"}
@@ -397,54 +394,3 @@ async def test_explain_job_wrapper_returns_typed_rows(conn, db, listening):
     ]
     with pytest.raises(JobNotFound):
         await explain_job(conn, job_id=job + 1000, stalled_after_s=30)
-
-
-def _calls(body):
-    """(provider, bucket) of every `calls.call(...)` in a task body's source."""
-    tree = ast.parse(inspect.getsource(body).strip())
-    found = set()
-    for node in ast.walk(tree):
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "call"
-        ):
-            kwargs = {k.arg: k.value for k in node.keywords}
-            if "bucket" in kwargs:
-                provider = kwargs["provider"]
-                name = (
-                    provider.value
-                    if isinstance(provider, ast.Constant)
-                    else provider.values[0].value.rstrip(":")  # f"webhook:{host}"
-                )
-                found.add((name, kwargs["bucket"].value))
-    return found
-
-
-def test_job_types_bucket_and_provider_match_the_worker_code(db):
-    rows = {
-        name: (provider, bucket)
-        for name, provider, bucket in db.execute(
-            "SELECT name, provider, bucket FROM queue.job_types WHERE bucket IS NOT NULL"
-        ).fetchall()
-    }
-    groups = dict(
-        db.execute("SELECT name, coalesce(group_name, name) FROM queue.rate_limits")
-    )
-    assert {
-        "payment-process",
-        "refund-process",
-        "payout-process",
-        "nft-mint",
-        "send-email",
-        "send-sms",
-        "send-push",
-        "webhook-deliver",
-    } <= set(rows)
-    for job_type, (provider, bucket) in rows.items():
-        used = _calls(TASKS[job_type][1])
-        assert used, f"{job_type} makes no provider call"
-        for used_provider, used_bucket in used:
-            assert used_provider == provider, job_type
-            # The job type's bucket, or the group its buckets draw from too.
-            assert bucket in (used_bucket, groups[used_bucket]), job_type

@@ -1,8 +1,11 @@
 """Task bodies, one module per area, registered on the process's App by name.
 
 Each task's name is its job type, so `queue.enqueue('background',
-'analytics-track', ...)` runs `analytics_track`. Every task takes the job's
-context and the envelope's `data` and `meta`, and uses the queue policy retry.
+'analytics-track', ...)` runs `analytics_track`. A body names its type where it
+is defined (`@task_body`); the queue comes from the job-type catalogue
+(`app.domain.job_types`), and a worker refuses to start when the bodies and
+the catalogue disagree. Every task takes the job's context and the envelope's
+`data` and `meta`, and uses the queue policy retry.
 """
 
 import importlib
@@ -12,7 +15,8 @@ from typing import Any
 import procrastinate
 from procrastinate.retry import BaseRetryStrategy
 
-from workers.tasks import (
+from app.domain.job_types import CATALOGUE
+from workers.tasks import (  # noqa: F401 - each module registers its bodies
     alerts,
     background,
     communication,
@@ -20,24 +24,38 @@ from workers.tasks import (
     money,
     schedules,
 )
+from workers.tasks.registry import BODIES
 
 RETENTION_CRON = "0 * * * *"  # hourly, on the hour
+RESCUE = "rescue-stalled-jobs"  # its body depends on the heartbeat timeout
 
-# Job type → (queue, task body).
-TASKS: dict[str, tuple[str, Callable[..., Any]]] = {
-    "analytics-track": ("background", background.analytics_track),
-    "cleanup-old-data": ("background", background.cleanup_old_data),
-    "generate-report": ("background", background.generate_report),
-    "payment-process": ("money", money.payment_process),
-    "refund-process": ("money", money.refund_process),
-    "payout-process": ("money", money.payout_process),
-    "nft-mint": ("money", money.nft_mint),
-    "send-email": ("communication", communication.send_email),
-    "send-sms": ("communication", communication.send_sms),
-    "send-push": ("communication", communication.send_push),
-    "webhook-deliver": ("communication", communication.webhook_deliver),
-    "deliver-alert": ("maintenance", alerts.deliver_alert),
-}
+
+class TaskCatalogueMismatch(RuntimeError):
+    """The task bodies and the job-type catalogue name different job types."""
+
+
+def task_bodies(stalled_after_s: float) -> dict[str, Callable[..., Any]]:
+    """Return the body of every catalogued job type.
+
+    Raises:
+        TaskCatalogueMismatch: a type has no body, or a body has no type.
+    """
+    bodies = {**BODIES, RESCUE: maintenance.rescue_task(stalled_after_s)}
+    missing = sorted(set(CATALOGUE) - set(bodies))
+    unknown = sorted(set(bodies) - set(CATALOGUE))
+    if missing or unknown:
+        raise TaskCatalogueMismatch(
+            "task bodies and the job-type catalogue (app/domain/job_types.py) disagree: "
+            + "; ".join(
+                part
+                for part in (
+                    missing and f"no body for {', '.join(missing)}",
+                    unknown and f"not in the catalogue: {', '.join(unknown)}",
+                )
+                if part
+            )
+        )
+    return bodies
 
 
 def every_seconds_cron(seconds: int) -> str:
@@ -58,26 +76,26 @@ def register_tasks(
 ) -> None:
     """Register every task of the service, and the periodic maintenance, on `app`.
 
+    Raises:
+        TaskCatalogueMismatch: the bodies and the catalogue disagree.
+
     `extra_modules` name modules with a `register(app, retry)` function, for
     task types a deployment adds (and for benchmarks and tests).
     """
-    for job_type, (queue, body) in TASKS.items():
-        app.task(name=job_type, queue=queue, retry=retry, pass_context=True)(body)
-    rescue = app.task(
-        name="rescue-stalled-jobs", queue="maintenance", retry=retry, pass_context=True
-    )(maintenance.rescue_task(stalled_after_s))
-    app.periodic(cron=every_seconds_cron(rescue_every_s))(rescue)
-    monitor = app.task(
-        name="monitor", queue="maintenance", retry=retry, pass_context=True
-    )(alerts.monitor)
-    app.periodic(cron=every_seconds_cron(monitor_every_s))(monitor)
-    retention = app.task(
-        name="run-retention", queue="maintenance", retry=retry, pass_context=True
-    )(maintenance.retention)
-    app.periodic(cron=RETENTION_CRON)(retention)
-    run_schedules = app.task(
-        name="run-schedules", queue="maintenance", retry=retry, pass_context=True
-    )(schedules.run_schedules)
-    app.periodic(cron=every_seconds_cron(schedules.SCHEDULES_EVERY_S))(run_schedules)
+    crons = {
+        RESCUE: every_seconds_cron(rescue_every_s),
+        "monitor": every_seconds_cron(monitor_every_s),
+        "run-retention": RETENTION_CRON,
+        "run-schedules": every_seconds_cron(schedules.SCHEDULES_EVERY_S),
+    }
+    for job_type, body in task_bodies(stalled_after_s).items():
+        task = app.task(
+            name=job_type,
+            queue=CATALOGUE[job_type].queue,
+            retry=retry,
+            pass_context=True,
+        )(body)
+        if job_type in crons:
+            app.periodic(cron=crons[job_type])(task)
     for module in extra_modules:
         importlib.import_module(module).register(app, retry)

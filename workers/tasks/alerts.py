@@ -16,10 +16,16 @@ from workers.deps import DEPS_KEY, WorkerDeps
 from workers.providers.errors import ProviderError
 from workers.tasks.calls import JobCalls
 from workers.tasks.payload import load_payload
+from workers.tasks.registry import task_body
 
 logger = logging.getLogger(__name__)
 
+# A page draws from its channel's bucket; both are in the twilio group, the
+# deliver-alert type's bucket.
+CHANNEL_BUCKETS = {"sms": "twilio-sms", "voice": "twilio-voice"}
 
+
+@task_body("monitor")
 async def monitor(
     context: JobContext, /, timestamp: int | None = None, **_: Any
 ) -> dict[str, int]:
@@ -46,6 +52,7 @@ async def monitor(
     return {"alerts_raised": len(raised)}
 
 
+@task_body("deliver-alert")
 async def deliver_alert(
     context: JobContext, data: Any, meta: Any = None
 ) -> dict[str, Any]:
@@ -75,8 +82,7 @@ async def deliver_alert(
         if page.channel == "sms":
             sent = await calls.call(
                 "send",
-                provider="twilio",
-                bucket="twilio-sms",
+                bucket=CHANNEL_BUCKETS["sms"],
                 request={"to": phone, "body": text},
                 send=lambda _key: twilio.send_sms(to=phone, body=text),
             )
@@ -84,8 +90,7 @@ async def deliver_alert(
             twiml = f"<Response><Say>{escape(text)}</Say></Response>"
             sent = await calls.call(
                 "call",
-                provider="twilio",
-                bucket="twilio-voice",
+                bucket=CHANNEL_BUCKETS["voice"],
                 request={"to": phone, "twiml": twiml},
                 send=lambda _key: twilio.call(to=phone, twiml=twiml),
             )

@@ -22,6 +22,7 @@ from app.domain.payloads import AnalyticsTrack, CleanupOldData, GenerateReport
 from workers.attempts import job_id_of
 from workers.deps import DEPS_KEY, WorkerDeps
 from workers.tasks.payload import load_payload
+from workers.tasks.registry import task_body
 
 REPORT_MAX_ROWS = 100_000
 DEFAULT_CLEANUP_DAYS = 30
@@ -39,6 +40,7 @@ def _enqueued_at(meta: Any) -> datetime | None:
     return None
 
 
+@task_body("analytics-track")
 async def analytics_track(
     context: JobContext, data: Any, meta: Any = None
 ) -> dict[str, Any]:
@@ -64,6 +66,7 @@ async def analytics_track(
     return {"eventId": event_id, "recorded": event_id is not None}
 
 
+@task_body("cleanup-old-data")
 async def cleanup_old_data(
     context: JobContext, data: Any, meta: Any = None
 ) -> dict[str, int]:
@@ -112,6 +115,7 @@ def _delete_reports_before(report_dir: Path, before: datetime) -> int:
     return deleted
 
 
+@task_body("generate-report")
 async def generate_report(
     context: JobContext, data: Any, meta: Any = None
 ) -> dict[str, Any]:

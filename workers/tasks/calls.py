@@ -6,6 +6,7 @@ from typing import Any
 
 from procrastinate.job_context import JobContext
 
+from app.domain.job_types import CATALOGUE
 from workers.attempts import job_id_of
 from workers.deps import DEPS_KEY, WorkerDeps
 from workers.provider_gate import CallSite
@@ -21,6 +22,7 @@ class JobCalls:
     def __init__(self, context: JobContext, meta: Any) -> None:
         self._deps: WorkerDeps = context.additional_context[DEPS_KEY]
         self._job_id = job_id_of(context.job)
+        self._job_type = CATALOGUE[context.job.task_name]
         key = meta.get("idempotency_key") if isinstance(meta, dict) else None
         # Jobs without a key (types without a template) are their own key.
         self._key = key if isinstance(key, str) and key else f"job-{self._job_id}"
@@ -34,17 +36,22 @@ class JobCalls:
         self,
         step: str,
         *,
-        provider: str,
-        bucket: str,
         request: dict[str, Any],
         send: Callable[[str], Awaitable[dict[str, Any]]],
         subject: str | None = None,
+        bucket: str | None = None,
     ) -> dict[str, Any]:
         """Make the job's call `step` through the gate; `send` gets its idempotency key.
 
-        `subject` picks the breaker where the provider has one per subject (a
-        webhook's URL).
+        The call goes through the job type's provider and bucket (the
+        catalogue's); `bucket` narrows it to a bucket of that group (an alert's
+        SMS or voice bucket). `subject` picks the breaker where the provider
+        has one per subject (a webhook's URL).
         """
+        provider = self._job_type.provider
+        bucket = bucket or self._job_type.bucket
+        if provider is None or bucket is None:
+            raise RuntimeError(f"job type {self._job_type.name} calls no provider")
         site = CallSite(job_id=self._job_id, key=self._key, step=step)
         key = site.ledger_key
         if len(key) > MAX_KEY_CHARS:

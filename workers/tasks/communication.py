@@ -14,8 +14,10 @@ from procrastinate.job_context import JobContext
 from app.domain.payloads import SendEmail, SendPush, SendSms, WebhookDeliver
 from workers.tasks.calls import JobCalls
 from workers.tasks.payload import load_payload
+from workers.tasks.registry import task_body
 
 
+@task_body("send-email")
 async def send_email(
     context: JobContext, data: Any, meta: Any = None
 ) -> dict[str, Any]:
@@ -35,8 +37,6 @@ async def send_email(
     }
     sent = await calls.call(
         "send",
-        provider="sendgrid",
-        bucket="sendgrid",
         request=request,
         send=lambda _key: calls.providers.sendgrid.send(
             to=str(email.to),
@@ -49,6 +49,7 @@ async def send_email(
     return {"messageId": sent.get("message_id"), "status": "sent"}
 
 
+@task_body("send-sms")
 async def send_sms(context: JobContext, data: Any, meta: Any = None) -> dict[str, Any]:
     """Send a text message through Twilio Messages (bucket `twilio-sms`).
 
@@ -59,14 +60,13 @@ async def send_sms(context: JobContext, data: Any, meta: Any = None) -> dict[str
     calls = JobCalls(context, meta)
     sent = await calls.call(
         "send",
-        provider="twilio",
-        bucket="twilio-sms",
         request={"to": sms.to, "message": sms.message},
         send=lambda _key: calls.providers.twilio.send_sms(to=sms.to, body=sms.message),
     )
     return {"sid": sent.get("sid"), "status": sent.get("status")}
 
 
+@task_body("send-push")
 async def send_push(context: JobContext, data: Any, meta: Any = None) -> dict[str, Any]:
     """Send a push notification through the push gateway (`PUSH_URL`).
 
@@ -77,8 +77,6 @@ async def send_push(context: JobContext, data: Any, meta: Any = None) -> dict[st
     calls = JobCalls(context, meta)
     return await calls.call(
         "send",
-        provider="push",
-        bucket="internal",
         request={"userId": str(push.user_id), "title": push.title, "body": push.body},
         send=lambda _key: calls.providers.push.send(
             user_id=str(push.user_id), title=push.title, body=push.body, data=push.data
@@ -86,6 +84,7 @@ async def send_push(context: JobContext, data: Any, meta: Any = None) -> dict[st
     )
 
 
+@task_body("webhook-deliver")
 async def webhook_deliver(
     context: JobContext, data: Any, meta: Any = None
 ) -> dict[str, Any]:
@@ -102,8 +101,6 @@ async def webhook_deliver(
     url = str(hook.url)
     sent = await calls.call(
         "deliver",
-        provider="webhook",
-        bucket="internal",
         subject=url,
         request={"url": url, "eventId": hook.event_id, "event": hook.event},
         send=lambda _key: calls.providers.webhooks.deliver(

@@ -13,6 +13,7 @@ from app.db.queries.worker import rescue_stalled_jobs
 from app.observability import metrics
 from app.services.retention import run_retention
 from workers.deps import DEPS_KEY, WorkerDeps
+from workers.tasks.registry import task_body
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ def rescue_task(stalled_after_s: float) -> Any:
     return rescue_stalled
 
 
+@task_body("run-retention")
 async def retention(
     context: JobContext, /, timestamp: int | None = None, **_: Any
 ) -> dict[str, int]:

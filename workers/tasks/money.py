@@ -14,11 +14,13 @@ from app.domain.errors import PermanentTaskError
 from app.domain.payloads import NftMint, PaymentProcess, PayoutProcess, RefundProcess
 from workers.tasks.calls import JobCalls
 from workers.tasks.payload import load_payload
+from workers.tasks.registry import task_body
 
 # PaymentIntent states after confirmation that mean the money moved or will.
 _PAID = frozenset({"succeeded", "processing"})
 
 
+@task_body("payment-process")
 async def payment_process(
     context: JobContext, data: Any, meta: Any = None
 ) -> dict[str, Any]:
@@ -39,8 +41,6 @@ async def payment_process(
     }
     created = await calls.call(
         "create",
-        provider="stripe",
-        bucket="stripe",
         request={
             "amount": payment.amount,
             "currency": payment.currency,
@@ -59,8 +59,6 @@ async def payment_process(
     intent_id = str(created["id"])
     confirmed = await calls.call(
         "confirm",
-        provider="stripe",
-        bucket="stripe",
         request={"intent": intent_id, "paymentMethod": payment.payment_method_id},
         send=lambda key: stripe.confirm_payment_intent(
             intent_id, payment_method=payment.payment_method_id, idempotency_key=key
@@ -80,6 +78,7 @@ async def payment_process(
     }
 
 
+@task_body("refund-process")
 async def refund_process(
     context: JobContext, data: Any, meta: Any = None
 ) -> dict[str, Any]:
@@ -94,8 +93,6 @@ async def refund_process(
     metadata = {"transactionId": refund.transaction_id}
     done = await calls.call(
         "refund",
-        provider="stripe",
-        bucket="stripe",
         request={
             "transactionId": refund.transaction_id,
             "amount": refund.amount,
@@ -118,6 +115,7 @@ async def refund_process(
     }
 
 
+@task_body("payout-process")
 async def payout_process(
     context: JobContext, data: Any, meta: Any = None
 ) -> dict[str, Any]:
@@ -133,8 +131,6 @@ async def payout_process(
     metadata = {"venueId": str(payout.venue_id), "payoutId": str(payout.payout_id)}
     done = await calls.call(
         "payout",
-        provider="stripe",
-        bucket="stripe",
         request={
             "amount": payout.amount,
             "currency": payout.currency,
@@ -159,6 +155,7 @@ async def payout_process(
     }
 
 
+@task_body("nft-mint")
 async def nft_mint(context: JobContext, data: Any, meta: Any = None) -> dict[str, Any]:
     """Mint a ticket NFT through the minting service (`MINTING_URL`).
 
@@ -171,8 +168,6 @@ async def nft_mint(context: JobContext, data: Any, meta: Any = None) -> dict[str
     body = mint.model_dump(mode="json", by_alias=True, exclude_none=True)
     return await calls.call(
         "mint",
-        provider="minting",
-        bucket="minting",
         request=body,
         send=lambda key: calls.providers.minting.mint(
             payload=body, idempotency_key=key

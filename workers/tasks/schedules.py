@@ -13,6 +13,7 @@ from procrastinate.job_context import JobContext
 
 from app.services.schedules import run_due
 from workers.deps import DEPS_KEY, WorkerDeps
+from workers.tasks.registry import task_body
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +22,7 @@ logger = logging.getLogger(__name__)
 SCHEDULES_EVERY_S = 15
 
 
+@task_body("run-schedules")
 async def run_schedules(
     context: JobContext, /, timestamp: int | None = None, **_: Any
 ) -> dict[str, int]:

@@ -1,0 +1,60 @@
+"""The rows of `queue.job_types` that the job-type catalogue owns.
+
+`migrate` writes one row per catalogued type (`app.domain.job_types`), so
+`queue.enqueue` and `queue.explain_job` know exactly what the service ships.
+A row whose values already match is left untouched; rows of types an
+operator added in SQL are left alone. Internal to `app.db`.
+"""
+
+from collections.abc import Iterable
+
+import psycopg
+
+from app.domain.job_types import JobType
+
+_UPSERT = """
+INSERT INTO queue.job_types AS t (
+    name, queue, default_priority, idempotency_key_template, keep_succeeded, provider,
+    bucket, description
+)
+VALUES (%(name)s, %(queue)s, %(default_priority)s, %(key_template)s, %(keep_succeeded)s,
+        %(provider)s, %(bucket)s, %(description)s)
+ON CONFLICT ON CONSTRAINT job_types_pkey DO UPDATE
+SET queue = EXCLUDED.queue,
+    default_priority = EXCLUDED.default_priority,
+    idempotency_key_template = EXCLUDED.idempotency_key_template,
+    keep_succeeded = EXCLUDED.keep_succeeded,
+    provider = EXCLUDED.provider,
+    bucket = EXCLUDED.bucket,
+    description = EXCLUDED.description
+WHERE (t.queue, t.default_priority, t.idempotency_key_template, t.keep_succeeded,
+       t.provider, t.bucket, t.description)
+      IS DISTINCT FROM
+      (EXCLUDED.queue, EXCLUDED.default_priority, EXCLUDED.idempotency_key_template,
+       EXCLUDED.keep_succeeded, EXCLUDED.provider, EXCLUDED.bucket, EXCLUDED.description)
+RETURNING t.name
+"""
+
+
+def write_job_types(
+    conn: psycopg.Connection[tuple[object, ...]], job_types: Iterable[JobType]
+) -> list[str]:
+    """Make the catalogued types' rows say what the catalogue says; return those written."""
+    written = []
+    for job_type in job_types:
+        row = conn.execute(
+            _UPSERT,
+            {
+                "name": job_type.name,
+                "queue": job_type.queue,
+                "default_priority": job_type.default_priority,
+                "key_template": job_type.key_template,
+                "keep_succeeded": job_type.keep_succeeded,
+                "provider": job_type.provider,
+                "bucket": job_type.bucket,
+                "description": job_type.description,
+            },
+        ).fetchone()
+        if row is not None:
+            written.append(str(row[0]))
+    return written

@@ -1,0 +1,246 @@
+"""The job-type catalogue: every job type the service ships, in one place.
+
+Each `JobType` says which queue runs it, what its `data` must hold, its
+default priority, the idempotency-key template that dedupes it, the provider
+(circuit breaker) and rate-limit bucket its calls go through, how long a
+succeeded job is kept when its queue's policy is not the rule, and which roles
+may enqueue it. Everything else is derived from this module:
+
+- `queue-service migrate` writes these types' rows of `queue.job_types`
+  (`app.db.job_type_rows`); rows of types an operator added at run time in
+  SQL are left alone, and the database validates their jobs alone.
+- the HTTP API and the Python enqueue validate `data` with `payload`
+  (`validate_payload` here);
+- the worker registers one task body per type and refuses to start when a
+  type has no body or a body has no type (`workers.tasks.register_tasks`);
+- a task's provider calls go through its type's provider and bucket
+  (`workers.tasks.calls.JobCalls`).
+
+Key templates: `{field}` is a payload key (the JSON's camelCase), `{a|b}` the
+first present of a and b, `{date}` / `{hour}` the UTC enqueue date and hour.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+from pydantic import ValidationError
+
+from app.domain.access import ENQUEUERS, Role
+from app.domain.errors import PayloadInvalid
+from app.domain.payloads import (
+    AnalyticsTrack,
+    CleanupOldData,
+    DeliverAlert,
+    GenerateReport,
+    NftMint,
+    Payload,
+    PaymentProcess,
+    PayoutProcess,
+    RefundProcess,
+    SendEmail,
+    SendPush,
+    SendSms,
+    WebhookDeliver,
+    json_pointer,
+)
+
+# Internal types: the service enqueues them itself (periodic tasks, the monitor).
+OPERATORS = frozenset({Role.ADMIN})
+
+
+@dataclass(frozen=True)
+class JobType:
+    """One job type and everything that follows from it."""
+
+    name: str
+    queue: str
+    description: str
+    default_priority: int
+    payload: type[Payload] | None = None
+    key_template: str | None = None
+    provider: str | None = None
+    bucket: str | None = None
+    # Overrides the queue's keep_succeeded (nft-mint: a year, for disputes).
+    keep_succeeded: timedelta | None = None
+    enqueue_roles: frozenset[Role] = ENQUEUERS
+
+
+_TYPES = (
+    JobType(
+        "payment-process",
+        "money",
+        "Create and confirm a Stripe PaymentIntent.",
+        10,
+        PaymentProcess,
+        "payment-{venueId}-{userId}-{eventId}-{amount}",
+        "stripe",
+        "stripe",
+    ),
+    JobType(
+        "refund-process",
+        "money",
+        "Refund a Stripe payment.",
+        10,
+        RefundProcess,
+        "refund-{transactionId}",
+        "stripe",
+        "stripe",
+    ),
+    JobType(
+        "payout-process",
+        "money",
+        "Pay a venue out through Stripe; payoutId is the caller's own payout record id.",
+        10,
+        PayoutProcess,
+        "payout-{venueId}-{payoutId}",
+        "stripe",
+        "stripe",
+    ),
+    JobType(
+        "nft-mint",
+        "money",
+        "Mint a ticket NFT through the minting service.",
+        7,
+        NftMint,
+        "nft-{eventId}-{seatId|ticketId}",
+        "minting",
+        "minting",
+        keep_succeeded=timedelta(days=365),
+    ),
+    JobType(
+        "send-email",
+        "communication",
+        "Send an email through SendGrid.",
+        5,
+        SendEmail,
+        "email-{template|subject}-{to}-{date}",
+        "sendgrid",
+        "sendgrid",
+    ),
+    JobType(
+        "send-sms",
+        "communication",
+        "Send an SMS through Twilio.",
+        5,
+        SendSms,
+        "sms-{to}-{template}-{hour}",
+        "twilio",
+        "twilio-sms",
+    ),
+    JobType(
+        "send-push",
+        "communication",
+        "Send a push notification through the push gateway.",
+        5,
+        SendPush,
+        "push-{userId}-{title}-{hour}",
+        "push",
+        "internal",
+    ),
+    JobType(
+        "webhook-deliver",
+        "communication",
+        "POST a signed JSON event to a subscriber URL.",
+        5,
+        WebhookDeliver,
+        "webhook-{eventId}-{url}",
+        "webhook",
+        "internal",
+    ),
+    JobType(
+        "analytics-track", "background", "Record an analytics event.", 3, AnalyticsTrack
+    ),
+    JobType(
+        "cleanup-old-data",
+        "background",
+        "Delete data the service owns past its lifetime.",
+        1,
+        CleanupOldData,
+    ),
+    JobType(
+        "generate-report",
+        "background",
+        "Write a CSV or JSON report over the service's own data.",
+        3,
+        GenerateReport,
+    ),
+    JobType(
+        "rescue-stalled-jobs",
+        "maintenance",
+        "Return jobs of workers that stopped heartbeating to their queue.",
+        10,
+        enqueue_roles=OPERATORS,
+    ),
+    JobType(
+        "run-retention",
+        "maintenance",
+        "Delete finished jobs, outcomes, keys, metrics and alerts past their retention.",
+        5,
+        enqueue_roles=OPERATORS,
+    ),
+    JobType(
+        "run-schedules",
+        "maintenance",
+        "Enqueue the due runs of active schedules (queue.schedules).",
+        8,
+        enqueue_roles=OPERATORS,
+    ),
+    JobType(
+        "monitor",
+        "maintenance",
+        "Snapshot the queues, check thresholds and database health, raise alerts.",
+        9,
+        enqueue_roles=OPERATORS,
+    ),
+    # SMS and voice pages draw from twilio-sms or twilio-voice, both in the
+    # twilio group: the task picks the channel's bucket.
+    JobType(
+        "deliver-alert",
+        "maintenance",
+        "Page the on-call number about an alert by SMS or voice call.",
+        10,
+        DeliverAlert,
+        "alert-{alertId}-{channel}",
+        "twilio",
+        "twilio",
+        enqueue_roles=OPERATORS,
+    ),
+)
+
+CATALOGUE: Mapping[str, JobType] = {job_type.name: job_type for job_type in _TYPES}
+
+
+def validate_payload(
+    job_type: str, data: object, *, pointer_prefix: str = "/data"
+) -> None:
+    """Check `data` against the job type's payload model.
+
+    Types without a model (the periodic ones, and types added at run time in
+    SQL) are left to the database, which knows every type.
+
+    Raises:
+        PayloadInvalid: with one `{detail, pointer}` per field error.
+    """
+    entry = CATALOGUE.get(job_type)
+    if entry is None or entry.payload is None:
+        return
+    if not isinstance(data, dict):
+        raise PayloadInvalid(
+            f"data must be a JSON object, got {type(data).__name__}",
+            errors=[{"detail": "must be a JSON object", "pointer": pointer_prefix}],
+        )
+    try:
+        entry.payload.model_validate(data)
+    except ValidationError as exc:
+        errors = [
+            {
+                "detail": error["msg"],
+                "pointer": json_pointer(error["loc"], pointer_prefix),
+            }
+            for error in exc.errors(include_url=False)
+        ]
+        summary = "; ".join(f"{e['pointer']}: {e['detail']}" for e in errors)
+        raise PayloadInvalid(
+            f"invalid data for job type {job_type}: {summary}", errors=errors
+        ) from exc
