@@ -1,7 +1,14 @@
-"""What every settings group shares: environment names and empty values."""
+"""What every settings group shares: environment names, empty values, service links."""
 
-from pydantic import AliasChoices
+import logging
+from typing import Any
+
+from pydantic import AliasChoices, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.settings.service_links import is_service_link
+
+logger = logging.getLogger("app.settings")
 
 
 def env_alias(name: str) -> AliasChoices:
@@ -33,3 +40,26 @@ class Group(BaseSettings):
     model_config = SettingsConfigDict(
         extra="ignore", populate_by_name=True, env_ignore_empty=True
     )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_a_service_link(cls, value: Any, info: ValidationInfo) -> Any:
+        # A setting whose name Kubernetes could inject too (WORKER_METRICS_PORT,
+        # for a Service named worker-metrics) may hold tcp://10.0.0.7:9464: the
+        # platform's value, since an operator's own value would win over it.
+        # It counts as unset rather than as a value that fails to parse.
+        if not isinstance(value, str) or info.field_name is None:
+            return value
+        for name in env_names(cls, info.field_name):
+            if is_service_link(name, value):
+                # The message names the variable: it is written before logging
+                # is configured, when only the message reaches stderr.
+                logger.warning(
+                    "%s holds a Kubernetes service link, not a setting; using its default.",
+                    name,
+                    extra={"action": "setting_service_link", "variable": name},
+                )
+                return cls.model_fields[info.field_name].get_default(
+                    call_default_factory=True
+                )
+        return value

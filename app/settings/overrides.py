@@ -187,8 +187,32 @@ class AlertSettings(Group):
     )
 
 
+_FAMILIES = (
+    ("RATE_LIMIT_", RATE_LIMIT_FIELDS),
+    ("ALERT_THRESHOLD_", QUEUE_THRESHOLD_FIELDS),
+)
+
+
 def is_override(name: str) -> bool:
     """Tell whether `name` is a variable of one of the override families."""
     return bool(
         _RATE_LIMIT_OVERRIDE.match(name) or _QUEUE_THRESHOLD_OVERRIDE.match(name)
     )
+
+
+def override_candidates(name: str) -> frozenset[str]:
+    """Return the family variables a misspelt `name` may have meant.
+
+    RATE_LIMIT_TWILIO_SMS_PER_SEC gives RATE_LIMIT_TWILIO_SMS_PER_S among
+    others: the name's last one or two words replaced by each field of its
+    family. Empty for a name outside the families.
+    """
+    candidates: set[str] = set()
+    for prefix, fields in _FAMILIES:
+        if name.startswith(prefix):
+            words = name.removeprefix(prefix).split("_")
+            for kept in (words[:-1], words[:-2]):
+                if kept:
+                    stem = prefix + "_".join(kept)
+                    candidates.update(f"{stem}_{field}" for field in fields)
+    return frozenset(candidates)
