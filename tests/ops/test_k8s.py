@@ -106,6 +106,33 @@ def test_pods_run_as_non_root_with_requests_and_limits():
             assert container["securityContext"]["allowPrivilegeEscalation"] is False
 
 
+# Where each workload kind keeps its pod spec.
+_POD_SPEC_PATHS = {
+    "Pod": ("spec",),
+    "Deployment": ("spec", "template", "spec"),
+    "StatefulSet": ("spec", "template", "spec"),
+    "DaemonSet": ("spec", "template", "spec"),
+    "ReplicaSet": ("spec", "template", "spec"),
+    "Job": ("spec", "template", "spec"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+}
+
+
+def test_every_pod_spec_disables_service_links():
+    # Without it every pod gets <SERVICE>_PORT, <SERVICE>_SERVICE_HOST... for
+    # each Service in the namespace (the service starts with them, but nothing
+    # reads them).
+    checked = []
+    for key, obj in _all().items():
+        if obj["kind"] in _POD_SPEC_PATHS:
+            pod = obj
+            for step in _POD_SPEC_PATHS[obj["kind"]]:
+                pod = pod[step]
+            assert pod.get("enableServiceLinks") is False, key
+            checked.append(key)
+    assert set(checked) >= set(_pods())
+
+
 def test_one_image_three_commands():
     commands = {key: pod["containers"][0]["args"][0] for key, pod in _pods().items()}
     assert commands == {
@@ -135,7 +162,7 @@ def test_probes_use_the_health_endpoints_and_the_worker_metrics_port():
 
 
 def test_every_configured_variable_is_a_setting():
-    # The service refuses unknown variables with its prefixes at start.
+    # The service warns about unknown variables with its prefixes at start.
     config = _all()["ConfigMap/queue-service-config"]["data"]
     secret = _all()["Secret/queue-service"]["stringData"]
     assert set(config) | set(secret) <= known_variables()

@@ -1,0 +1,235 @@
+"""The plain settings groups: database, API, workers, providers, logging."""
+
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import Field, PositiveFloat, PositiveInt, SecretStr, field_validator
+
+from app.settings.base import Group, env_alias
+
+DEV_JWT_SECRET = "dev-only-secret-change-me"  # noqa: S105 - refused outside dev
+
+
+class DatabaseSettings(Group):
+    """How to reach PostgreSQL and how our sessions behave."""
+
+    url: str | None = Field(
+        default=None,
+        validation_alias=env_alias("DATABASE_URL"),
+        description="PostgreSQL DSN. Unset: `queue-service dev` starts an embedded PostgreSQL.",
+    )
+    pool_min_size: PositiveInt = Field(
+        default=2,
+        validation_alias=env_alias("DB_POOL_MIN_SIZE"),
+        description="Connections kept open.",
+    )
+    pool_max_size: PositiveInt = Field(
+        default=10,
+        validation_alias=env_alias("DB_POOL_MAX_SIZE"),
+        description="Most connections.",
+    )
+    statement_timeout_ms: PositiveInt = Field(
+        default=30_000,
+        validation_alias=env_alias("DB_STATEMENT_TIMEOUT_MS"),
+        description="statement_timeout of every session of ours.",
+    )
+    idle_in_transaction_timeout_ms: PositiveInt = Field(
+        default=60_000,
+        validation_alias=env_alias("DB_IDLE_IN_TRANSACTION_TIMEOUT_MS"),
+        description="idle_in_transaction_session_timeout of every session of ours.",
+    )
+
+
+class ApiSettings(Group):
+    """The HTTP API."""
+
+    port: PositiveInt = Field(
+        default=3020,
+        validation_alias=env_alias("PORT"),
+        description="HTTP port of the API.",
+    )
+    jwt_secret: SecretStr = Field(
+        default=SecretStr(DEV_JWT_SECRET),
+        validation_alias=env_alias("JWT_SECRET"),
+        description="HS256 secret of bearer tokens; the default is refused outside dev.",
+    )
+    jwt_public_key_file: str | None = Field(
+        default=None,
+        validation_alias=env_alias("JWT_PUBLIC_KEY_FILE"),
+        description="PEM public key; when set, RS256 tokens are verified with it.",
+    )
+    rate_limit_per_minute: int = Field(
+        default=600,
+        ge=0,
+        validation_alias=env_alias("API_RATE_LIMIT_PER_MINUTE"),
+        description="Requests per minute per caller (token subject, else address); 0 turns it off.",
+    )
+
+
+class WorkerSettings(Group):
+    """Worker processes."""
+
+    poll_interval_s: PositiveFloat = Field(
+        default=5.0,
+        validation_alias=env_alias("WORKER_POLL_INTERVAL_S"),
+        description="Polling backstop; LISTEN/NOTIFY wakes workers first.",
+    )
+    shutdown_grace_s: PositiveFloat = Field(
+        default=30.0,
+        validation_alias=env_alias("WORKER_SHUTDOWN_GRACE_S"),
+        description="How long running jobs may finish after SIGTERM.",
+    )
+    heartbeat_s: PositiveFloat = Field(
+        default=10.0,
+        validation_alias=env_alias("WORKER_HEARTBEAT_S"),
+        description="How often each worker records that it is alive.",
+    )
+    stalled_after_s: PositiveFloat = Field(
+        default=30.0,
+        validation_alias=env_alias("WORKER_STALLED_AFTER_S"),
+        description="A worker silent this long is presumed dead; its running jobs are rescued.",
+    )
+    rescue_every_s: int = Field(
+        default=30,
+        ge=1,
+        le=60,
+        validation_alias=env_alias("WORKER_RESCUE_EVERY_S"),
+        description="Period of the stalled-job rescue; must divide 60.",
+    )
+    monitor_every_s: int = Field(
+        default=30,
+        ge=1,
+        le=60,
+        validation_alias=env_alias("WORKER_MONITOR_EVERY_S"),
+        description="Period of the monitor (snapshots, thresholds, alerts); must divide 60.",
+    )
+    metrics_port: int = Field(
+        default=9464,
+        ge=0,
+        le=65535,
+        validation_alias=env_alias("WORKER_METRICS_PORT"),
+        description="Prometheus port of a worker process (process i of --processes uses port + i); 0 turns it off.",
+    )
+    extra_task_modules: str = Field(
+        default="",
+        validation_alias=env_alias("WORKER_EXTRA_TASK_MODULES"),
+        description="Comma-separated modules with a register(app, retry) function adding task types.",
+    )
+    process_index: int = Field(
+        default=0,
+        ge=0,
+        validation_alias=env_alias("WORKER_PROCESS_INDEX"),
+        description="Set by the supervisor for each child of --processes; not for operators.",
+    )
+    report_dir: str = Field(
+        default_factory=lambda: str(
+            Path(platformdirs.user_data_dir("queue-service")) / "reports"
+        ),
+        validation_alias=env_alias("REPORT_DIR"),
+        description="Where generate-report writes its files.",
+    )
+
+    @field_validator("rescue_every_s", "monitor_every_s")
+    @classmethod
+    def _divides_a_minute(cls, value: int) -> int:
+        if 60 % value:
+            raise ValueError(
+                "must divide 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30 or 60)"
+            )
+        return value
+
+
+class ProviderSettings(Group):
+    """Credentials and base URLs of outside providers (design §7)."""
+
+    stripe_secret_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=env_alias("STRIPE_SECRET_KEY"),
+        description="Stripe API key.",
+    )
+    stripe_api_base: str = Field(
+        default="https://api.stripe.com",
+        validation_alias=env_alias("STRIPE_API_BASE"),
+        description="Stripe base URL.",
+    )
+    sendgrid_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=env_alias("SENDGRID_API_KEY"),
+        description="SendGrid API key.",
+    )
+    sendgrid_api_base: str = Field(
+        default="https://api.sendgrid.com",
+        validation_alias=env_alias("SENDGRID_API_BASE"),
+        description="SendGrid base URL.",
+    )
+    twilio_account_sid: str | None = Field(
+        default=None,
+        validation_alias=env_alias("TWILIO_ACCOUNT_SID"),
+        description="Twilio account SID.",
+    )
+    twilio_auth_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=env_alias("TWILIO_AUTH_TOKEN"),
+        description="Twilio auth token.",
+    )
+    twilio_from: str | None = Field(
+        default=None,
+        validation_alias=env_alias("TWILIO_FROM"),
+        description="Sender number, E.164.",
+    )
+    twilio_api_base: str = Field(
+        default="https://api.twilio.com",
+        validation_alias=env_alias("TWILIO_API_BASE"),
+        description="Twilio base URL.",
+    )
+    oncall_phone: str | None = Field(
+        default=None,
+        validation_alias=env_alias("ONCALL_PHONE"),
+        description="On-call phone, E.164.",
+    )
+    minting_url: str | None = Field(
+        default=None,
+        validation_alias=env_alias("MINTING_URL"),
+        description="Minting service URL.",
+    )
+    sendgrid_from: str | None = Field(
+        default=None,
+        validation_alias=env_alias("SENDGRID_FROM"),
+        description="Sender address of emails (a verified SendGrid sender).",
+    )
+    push_url: str | None = Field(
+        default=None,
+        validation_alias=env_alias("PUSH_URL"),
+        description="Push notification service URL.",
+    )
+    webhook_signing_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=env_alias("WEBHOOK_SIGNING_SECRET"),
+        description="HMAC-SHA256 key of the X-Webhook-Signature header of webhooks we send.",
+    )
+    provider_connect_timeout_s: PositiveFloat = Field(
+        default=5.0,
+        validation_alias=env_alias("PROVIDER_CONNECT_TIMEOUT_S"),
+        description="Seconds to open a connection to a provider.",
+    )
+    provider_timeout_s: PositiveFloat = Field(
+        default=20.0,
+        validation_alias=env_alias("PROVIDER_TIMEOUT_S"),
+        description="Seconds to wait for a provider's answer (read timeout).",
+    )
+
+
+class LogSettings(Group):
+    """Logging."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO",
+        validation_alias=env_alias("LOG_LEVEL"),
+        description="Root log level.",
+    )
+    format: Literal["json", "text"] | None = Field(
+        default=None,
+        validation_alias=env_alias("LOG_FORMAT"),
+        description="json or text; default json outside dev and text in dev.",
+    )
