@@ -333,30 +333,6 @@ def _duration(text: str) -> timedelta:
     return timedelta(seconds=int(number) * units[unit])
 
 
-def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
-    """Run a benchmark: enqueue, drain (both against raw procrastinate), http, metrics or overview."""
-    from app.bench import run_enqueue_bench, run_overview_bench
-
-    dsn = _require_dsn(settings)
-    if args.what == "enqueue":
-        asyncio.run(run_enqueue_bench(dsn, jobs=args.jobs, single=args.single))
-    elif args.what == "http":
-        from app.bench_http import run_http_bench
-
-        run_http_bench(dsn, api_workers=args.api_workers)
-    elif args.what == "drain":
-        from workers.bench import run_drain_bench
-
-        run_drain_bench(dsn, jobs=args.jobs)
-    elif args.what == "metrics":
-        from app.bench_metrics import run_metrics_bench
-
-        run_metrics_bench(dsn, days=args.days, outcomes=args.outcomes)
-    else:
-        run_overview_bench(dsn, finished=args.finished, waiting=args.waiting)
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of every subcommand."""
     parser = argparse.ArgumentParser(prog="queue-service", description=__doc__)
@@ -437,42 +413,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dev_cmd.set_defaults(handler=cmd_dev)
 
-    bench_cmd = commands.add_parser("bench", help="benchmarks")
-    bench_what = bench_cmd.add_subparsers(dest="what", required=True)
-    bench_enqueue = bench_what.add_parser(
-        "enqueue", help="enqueue throughput vs raw procrastinate"
-    )
-    bench_enqueue.add_argument(
-        "--jobs", type=int, default=20_000, help="jobs per bulk run"
-    )
-    bench_enqueue.add_argument(
-        "--single", type=int, default=2_000, help="jobs of the single-call run"
-    )
-    bench_enqueue.set_defaults(handler=cmd_bench)
-    bench_http = bench_what.add_parser(
-        "http", help="POST /jobs from 50 connections for 10 s"
-    )
-    bench_http.add_argument(
-        "--api-workers", type=int, default=1, help="API processes to serve with"
-    )
-    bench_http.set_defaults(handler=cmd_bench)
-    bench_drain = bench_what.add_parser(
-        "drain", help="drain rate and latency vs raw procrastinate"
-    )
-    bench_drain.add_argument("--jobs", type=int, default=20_000)
-    bench_drain.set_defaults(handler=cmd_bench)
-    bench_overview = bench_what.add_parser(
-        "overview", help="time queue.overview over a large history"
-    )
-    bench_overview.add_argument("--finished", type=int, default=1_000_000)
-    bench_overview.add_argument("--waiting", type=int, default=10_000)
-    bench_overview.set_defaults(handler=cmd_bench)
-    bench_metrics = bench_what.add_parser(
-        "metrics", help="time the metrics endpoints over 30 days of snapshots"
-    )
-    bench_metrics.add_argument("--days", type=int, default=30)
-    bench_metrics.add_argument("--outcomes", type=int, default=1_000_000)
-    bench_metrics.set_defaults(handler=cmd_bench)
     return parser
 
 
