@@ -30,12 +30,12 @@ run: install ## Run the service: migrate, then the API and a worker (embedded Po
 	$(BIN)/queue-service dev
 
 fmt: install ## Format and autofix
-	$(BIN)/ruff format app workers tests
-	$(BIN)/ruff check --fix app workers tests
+	$(BIN)/ruff format app workers bench tests
+	$(BIN)/ruff check --fix app workers bench tests
 
 lint: install ## ruff, mypy --strict, import-linter (the dependency rule)
-	$(BIN)/ruff check app workers tests
-	$(BIN)/ruff format --check app workers tests
+	$(BIN)/ruff check app workers bench tests
+	$(BIN)/ruff format --check app workers bench tests
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
@@ -58,8 +58,23 @@ ops-tools: ## promtool and prometheus for tests/ops (Debian's prometheus package
 test: lint ops-tools ## Lint, then every test (TEST_DATABASE_URL, else embedded PostgreSQL)
 	$(BIN)/pytest
 
+# Each benchmark's options go in BENCH_ARGS, e.g. make bench-drain BENCH_ARGS='--jobs 2000'.
+BENCH_ARGS ?=
+
 bench: install ## Enqueue benchmark against DATABASE_URL, with raw procrastinate in the same run
-	$(BIN)/queue-service bench enqueue
+	$(BIN)/python -m bench enqueue $(BENCH_ARGS)
+
+bench-drain: install ## Drain rate and enqueue-to-start latency against DATABASE_URL, vs raw procrastinate
+	$(BIN)/python -m bench drain $(BENCH_ARGS)
+
+bench-http: install ## POST /jobs from 50 connections for 10 s, API on a scratch database of DATABASE_URL's server
+	$(BIN)/python -m bench http $(BENCH_ARGS)
+
+bench-metrics: install ## The metrics endpoints over 30 days of history, against DATABASE_URL
+	$(BIN)/python -m bench metrics $(BENCH_ARGS)
+
+bench-overview: install ## queue.overview over a million finished jobs, against DATABASE_URL
+	$(BIN)/python -m bench overview $(BENCH_ARGS)
 
 db-migrate: install ## Apply migrations to DATABASE_URL
 	$(BIN)/queue-service migrate
@@ -67,4 +82,4 @@ db-migrate: install ## Apply migrations to DATABASE_URL
 clean: ## Remove the virtualenvs
 	rm -rf $(VENV) $(TOOLS)
 
-.PHONY: help install run fmt lint ops-tools test-unit test-integration test bench db-migrate clean
+.PHONY: help install run fmt lint ops-tools test-unit test-integration test bench bench-drain bench-http bench-metrics bench-overview db-migrate clean

@@ -5,7 +5,7 @@ import json
 import psycopg
 from psycopg.types.json import Jsonb
 
-from app.bench import fill_overview_dataset
+from bench.overview import fill_overview_dataset
 
 
 def _plan(conn: psycopg.Connection, query: str) -> dict:

@@ -1,4 +1,4 @@
-"""`queue-service bench http`: POST /jobs from 50 concurrent connections for 10 s.
+"""`python -m bench http`: POST /jobs from 50 concurrent connections for 10 s.
 
 The API runs as a real `queue-service serve` process on a scratch database;
 the client runs in another process, keeps its connections alive, and sends
@@ -23,7 +23,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from app.bench import scratch_database
+from bench.processes import child_env
+from bench.scratch_db import scratch_database
 
 CONNECTIONS = 50
 RUNS = 3
@@ -134,18 +135,19 @@ def run_http_bench(dsn: str, *, port: int = 3021, api_workers: int = 1) -> HttpF
         for i in range(CONNECTIONS)
     ]
     with scratch_database(dsn) as scratch:
-        env = {
-            **os.environ,
-            "DATABASE_URL": scratch,
-            "JWT_SECRET": SECRET,
-            "PORT": str(port),
-            "API_RATE_LIMIT_PER_MINUTE": os.environ.get(
-                "BENCH_API_RATE_LIMIT", "100000000"
-            ),
-            "LOG_LEVEL": "WARNING",
-            "QUEUE_ENV": "prod",
-            "DB_POOL_MAX_SIZE": "20",
-        }
+        env = child_env(
+            {
+                "DATABASE_URL": scratch,
+                "JWT_SECRET": SECRET,
+                "PORT": str(port),
+                "API_RATE_LIMIT_PER_MINUTE": os.environ.get(
+                    "BENCH_API_RATE_LIMIT", "100000000"
+                ),
+                "LOG_LEVEL": "WARNING",
+                "QUEUE_ENV": "prod",
+                "DB_POOL_MAX_SIZE": "20",
+            }
+        )
         # Our own interpreter and CLI: no outside input.
         server = subprocess.Popen(  # noqa: S603
             [
@@ -173,12 +175,13 @@ def run_http_bench(dsn: str, *, port: int = 3021, api_workers: int = 1) -> HttpF
                         [
                             sys.executable,
                             "-m",
-                            "app.bench_http",
+                            "bench.http",
                             "client",
                             url,
                             str(DURATION_S),
                         ],
                         input="\n".join(tokens),
+                        env=child_env({}),
                         capture_output=True,
                         text=True,
                         check=True,
@@ -219,8 +222,9 @@ def run_http_bench(dsn: str, *, port: int = 3021, api_workers: int = 1) -> HttpF
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["client"]:
-        tokens = [line for line in sys.stdin.read().splitlines() if line]
-        print(json.dumps(asyncio.run(_client(sys.argv[2], tokens, float(sys.argv[3])))))
-    else:
-        run_http_bench(os.environ["DATABASE_URL"])
+    # `python -m bench.http client URL SECONDS`, tokens on stdin: the load
+    # client, started by `run_http_bench`; the benchmark is `python -m bench http`.
+    if sys.argv[1:2] != ["client"] or len(sys.argv) != 4:
+        sys.exit("usage: python -m bench.http client URL SECONDS < tokens")
+    tokens = [line for line in sys.stdin.read().splitlines() if line]
+    print(json.dumps(asyncio.run(_client(sys.argv[2], tokens, float(sys.argv[3])))))

@@ -1,4 +1,4 @@
-"""`queue-service bench metrics`: the metrics endpoints over 30 days of history.
+"""`python -m bench metrics`: the metrics endpoints over 30 days of history.
 
 A scratch database gets 30 days of the monitor's 30-second snapshots for the
 three business queues (259,200 rows of `queue.queue_metrics`) and a month of
@@ -18,9 +18,9 @@ from litestar.testing import AsyncTestClient
 
 from app.api.app import create_app
 from app.api.auth import issue_token
-from app.bench import scratch_database
 from app.domain.access import Role
 from app.settings import ApiSettings, DatabaseSettings, Settings
+from bench.scratch_db import scratch_database
 
 SNAPSHOT_EVERY_S = 30
 QUEUES = ("money", "communication", "background")

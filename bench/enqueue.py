@@ -1,4 +1,4 @@
-"""`queue-service bench enqueue`: enqueue throughput, compared with raw procrastinate.
+"""`python -m bench enqueue`: enqueue throughput, compared with raw procrastinate.
 
 Runs in a scratch database created next to the configured one (and dropped
 after), so a live queue is never touched. Every figure is the median of three
@@ -7,24 +7,19 @@ user would run it) is measured in the same run on the same jobs, so the ratio
 is what to compare across machines.
 """
 
-import asyncio
 import logging
-import os
 import statistics
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import procrastinate
 import psycopg
-from psycopg import conninfo, sql
 
-from app.db.migrations import app_line, migrate
-from app.queue import procrastinate_line
 from app.services.enqueue import JobRequest, enqueue, enqueue_many
+from bench.scratch_db import scratch_database
 
 RUNS = 3
 
@@ -41,26 +36,6 @@ class Figure:
     def rate(self) -> float:
         """Return jobs per second."""
         return self.jobs / self.seconds
-
-
-@contextmanager
-def scratch_database(dsn: str) -> Iterator[str]:
-    """Create, migrate and finally drop a database beside `dsn`'s."""
-    name = f"queue_service_bench_{os.getpid()}"
-    admin = conninfo.make_conninfo(dsn, dbname="postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    scratch = conninfo.make_conninfo(dsn, dbname=name)
-    try:
-        migrate(scratch, [procrastinate_line(), app_line("bench")])
-        yield scratch
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                    sql.Identifier(name)
-                )
-            )
 
 
 def analytics_data(index: int) -> dict[str, Any]:
@@ -191,79 +166,6 @@ async def measure(dsn: str, *, jobs: int, single: int) -> list[Figure]:
     return figures
 
 
-def fill_overview_dataset(dsn: str, *, finished: int, waiting: int) -> None:
-    """Load `finished` finished jobs and `waiting` waiting ones, as retention would keep them.
-
-    Finished jobs are inserted directly (their states need no triggers); waiting
-    ones go through queue.enqueue_many like real jobs.
-    """
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(
-            """
-            INSERT INTO procrastinate_jobs (queue_name, task_name, priority, status, attempts, args)
-            SELECT (ARRAY['money', 'communication', 'background'])[1 + i %% 3],
-                   'analytics-track', 3,
-                   (CASE WHEN i %% 50 = 0 THEN 'failed' ELSE 'succeeded' END)::procrastinate_job_status,
-                   1,
-                   jsonb_build_object('data', jsonb_build_object('n', i), 'meta', jsonb_build_object(
-                       'enqueued_at', now() - make_interval(secs => i)))
-            FROM generate_series(1, %(finished)s) AS i
-            """,
-            {"finished": finished},
-        )
-        queues = ["money", "communication", "background"]
-        jobs = [
-            JobRequest(
-                queues[i % 3],
-                {
-                    "money": "refund-process",
-                    "communication": "send-push",
-                    "background": "analytics-track",
-                }[queues[i % 3]],
-                {
-                    "transactionId": f"tx-{i}",
-                    "userId": str(uuid.UUID(int=i)),
-                    "title": f"t{i}",
-                    "body": "b",
-                    "eventType": "e",
-                },
-                run_at=None,
-            )
-            for i in range(waiting)
-        ]
-        conn.execute(
-            "SELECT count(*) FROM queue.enqueue_many(%s)",
-            (psycopg.types.json.Jsonb([job.as_json() for job in jobs]),),
-        )
-        conn.execute("VACUUM ANALYZE procrastinate_jobs")
-
-
-def time_overview(dsn: str, *, runs: int = 7) -> float:
-    """Return the median wall time of `SELECT * FROM queue.overview`, in seconds."""
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(
-            "SELECT * FROM queue.overview"
-        ).fetchall()  # warm the cache and plan
-        seconds = []
-        for _ in range(runs):
-            started = time.perf_counter()
-            conn.execute("SELECT * FROM queue.overview").fetchall()
-            seconds.append(time.perf_counter() - started)
-    return statistics.median(seconds)
-
-
-def run_overview_bench(dsn: str, *, finished: int, waiting: int) -> float:
-    """Time queue.overview over a large finished history, in a scratch database."""
-    with scratch_database(dsn) as scratch:
-        fill_overview_dataset(scratch, finished=finished, waiting=waiting)
-        median = time_overview(scratch)
-    print(
-        f"queue.overview with {finished:,} finished and {waiting:,} waiting jobs: "
-        f"median {median * 1000:.1f} ms of 7 runs"
-    )
-    return median
-
-
 def render(figures: list[Figure]) -> str:
     """Return the figures as a table with ratios to raw procrastinate."""
     by_name = {figure.name: figure for figure in figures}
@@ -291,9 +193,3 @@ async def run_enqueue_bench(dsn: str, *, jobs: int, single: int) -> list[Figure]
     )
     print(render(figures))
     return figures
-
-
-if __name__ == "__main__":
-    asyncio.run(
-        run_enqueue_bench(os.environ["DATABASE_URL"], jobs=20_000, single=2_000)
-    )

@@ -1,4 +1,4 @@
-"""The no-op task of `queue-service bench drain`, loaded with WORKER_EXTRA_TASK_MODULES.
+"""The no-op task of `python -m bench drain`, loaded with WORKER_EXTRA_TASK_MODULES.
 
 It records, for latency runs, how long after its enqueue each job started.
 """

@@ -1,4 +1,4 @@
-"""`queue-service bench drain`: how fast workers empty a queue, and how soon a job starts.
+"""`python -m bench drain`: how fast workers empty a queue, and how soon a job starts.
 
 In a scratch database beside the configured one, with a `bench` queue of
 concurrency 10 and a no-op task:
@@ -14,7 +14,6 @@ Raw procrastinate runs its own worker loop on the same task.
 
 import asyncio
 import logging
-import os
 import signal
 import statistics
 import subprocess
@@ -28,14 +27,18 @@ import procrastinate
 import psycopg
 from psycopg.types.json import Jsonb
 
-from app.bench import scratch_database
 from app.services.enqueue import enqueue
-from workers import bench_tasks
+from bench import drain_tasks
+from bench.processes import child_env
+from bench.scratch_db import scratch_database
 from workers.runtime import WorkerConfig, run_worker_process
 
 CONCURRENCY = 10
 LATENCY_JOBS = 300
 LATENCY_GAP_S = 0.02
+# Our worker processes load the no-op task by name (WORKER_EXTRA_TASK_MODULES);
+# `child_env` puts this package on their path.
+TASK_MODULE = drain_tasks.__name__
 
 logger = logging.getLogger(__name__)
 
@@ -130,7 +133,7 @@ def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     # Our own interpreter running our own module: no outside input.
     return subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", *args],
-        env={**os.environ, **env},
+        env=child_env(env),
         stdout=subprocess.DEVNULL,
     )
 
@@ -150,7 +153,7 @@ def drain_ours(dsn: str, *, processes: int, jobs: int) -> float:
         "QUEUE_ENV": "dev",
         "LOG_LEVEL": "WARNING",
         "WORKER_METRICS_PORT": "0",
-        "WORKER_EXTRA_TASK_MODULES": "workers.bench_tasks",
+        "WORKER_EXTRA_TASK_MODULES": TASK_MODULE,
     }
     _enqueue_backlog(dsn, jobs)
     children = [
@@ -168,7 +171,7 @@ def drain_raw(dsn: str, *, processes: int, jobs: int) -> float:
     _reset(dsn)
     _enqueue_backlog(dsn, jobs)
     children = [
-        _spawn(["workers.bench", "raw-worker", dsn], {}) for _ in range(processes)
+        _spawn(["bench.drain", "raw-worker", dsn], {}) for _ in range(processes)
     ]
     try:
         return _wait_until_drained(dsn)
@@ -180,8 +183,8 @@ def raw_app(dsn: str) -> procrastinate.App:
     """Return raw procrastinate as a plain user would run it, with the no-op task."""
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=dsn))
     app.task(
-        name=bench_tasks.BENCH_TASK, queue=bench_tasks.BENCH_QUEUE, pass_context=True
-    )(bench_tasks.bench_noop)
+        name=drain_tasks.BENCH_TASK, queue=drain_tasks.BENCH_QUEUE, pass_context=True
+    )(drain_tasks.bench_noop)
     return app
 
 
@@ -190,7 +193,7 @@ async def run_raw_worker(dsn: str) -> None:
     app = raw_app(dsn)
     async with app.open_async():
         await app.run_worker_async(
-            queues=[bench_tasks.BENCH_QUEUE], concurrency=CONCURRENCY
+            queues=[drain_tasks.BENCH_QUEUE], concurrency=CONCURRENCY
         )
 
 
@@ -205,7 +208,7 @@ async def _latency(
     dsn: str,
 ) -> tuple[float, float, float]:
     _reset(dsn)
-    bench_tasks.STARTED_AFTER_S.clear()
+    drain_tasks.STARTED_AFTER_S.clear()
     stop = asyncio.Event()
     worker = asyncio.create_task(run_worker(stop))
     await asyncio.to_thread(_wait_for_workers, dsn, 1)
@@ -213,19 +216,17 @@ async def _latency(
         await send(time.time())
         await asyncio.sleep(LATENCY_GAP_S)
     for _ in range(600):  # at most 30 s for the last jobs to start
-        if len(bench_tasks.STARTED_AFTER_S) >= LATENCY_JOBS:
+        if len(drain_tasks.STARTED_AFTER_S) >= LATENCY_JOBS:
             break
         await asyncio.sleep(0.05)
     stop.set()
     await worker
-    return _percentiles(list(bench_tasks.STARTED_AFTER_S))
+    return _percentiles(list(drain_tasks.STARTED_AFTER_S))
 
 
 async def latency_ours(dsn: str) -> tuple[float, float, float]:
     """Enqueue→start latency of our worker (1 process, in this one)."""
-    config = WorkerConfig(
-        dsn=dsn, queues=["bench"], extra_task_modules=("workers.bench_tasks",)
-    )
+    config = WorkerConfig(dsn=dsn, queues=["bench"], extra_task_modules=(TASK_MODULE,))
     async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
 
         async def send(at: float) -> None:
@@ -244,7 +245,7 @@ async def latency_raw(dsn: str) -> tuple[float, float, float]:
     app = raw_app(dsn)
     async with app.open_async():
         deferrer = app.configure_task(
-            bench_tasks.BENCH_TASK, queue=bench_tasks.BENCH_QUEUE
+            drain_tasks.BENCH_TASK, queue=drain_tasks.BENCH_QUEUE
         )
 
         async def send(at: float) -> None:
@@ -253,7 +254,7 @@ async def latency_raw(dsn: str) -> tuple[float, float, float]:
         async def work(stop: asyncio.Event) -> None:
             runner = asyncio.create_task(
                 app.run_worker_async(
-                    queues=[bench_tasks.BENCH_QUEUE],
+                    queues=[drain_tasks.BENCH_QUEUE],
                     concurrency=CONCURRENCY,
                     install_signal_handlers=False,
                 )
@@ -316,10 +317,9 @@ def run_drain_bench(dsn: str, *, jobs: int) -> None:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["raw-worker"]:
-        logging.basicConfig(level=logging.WARNING)
-        asyncio.run(run_raw_worker(sys.argv[2]))
-    else:
-        run_drain_bench(
-            os.environ["DATABASE_URL"], jobs=int(os.environ.get("BENCH_JOBS", "20000"))
-        )
+    # `python -m bench.drain raw-worker DSN`: one raw procrastinate worker,
+    # started by `drain_raw`; the benchmark itself is `python -m bench drain`.
+    if sys.argv[1:2] != ["raw-worker"] or len(sys.argv) != 3:
+        sys.exit("usage: python -m bench.drain raw-worker DSN")
+    logging.basicConfig(level=logging.WARNING)
+    asyncio.run(run_raw_worker(sys.argv[2]))

@@ -1,0 +1,122 @@
+"""`python -m bench enqueue|drain|http|metrics|overview`: run one benchmark.
+
+Each runs in a scratch database beside `DATABASE_URL`'s (read as the service
+reads it) and prints its table. The options and defaults are those the
+`queue-service bench` subcommand had.
+"""
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Sequence
+
+from app.db.migrations import MigrationError
+from app.domain.errors import ServiceError
+from app.observability.logging import configure_logging
+from app.settings import UnknownVariablesError, UnsafeSettingsError, load_settings
+
+Runner = Callable[[argparse.Namespace, str], None]
+
+
+def run_enqueue(args: argparse.Namespace, dsn: str) -> None:
+    """Enqueue throughput vs raw procrastinate."""
+    from bench.enqueue import run_enqueue_bench
+
+    asyncio.run(run_enqueue_bench(dsn, jobs=args.jobs, single=args.single))
+
+
+def run_http(args: argparse.Namespace, dsn: str) -> None:
+    """POST /jobs from 50 connections for 10 s."""
+    from bench.http import run_http_bench
+
+    run_http_bench(dsn, api_workers=args.api_workers)
+
+
+def run_drain(args: argparse.Namespace, dsn: str) -> None:
+    """Drain rate and latency vs raw procrastinate."""
+    from bench.drain import run_drain_bench
+
+    run_drain_bench(dsn, jobs=args.jobs)
+
+
+def run_overview(args: argparse.Namespace, dsn: str) -> None:
+    """Time queue.overview over a large history."""
+    from bench.overview import run_overview_bench
+
+    run_overview_bench(dsn, finished=args.finished, waiting=args.waiting)
+
+
+def run_metrics(args: argparse.Namespace, dsn: str) -> None:
+    """Time the metrics endpoints over 30 days of snapshots."""
+    from bench.metrics import run_metrics_bench
+
+    run_metrics_bench(dsn, days=args.days, outcomes=args.outcomes)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the parser of every benchmark and its options."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    what = parser.add_subparsers(dest="what", required=True)
+
+    enqueue = what.add_parser("enqueue", help="enqueue throughput vs raw procrastinate")
+    enqueue.add_argument("--jobs", type=int, default=20_000, help="jobs per bulk run")
+    enqueue.add_argument(
+        "--single", type=int, default=2_000, help="jobs of the single-call run"
+    )
+    enqueue.set_defaults(run=run_enqueue)
+
+    http = what.add_parser("http", help="POST /jobs from 50 connections for 10 s")
+    http.add_argument(
+        "--api-workers", type=int, default=1, help="API processes to serve with"
+    )
+    http.set_defaults(run=run_http)
+
+    drain = what.add_parser("drain", help="drain rate and latency vs raw procrastinate")
+    drain.add_argument("--jobs", type=int, default=20_000)
+    drain.set_defaults(run=run_drain)
+
+    overview = what.add_parser(
+        "overview", help="time queue.overview over a large history"
+    )
+    overview.add_argument("--finished", type=int, default=1_000_000)
+    overview.add_argument("--waiting", type=int, default=10_000)
+    overview.set_defaults(run=run_overview)
+
+    metrics = what.add_parser(
+        "metrics", help="time the metrics endpoints over 30 days of snapshots"
+    )
+    metrics.add_argument("--days", type=int, default=30)
+    metrics.add_argument("--outcomes", type=int, default=1_000_000)
+    metrics.set_defaults(run=run_metrics)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark `argv` names against DATABASE_URL's server."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except (UnknownVariablesError, UnsafeSettingsError) as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 2
+    if settings.database.url is None:
+        raise SystemExit(
+            "DATABASE_URL is not set: a benchmark needs a server where it may create a scratch database"
+        )
+    json_lines = (
+        settings.log.format or ("text" if settings.env == "dev" else "json")
+    ) == "json"
+    configure_logging(level=settings.log.level, json_lines=json_lines)
+    run: Runner = args.run
+    try:
+        run(args, settings.database.url)
+    except (ServiceError, MigrationError) as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
