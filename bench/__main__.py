@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from app.db.migrations import MigrationError
 from app.domain.errors import ServiceError
 from app.observability.logging import configure_logging
-from app.settings import UnknownVariablesError, UnsafeSettingsError, load_settings
+from app.settings import UnsafeSettingsError, load_settings
 
 Runner = Callable[[argparse.Namespace, str], None]
 
@@ -96,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
-    except (UnknownVariablesError, UnsafeSettingsError) as exc:
+    except UnsafeSettingsError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 2
     if settings.database.url is None:

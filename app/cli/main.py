@@ -16,7 +16,7 @@ from app.cli.worker import cmd_worker
 from app.db.migrations import MigrationError
 from app.domain.errors import ServiceError
 from app.observability.logging import configure_logging
-from app.settings import UnknownVariablesError, UnsafeSettingsError, load_settings
+from app.settings import UnsafeSettingsError, load_settings
 
 DESCRIPTION = """The `queue-service` command: the composition root.
 
@@ -113,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings(dev=args.command == "dev")
-    except (UnknownVariablesError, UnsafeSettingsError) as exc:
+    except UnsafeSettingsError as exc:
         print(f"queue-service: {exc}", file=sys.stderr)
         return 2
     json_lines = (

@@ -3,7 +3,7 @@
 A variable that names no setting is reported with a WARNING naming the closest
 setting when it looks like one of ours: it starts with one of our prefixes, or
 it is close to one of our names (JWTSECRET, DATBASE_URL). The process starts
-anyway (style.md §6): the platform puts variables of its own in the
+anyway: the platform puts variables of its own in the
 environment, and a check that refuses them stops every pod. Never reported:
 
 - Kubernetes service links (`service_links`): QUEUE_SERVICE_API_PORT=tcp://...,
@@ -78,13 +78,6 @@ _GROUPS = (
 # the closest setting is named from this ratio on.
 _NEAR = 0.85
 _CLOSEST = 0.6
-
-
-class UnknownVariablesError(ValueError):
-    """No longer raised: unknown variables are warnings (style.md §6).
-
-    Kept so that code catching it (app/cli.py) goes on importing it.
-    """
 
 
 @dataclass(frozen=True)
