@@ -87,6 +87,9 @@ class MigrationLine:
     # Rows a line's code owns (the job-type catalogue's), written last; returns
     # the names of the rows it changed.
     rows: Callable[[psycopg.Connection[tuple[object, ...]]], list[str]] | None = None
+    # Run the pending files, the object files and the rows in one transaction
+    # (ours); procrastinate's files run one transaction each, as it ships them.
+    atomic: bool = False
 
 
 @dataclass
@@ -133,6 +136,7 @@ def app_line(version: str, directory: Path | None = None) -> MigrationLine:
         objects=read_objects(directory.parent),
         former_checksums=_former_checksums(directory / _FORMER_CHECKSUMS),
         rows=lambda conn: write_job_types(conn, CATALOGUE.values()),
+        atomic=True,
     )
 
 
@@ -228,61 +232,86 @@ def _migrate_line(
                 report.baselined.append((line.name, file.name))
         return
 
-    ran_files = False
-    for file in line.files:
-        if file.name in applied or file.phase not in phases:
-            continue
-        logger.info(
-            "Applying migration.",
-            extra={"action": "migration_applied", "line": line.name, "file": file.name},
-        )
-        if file.transactional:
-            with conn.transaction():
-                _execute(conn, line, file)
-                _record(conn, line, file, baseline=False)
-        else:
-            _execute(conn, line, file)
-            _record(conn, line, file, baseline=False)
-        report.applied.append((line.name, file.name))
-        ran_files = True
-
-    # A numbered migration may drop what an unchanged object file defines (a
-    # view reading a dropped column goes with it): after one ran, every object
-    # file runs again.
-    _apply_objects(conn, line, {} if ran_files else applied, report)
-    if line.rows is not None:
+    pending = [f for f in line.files if f.name not in applied and f.phase in phases]
+    if not line.atomic:
+        for file in pending:
+            if file.transactional:
+                with conn.transaction():
+                    _run_file(conn, line, file, report)
+            else:
+                _run_file(conn, line, file, report)
         with conn.transaction():
-            written = line.rows(conn)
-        report.applied.extend((line.name, f"job_types/{name}") for name in written)
+            _apply_objects_and_rows(conn, line, {} if pending else applied, report)
+        return
+
+    # Our line runs as one transaction: its new files, then the object files,
+    # then the catalogue's rows, so that no process ever sees new tables with
+    # old functions, or a function dropped and not yet made again. A file that
+    # cannot run in a transaction (CREATE INDEX CONCURRENTLY) commits what
+    # came before it and runs alone.
+    batch: list[MigrationFile] = []
+    for file in pending:
+        if file.transactional:
+            batch.append(file)
+            continue
+        with conn.transaction():
+            for earlier in batch:
+                _run_file(conn, line, earlier, report)
+        batch = []
+        _run_file(conn, line, file, report)
+    with conn.transaction():
+        for file in batch:
+            _run_file(conn, line, file, report)
+        _apply_objects_and_rows(conn, line, {} if pending else applied, report)
 
 
-def _apply_objects(
+def _run_file(
+    conn: psycopg.Connection[tuple[object, ...]],
+    line: MigrationLine,
+    file: MigrationFile,
+    report: MigrationReport,
+) -> None:
+    logger.info(
+        "Applying migration.",
+        extra={"action": "migration_applied", "line": line.name, "file": file.name},
+    )
+    _execute(conn, line, file)
+    _record(conn, line, file, baseline=False)
+    report.applied.append((line.name, file.name))
+
+
+def _apply_objects_and_rows(
     conn: psycopg.Connection[tuple[object, ...]],
     line: MigrationLine,
     applied: Mapping[str, str],
     report: MigrationReport,
 ) -> None:
+    # `applied` is empty after a numbered migration ran: it may have dropped
+    # what an unchanged object file defines (a view reading a dropped column
+    # goes with it), so every object file runs again.
     pending = pending_objects(line.objects, dict(applied))
     current = [obj.path for obj in line.objects]
-    with conn.transaction():
-        try:
-            apply_objects(conn, pending)
-        except SchemaObjectError as exc:
-            raise MigrationError(str(exc)) from exc
-        for obj in pending:
-            conn.execute(
-                "INSERT INTO queue.schema_migrations (line, name, checksum, version) "
-                "VALUES (%s, %s, %s, %s) ON CONFLICT (line, name) DO UPDATE "
-                "SET checksum = EXCLUDED.checksum, version = EXCLUDED.version, applied_at = now()",
-                (line.name, obj.path, obj.checksum, line.version),
-            )
-        # An object whose file is gone was dropped by a numbered migration.
+    try:
+        apply_objects(conn, pending)
+    except SchemaObjectError as exc:
+        raise MigrationError(str(exc)) from exc
+    for obj in pending:
         conn.execute(
-            "DELETE FROM queue.schema_migrations "
-            "WHERE line = %s AND name LIKE '%%/%%' AND NOT name = ANY(%s)",
-            (line.name, current),
+            "INSERT INTO queue.schema_migrations (line, name, checksum, version) "
+            "VALUES (%s, %s, %s, %s) ON CONFLICT (line, name) DO UPDATE "
+            "SET checksum = EXCLUDED.checksum, version = EXCLUDED.version, applied_at = now()",
+            (line.name, obj.path, obj.checksum, line.version),
         )
+    # An object whose file is gone was dropped by a numbered migration.
+    conn.execute(
+        "DELETE FROM queue.schema_migrations "
+        "WHERE line = %s AND name LIKE '%%/%%' AND NOT name = ANY(%s)",
+        (line.name, current),
+    )
     report.applied.extend((line.name, obj.path) for obj in pending)
+    if line.rows is not None:
+        written = line.rows(conn)
+        report.applied.extend((line.name, f"job_types/{name}") for name in written)
 
 
 def _adopt_rewritten(

@@ -8,10 +8,9 @@
 -- CREATE OR REPLACE cannot make: the old function is dropped here and
 -- sql/functions/begin_provider_call.sql creates the new one in the same run.
 --
--- Lock impact: none on tables. Between this file and the object files (the
--- same migrate run, milliseconds) a provider call of a running worker fails
--- with "function does not exist" and is retried as any failure; the ledger
--- keeps it from running twice.
+-- Lock impact: none on tables. The drop and the new definition commit
+-- together (migrate runs our files and the object files in one transaction),
+-- so a running worker never finds the function missing.
 -- Operator steps: none.
 
 DROP FUNCTION IF EXISTS queue.begin_provider_call(text, text, bigint, text, text, text, double precision);

@@ -292,7 +292,9 @@ def test_migrate_applies_object_files_after_those_they_read(empty_db_dsn, tmp_pa
         assert conn.execute("SELECT m FROM queue.a_reader").fetchone() == (2,)
 
 
-def test_migrate_rolls_back_every_object_file_when_one_fails(empty_db_dsn, tmp_path):
+def test_migrate_rolls_back_the_whole_run_when_an_object_file_fails(
+    empty_db_dsn, tmp_path
+):
     migrations = _copy_sql(tmp_path)
     (migrations.parent / "views" / "zz_broken.sql").write_text(
         "CREATE OR REPLACE VIEW queue.zz_broken AS SELECT no_such_column FROM queue.queues;\n"
@@ -305,8 +307,10 @@ def test_migrate_rolls_back_every_object_file_when_one_fails(empty_db_dsn, tmp_p
         assert conn.execute("SELECT to_regproc('queue.enqueue_many')").fetchone() == (
             None,
         )
+        # The numbered files of the same run went with them: one transaction.
+        assert conn.execute("SELECT to_regclass('queue.queues')").fetchone() == (None,)
         assert conn.execute(
-            "SELECT count(*) FROM queue.schema_migrations WHERE name LIKE '%/%'"
+            "SELECT count(*) FROM queue.schema_migrations WHERE line = 'app'"
         ).fetchone() == (0,)
 
 
@@ -342,3 +346,30 @@ def test_migrate_forgets_the_record_of_a_removed_object_file(empty_db_dsn, tmp_p
         assert conn.execute(
             "SELECT count(*) FROM queue.schema_migrations WHERE name = 'views/scratch.sql'"
         ).fetchone() == (0,)
+
+
+def test_migrate_commits_before_a_no_transaction_file(empty_db_dsn, tmp_path):
+    migrations = _copy_sql(tmp_path)
+    migrate(empty_db_dsn, [procrastinate_line(), app_line("t", migrations)])
+    (migrations / "9003_pre_table.sql").write_text(
+        "-- 9003_pre_table: test only.\n\nCREATE TABLE queue.marked (id int);\n"
+    )
+    (migrations / "9004_pre_index.sql").write_text(
+        "-- 9004_pre_index: test only.\n-- migrate: no-transaction\n\n"
+        "CREATE INDEX CONCURRENTLY marked_id_idx ON queue.marked (id);\n"
+    )
+    (migrations / "9005_pre_broken.sql").write_text(
+        "-- 9005_pre_broken: test only.\n\nSELECT no_such_function();\n"
+    )
+
+    with pytest.raises(MigrationError, match=r"9005_pre_broken\.sql failed"):
+        migrate(empty_db_dsn, [procrastinate_line(), app_line("t", migrations)])
+
+    with psycopg.connect(empty_db_dsn) as conn:
+        recorded = conn.execute(
+            "SELECT name FROM queue.schema_migrations WHERE name LIKE '900%' ORDER BY name"
+        ).fetchall()
+        assert conn.execute(
+            "SELECT to_regclass('queue.marked_id_idx') IS NOT NULL"
+        ).fetchone() == (True,)
+    assert recorded == [("9003_pre_table.sql",), ("9004_pre_index.sql",)]
