@@ -93,7 +93,7 @@ def apply_objects(
             except psycopg.Error as exc:
                 raise SchemaObjectError(f"SQL object {obj.path} failed: {exc}") from exc
             else:
-                logger.info(
+                logger.debug(
                     "Applied SQL object.",
                     extra={"action": "schema_object_applied", "file": obj.path},
                 )

@@ -49,54 +49,22 @@ BEGIN
             'meta', coalesce(nullif(e.job -> 'meta', 'null'), '{}')
                 || jsonb_build_object('idempotency_key', k.key, 'enqueued_at', enqueued_at)
         ),
+        -- The first check the job fails, in the order that names the root
+        -- cause; queue.enqueue_problem says how each is reported.
         CASE
-            WHEN e.kind <> 'object' THEN 'QS009'
-            WHEN e.unknown_field IS NOT NULL THEN 'QS009'
-            WHEN q.name IS NULL THEN 'QS001'
-            WHEN t.name IS NULL THEN 'QS002'
-            WHEN t.queue <> q.name THEN 'QS003'
-            WHEN jsonb_typeof(e.job -> 'data') IS DISTINCT FROM 'object' THEN 'QS004'
-            WHEN octet_length((e.job -> 'data')::text) > 65536 THEN 'QS005'
-            WHEN NOT e.priority_ok THEN 'QS007'
-            WHEN NOT e.run_at_ok THEN 'QS009'
-            WHEN NOT e.meta_ok THEN 'QS010'
-            WHEN NOT e.key_ok THEN 'QS011'
-            WHEN k.key IS NULL AND t.idempotency_key_template IS NOT NULL THEN 'QS006'
-            WHEN octet_length(k.key) > 512 THEN 'QS011'
-        END,
-        CASE
-            WHEN e.kind <> 'object' THEN format('a job must be a JSON object, got %s', e.kind)
-            WHEN e.unknown_field IS NOT NULL THEN format(
-                'unknown field "%s" (fields: queue, job_type, data, priority, run_at, idempotency_key, meta)',
-                e.unknown_field)
-            WHEN q.name IS NULL THEN format('unknown queue "%s" (queues: %s)',
-                e.job ->> 'queue',
-                (SELECT string_agg(name, ', ' ORDER BY name) FROM queue.queues))
-            WHEN t.name IS NULL THEN format('unknown job type "%s" (job types of queue "%s": %s)',
-                e.job ->> 'job_type', q.name,
-                (SELECT string_agg(name, ', ' ORDER BY name) FROM queue.job_types WHERE queue = q.name))
-            WHEN t.queue <> q.name THEN format('job type "%s" belongs to queue "%s", not "%s"',
-                t.name, t.queue, q.name)
-            WHEN jsonb_typeof(e.job -> 'data') IS DISTINCT FROM 'object' THEN format(
-                'data must be a JSON object, got %s', coalesce(jsonb_typeof(e.job -> 'data'), 'nothing'))
-            WHEN octet_length((e.job -> 'data')::text) > 65536 THEN format(
-                'data is %s bytes, more than the limit of 65536', octet_length((e.job -> 'data')::text))
-            WHEN NOT e.priority_ok THEN format('priority must be an integer from 1 to 10, got %s',
-                e.job -> 'priority')
-            WHEN NOT e.run_at_ok THEN format('run_at must be an ISO 8601 timestamp, got %s',
-                e.job -> 'run_at')
-            WHEN NOT e.meta_ok THEN format('meta must be a JSON object, got %s', jsonb_typeof(e.job -> 'meta'))
-            WHEN NOT e.key_ok THEN format('idempotency_key must be a string of 1 to 512 bytes, got %s',
-                left((e.job -> 'idempotency_key')::text, 80))
-            WHEN k.key IS NULL AND t.idempotency_key_template IS NOT NULL THEN format(
-                'job type "%s" needs data field(s) %s for its idempotency key "%s" (or pass idempotency_key)',
-                t.name,
-                (SELECT string_agg(format('"%s"', replace(m, '|', '" or "')), ', ')
-                 FROM unnest(queue.missing_key_fields(t.idempotency_key_template, e.job -> 'data')) AS m),
-                t.idempotency_key_template)
-            WHEN octet_length(k.key) > 512 THEN format(
-                'idempotency key rendered from "%s" is %s bytes, more than 512; pass a shorter idempotency_key',
-                t.idempotency_key_template, octet_length(k.key))
+            WHEN e.kind <> 'object' THEN 'not_an_object'
+            WHEN e.unknown_field IS NOT NULL THEN 'unknown_field'
+            WHEN q.name IS NULL THEN 'unknown_queue'
+            WHEN t.name IS NULL THEN 'unknown_job_type'
+            WHEN t.queue <> q.name THEN 'wrong_queue'
+            WHEN jsonb_typeof(e.job -> 'data') IS DISTINCT FROM 'object' THEN 'data_not_an_object'
+            WHEN octet_length((e.job -> 'data')::text) > 65536 THEN 'data_too_large'
+            WHEN NOT e.priority_ok THEN 'bad_priority'
+            WHEN NOT e.run_at_ok THEN 'bad_run_at'
+            WHEN NOT e.meta_ok THEN 'bad_meta'
+            WHEN NOT e.key_ok THEN 'bad_idempotency_key'
+            WHEN k.key IS NULL AND t.idempotency_key_template IS NOT NULL THEN 'key_fields_missing'
+            WHEN octet_length(k.key) > 512 THEN 'rendered_key_too_long'
         END
     )::queue.enqueue_row AS job
     FROM (
@@ -136,15 +104,21 @@ BEGIN
         RETURN;  -- an empty array enqueues nothing
     END IF;
 
-    SELECT b.job_index, b.error_code, b.error_message INTO bad
+    -- A check without a row in enqueue_problem still refuses the job.
+    SELECT b.job_index,
+           coalesce(p.sqlstate, 'QS009') AS sqlstate,
+           coalesce(p.message, format('the job fails check %s', b.failed_check)) AS message
+    INTO bad
     FROM unnest(batch) AS b
-    WHERE b.error_code IS NOT NULL
+    LEFT JOIN LATERAL queue.enqueue_problem(b.failed_check, jobs -> b.job_index, enqueued_at) AS p
+        ON true
+    WHERE b.failed_check IS NOT NULL
     ORDER BY b.job_index
     LIMIT 1;
     IF FOUND THEN
-        RAISE EXCEPTION '%', CASE WHEN label_index THEN format('jobs[%s]: %s', bad.job_index, bad.error_message)
-                                  ELSE bad.error_message END
-            USING ERRCODE = bad.error_code;
+        RAISE EXCEPTION '%', CASE WHEN label_index THEN format('jobs[%s]: %s', bad.job_index, bad.message)
+                                  ELSE bad.message END
+            USING ERRCODE = bad.sqlstate;
     END IF;
 
     -- 2. Defer every job that may be new: those without a key and the first

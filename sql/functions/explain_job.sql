@@ -60,11 +60,7 @@ BEGIN
     SELECT * INTO kind FROM queue.job_types AS t WHERE t.name = job.task_name;
     SELECT * INTO policy FROM queue.queues AS q WHERE q.name = job.queue_name;
     has_policy := FOUND;
-    SELECT o.error_type, o.error_message INTO last_error
-    FROM queue.job_outcomes AS o
-    WHERE o.job_id = job.id AND o.error_message IS NOT NULL
-    ORDER BY o.attempt DESC, o.id DESC
-    LIMIT 1;
+    SELECT e.error_type, e.error_message INTO last_error FROM queue.last_error(job.id) AS e;
     error_text := CASE WHEN last_error.error_message IS NOT NULL THEN
         concat_ws(': ', last_error.error_type,
                   CASE WHEN length(last_error.error_message) > 500

@@ -13,12 +13,7 @@ SELECT
     j.args -> 'data' AS data
 FROM procrastinate_jobs AS j
 LEFT JOIN queue.queues AS q ON q.name = j.queue_name
-LEFT JOIN LATERAL (
-    SELECT o.error_type, o.error_message FROM queue.job_outcomes AS o
-    WHERE o.job_id = j.id AND o.error_message IS NOT NULL
-    ORDER BY o.attempt DESC, o.id DESC
-    LIMIT 1
-) AS last_outcome ON true
+LEFT JOIN LATERAL queue.last_error(j.id) AS last_outcome ON true
 WHERE j.status = 'failed';
 COMMENT ON VIEW queue.failures IS
     'Failed (dead-lettered) jobs with their last error; retry them by id or in bulk.';

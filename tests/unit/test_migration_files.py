@@ -110,3 +110,29 @@ def test_app_line_refuses_two_files_with_one_number(tmp_path):
     (tmp_path / "0001_post_b.sql").write_text("SELECT 2;\n")
     with pytest.raises(MigrationError, match="share number 0001"):
         app_line("x", tmp_path)
+
+
+def test_every_enqueue_check_has_its_sqlstate_and_message():
+    functions = REPO / "sql" / "functions"
+    decided = set(
+        re.findall(r"THEN '([a-z_]+)'", (functions / "enqueue_jobs.sql").read_text())
+    )
+    reported = set(
+        re.findall(
+            r"\('([a-z_]+)', 'QS\d{3}'", (functions / "enqueue_problem.sql").read_text()
+        )
+    )
+    assert len(decided) == 13
+    assert decided == reported
+
+
+def test_each_object_file_defines_the_object_it_is_named_after():
+    for kind, word in (
+        ("functions", "FUNCTION"),
+        ("views", "VIEW"),
+        ("triggers", "TRIGGER"),
+    ):
+        for path in (REPO / "sql" / kind).glob("*.sql"):
+            name = path.stem
+            pattern = rf"CREATE OR REPLACE {word} (queue\.)?{name}\b"
+            assert len(re.findall(pattern, path.read_text())) == 1, path
