@@ -45,7 +45,7 @@ class Group(BaseSettings):
     @classmethod
     def _not_a_service_link(cls, value: Any, info: ValidationInfo) -> Any:
         # A setting whose name Kubernetes could inject too (WORKER_METRICS_PORT,
-        # for a Service named worker-metrics) may hold tcp://10.0.0.7:9464: the
+        # for a Service named worker-metrics) may hold tcp://192.0.2.7:9464: the
         # platform's value, since an operator's own value would win over it.
         # It counts as unset rather than as a value that fails to parse.
         if not isinstance(value, str) or info.field_name is None:

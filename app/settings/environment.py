@@ -7,7 +7,7 @@ anyway: the platform puts variables of its own in the
 environment, and a check that refuses them stops every pod. Never reported:
 
 - Kubernetes service links (`service_links`): QUEUE_SERVICE_API_PORT=tcp://...,
-  DB_SERVICE_HOST=10.0.0.5 for a Service named db, and the like;
+  DB_SERVICE_HOST=192.0.2.5 for a Service named db, and the like;
 - the override families RATE_LIMIT_<BUCKET>_<FIELD> and
   ALERT_THRESHOLD_<QUEUE>_<FIELD>;
 - variables of ours read by something other than `Settings` (TEST_DATABASE_URL).

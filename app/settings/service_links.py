@@ -4,18 +4,18 @@ For each Service of the namespace (unless the pod sets `enableServiceLinks:
 false`) the kubelet adds, with NAME the Service's name upper-cased and "-" as
 "_" (queue-service-api: QUEUE_SERVICE_API):
 
-    NAME_SERVICE_HOST=10.0.0.1                 the cluster IP
+    NAME_SERVICE_HOST=192.0.2.1                 the cluster IP
     NAME_SERVICE_PORT=3020                     the first port
     NAME_SERVICE_PORT_<PORTNAME>=3020          each named port
-    NAME_PORT=tcp://10.0.0.1:3020              the first port, Docker-link style
-    NAME_PORT_3020_TCP=tcp://10.0.0.1:3020     and for each port:
+    NAME_PORT=tcp://192.0.2.1:3020              the first port, Docker-link style
+    NAME_PORT_3020_TCP=tcp://192.0.2.1:3020     and for each port:
     NAME_PORT_3020_TCP_PROTO=tcp
     NAME_PORT_3020_TCP_PORT=3020
-    NAME_PORT_3020_TCP_ADDR=10.0.0.1
+    NAME_PORT_3020_TCP_ADDR=192.0.2.1
 
 A variable is a service link when both its name and its value have one of these
 shapes: the value is what tells `WORKER_METRIC_PORT=9464` (a typo of ours) from
-`WORKER_METRIC_PORT=tcp://10.0.0.7:9464` (a Service named worker-metric).
+`WORKER_METRIC_PORT=tcp://192.0.2.7:9464` (a Service named worker-metric).
 """
 
 import ipaddress

@@ -41,10 +41,10 @@ def manifest_services() -> list[Service]:
 # Services a namespace commonly holds next to ours; their names make variables
 # with our prefixes (DB_PORT, API_SERVICE_HOST, WORKER_PORT, QUEUE_PORT...).
 COMMON_SERVICES = [
-    Service("db", "10.0.0.5", (ServicePort(5432, "postgres"),)),
-    Service("api", "10.0.0.6", (ServicePort(80, "http"), ServicePort(443, "https"))),
-    Service("worker", "10.0.0.7", (ServicePort(9464, "metrics"),)),
-    Service("queue", "fd00::8", (ServicePort(5672), ServicePort(5672, None, "UDP"))),
+    Service("db", "192.0.2.5", (ServicePort(5432, "postgres"),)),
+    Service("api", "192.0.2.6", (ServicePort(80, "http"), ServicePort(443, "https"))),
+    Service("worker", "192.0.2.7", (ServicePort(9464, "metrics"),)),
+    Service("queue", "2001:db8::8", (ServicePort(5672), ServicePort(5672, None, "UDP"))),
 ]
 
 

@@ -47,7 +47,7 @@ def test_token_starts_with_the_users_example(tmp_path):
         "token",
         "--role",
         "admin",
-        env={"HOME": str(tmp_path), "QUEUE_SERVICE_API_PORT": "tcp://10.0.0.1:3020"},
+        env={"HOME": str(tmp_path), "QUEUE_SERVICE_API_PORT": "tcp://192.0.2.1:3020"},
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().count(".") == 2  # a JWT

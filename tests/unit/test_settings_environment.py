@@ -96,7 +96,7 @@ def test_commands_load_settings_with_every_services_links_at_once(
 
 
 def test_the_users_example_loads():
-    env = {"QUEUE_SERVICE_API_PORT": "tcp://10.0.0.1:3020"}
+    env = {"QUEUE_SERVICE_API_PORT": "tcp://192.0.2.1:3020"}
     assert unknown_variables(env) == ()
 
 
@@ -122,7 +122,7 @@ def test_a_colliding_setting_holding_a_service_link_keeps_its_default(
     environment, caplog, name
 ):
     default = Settings().model_dump()
-    environment.setenv(name, "tcp://10.0.0.7:9464")
+    environment.setenv(name, "tcp://192.0.2.7:9464")
     caplog.set_level(logging.WARNING)
     assert load_settings().model_dump() == default
     assert _warnings(caplog) == [
@@ -133,7 +133,7 @@ def test_a_colliding_setting_holding_a_service_link_keeps_its_default(
 def test_a_service_named_like_a_setting_starts_and_an_explicit_value_wins(
     environment,
 ):
-    service = Service("worker-metrics", "10.0.0.9", (ServicePort(9100),))
+    service = Service("worker-metrics", "192.0.2.9", (ServicePort(9100),))
     for name, value in service_links(service).items():
         environment.setenv(name, value)
     assert load_settings().worker.metrics_port == 9464
@@ -193,7 +193,7 @@ def test_unknown_variables_that_look_like_ours(name, value, closest):
     ],
 )
 def test_variables_that_are_not_unknown(name):
-    value = "10.0.0.1" if name.endswith("_HOST") else "2"
+    value = "192.0.2.1" if name.endswith("_HOST") else "2"
     assert unknown_variables({name: value}) == ()
 
 
@@ -209,24 +209,24 @@ def test_check_unknown_variables_warns_without_a_closest_name(caplog):
 @pytest.mark.parametrize(
     ("name", "value", "link"),
     [
-        ("DB_SERVICE_HOST", "10.0.0.5", True),
-        ("DB_SERVICE_HOST", "fd00::5", True),
+        ("DB_SERVICE_HOST", "192.0.2.5", True),
+        ("DB_SERVICE_HOST", "2001:db8::5", True),
         ("DB_SERVICE_HOST", "db.example", False),
         ("DB_SERVICE_PORT", "5432", True),
         ("DB_SERVICE_PORT_POSTGRES", "5432", True),
         # A Service named db-service has DB_SERVICE_PORT=tcp://...
-        ("DB_SERVICE_PORT", "tcp://10.0.0.5:5432", True),
+        ("DB_SERVICE_PORT", "tcp://192.0.2.5:5432", True),
         ("DB_SERVICE_PORT", "postgres", False),
-        ("DB_PORT", "tcp://10.0.0.5:5432", True),
-        ("DB_PORT", "tcp://[fd00::5]:5432", True),
+        ("DB_PORT", "tcp://192.0.2.5:5432", True),
+        ("DB_PORT", "tcp://[2001:db8::5]:5432", True),
         ("DB_PORT", "5432", False),
-        ("DB_PORT_5432_TCP", "tcp://10.0.0.5:5432", True),
-        ("DB_PORT_5432_UDP", "udp://10.0.0.5:5432", True),
+        ("DB_PORT_5432_TCP", "tcp://192.0.2.5:5432", True),
+        ("DB_PORT_5432_UDP", "udp://192.0.2.5:5432", True),
         ("DB_PORT_5432_TCP_PROTO", "tcp", True),
         ("DB_PORT_5432_TCP_PORT", "5432", True),
-        ("DB_PORT_5432_TCP_ADDR", "10.0.0.5", True),
+        ("DB_PORT_5432_TCP_ADDR", "192.0.2.5", True),
         ("DB_PORT_5432_TCP_ADDR", "5432", False),
-        ("PORT", "tcp://10.0.0.5:3020", False),
+        ("PORT", "tcp://192.0.2.5:3020", False),
         ("DB_POOL_MAX_SIZE", "10", False),
     ],
 )
