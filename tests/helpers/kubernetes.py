@@ -44,7 +44,9 @@ COMMON_SERVICES = [
     Service("db", "192.0.2.5", (ServicePort(5432, "postgres"),)),
     Service("api", "192.0.2.6", (ServicePort(80, "http"), ServicePort(443, "https"))),
     Service("worker", "192.0.2.7", (ServicePort(9464, "metrics"),)),
-    Service("queue", "2001:db8::8", (ServicePort(5672), ServicePort(5672, None, "UDP"))),
+    Service(
+        "queue", "2001:db8::8", (ServicePort(5672), ServicePort(5672, None, "UDP"))
+    ),
 ]
 
 

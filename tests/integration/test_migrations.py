@@ -2,6 +2,7 @@
 
 import hashlib
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import psycopg
@@ -11,6 +12,7 @@ from app.cli import VERSION, run_migrations
 from app.db.migrations import (
     AppliedMigrationEditedError,
     MigrationError,
+    MigrationLine,
     app_line,
     migrate,
 )
@@ -22,6 +24,11 @@ from tests.helpers import catalog, database
 # What sql/migrations held before functions, views and triggers moved to their
 # own files: the state a database migrated by an older release is in.
 BEFORE_OBJECT_FILES = Path(__file__).parent / "before_object_files"
+
+
+def _older_line() -> MigrationLine:
+    """Our line as a release before object files ran it: files only."""
+    return replace(app_line("t", BEFORE_OBJECT_FILES), rows=None, atomic=False)
 
 
 def _copy_sql(tmp_path: Path) -> Path:
@@ -201,9 +208,7 @@ def test_migrate_upgrades_a_database_of_the_older_layout_to_a_fresh_ones_schema(
     fresh = database.dsn_for(admin_dsn, fresh_name)
     try:
         migrate(fresh, [procrastinate_line(), app_line("t")])
-        migrate(
-            empty_db_dsn, [procrastinate_line(), app_line("t", BEFORE_OBJECT_FILES)]
-        )
+        migrate(empty_db_dsn, [procrastinate_line(), _older_line()])
 
         report = migrate(empty_db_dsn, [procrastinate_line(), app_line("t")])
 
@@ -240,7 +245,13 @@ def test_migrate_refuses_an_older_file_edited_after_it_was_applied(
     shutil.copytree(BEFORE_OBJECT_FILES, edited)
     first = edited / "0001_pre_queue_core.sql"
     first.write_text(first.read_text() + "\n-- edited in place\n")
-    migrate(empty_db_dsn, [procrastinate_line(), app_line("t", edited)])
+    migrate(
+        empty_db_dsn,
+        [
+            procrastinate_line(),
+            replace(_older_line(), files=app_line("t", edited).files),
+        ],
+    )
 
     with pytest.raises(
         AppliedMigrationEditedError, match=r"0001_pre_queue_core\.sql was edited"
