@@ -76,10 +76,13 @@ bench-metrics: install ## The metrics endpoints over 30 days of history, against
 bench-overview: install ## queue.overview over a million finished jobs, against DATABASE_URL
 	$(BIN)/python -m bench overview $(BENCH_ARGS)
 
+bench-sql: install ## Claim cost per job by backlog, completion cost by batch, against DATABASE_URL
+	$(BIN)/python -m bench sql $(BENCH_ARGS)
+
 db-migrate: install ## Apply migrations to DATABASE_URL
 	$(BIN)/queue-service migrate
 
 clean: ## Remove the virtualenvs
 	rm -rf $(VENV) $(TOOLS)
 
-.PHONY: help install run fmt lint ops-tools test-unit test-integration test bench bench-drain bench-http bench-metrics bench-overview db-migrate clean
+.PHONY: help install run fmt lint ops-tools test-unit test-integration test bench bench-drain bench-http bench-metrics bench-overview bench-sql db-migrate clean

@@ -1,4 +1,4 @@
-"""`python -m bench enqueue|drain|http|metrics|overview`: run one benchmark.
+"""`python -m bench enqueue|drain|http|metrics|overview|sql`: run one benchmark.
 
 Each runs in a scratch database beside `DATABASE_URL`'s (read as the service
 reads it) and prints its table. The options and defaults are those the
@@ -53,6 +53,17 @@ def run_metrics(args: argparse.Namespace, dsn: str) -> None:
     run_metrics_bench(dsn, days=args.days, outcomes=args.outcomes)
 
 
+def run_sql(args: argparse.Namespace, dsn: str) -> None:
+    """Claim cost by backlog, completion cost by batch."""
+    from bench.sql_costs import run_sql_costs_bench
+
+    run_sql_costs_bench(dsn, backlogs=args.backlogs, batches=args.batches)
+
+
+def _sizes(text: str) -> list[int]:
+    return [int(part.replace("_", "")) for part in text.split(",") if part]
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the parser of every benchmark and its options."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
@@ -88,6 +99,23 @@ def build_parser() -> argparse.ArgumentParser:
     metrics.add_argument("--days", type=int, default=30)
     metrics.add_argument("--outcomes", type=int, default=1_000_000)
     metrics.set_defaults(run=run_metrics)
+
+    costs = what.add_parser(
+        "sql", help="claim cost by backlog, completion cost by batch"
+    )
+    costs.add_argument(
+        "--backlogs",
+        type=_sizes,
+        default=[2_000, 20_000, 100_000],
+        help="waiting jobs to claim from, comma-separated (add 1000000 for the large case)",
+    )
+    costs.add_argument(
+        "--batches",
+        type=_sizes,
+        default=[50, 200, 1_000],
+        help="completion batch sizes",
+    )
+    costs.set_defaults(run=run_sql)
     return parser
 
 

@@ -24,16 +24,19 @@ BEGIN
           AND (jobs.scheduled_at IS NULL OR jobs.scheduled_at <= now())
           -- A job whose lock is held by a running job, or by an earlier or
           -- higher-priority waiting one, waits: so at most one job per lock is
-          -- ever a candidate, and a batch never claims two of one lock.
-          AND NOT EXISTS (
+          -- ever a candidate, and a batch never claims two of one lock. The OR
+          -- keeps this a lookup per candidate (procrastinate_jobs_lock_claim_idx)
+          -- instead of an anti-join over every job, and the claim reads its
+          -- queue's rows in order (procrastinate_jobs_claim_idx) until its batch
+          -- is full: its cost follows the batch, not the backlog.
+          AND (jobs.lock IS NULL OR NOT EXISTS (
               SELECT 1 FROM procrastinate_jobs AS other
-              WHERE jobs.lock IS NOT NULL
-                AND other.lock = jobs.lock
+              WHERE other.lock = jobs.lock
+                AND other.status IN ('todo', 'doing')
                 AND (other.status = 'doing'
-                     OR (other.status = 'todo'
-                         AND (other.priority > jobs.priority
-                              OR (other.priority = jobs.priority AND other.id < jobs.id))))
-          )
+                     OR other.priority > jobs.priority
+                     OR (other.priority = jobs.priority AND other.id < jobs.id))
+          ))
         ORDER BY jobs.priority DESC, jobs.id ASC
         LIMIT max_jobs
         FOR UPDATE OF jobs SKIP LOCKED

@@ -307,6 +307,10 @@ def test_migrate_rolls_back_the_whole_run_when_an_object_file_fails(
     empty_db_dsn, tmp_path
 ):
     migrations = _copy_sql(tmp_path)
+    migrate(empty_db_dsn, [procrastinate_line(), app_line("t", migrations)])
+    (migrations / "9006_pre_table.sql").write_text(
+        "-- 9006_pre_table: test only.\n\nCREATE TABLE queue.goes_with_the_views (id int);\n"
+    )
     (migrations.parent / "views" / "zz_broken.sql").write_text(
         "CREATE OR REPLACE VIEW queue.zz_broken AS SELECT no_such_column FROM queue.queues;\n"
     )
@@ -315,14 +319,17 @@ def test_migrate_rolls_back_the_whole_run_when_an_object_file_fails(
         migrate(empty_db_dsn, [procrastinate_line(), app_line("t", migrations)])
 
     with psycopg.connect(empty_db_dsn) as conn:
-        assert conn.execute("SELECT to_regproc('queue.enqueue_many')").fetchone() == (
-            None,
-        )
-        # The numbered files of the same run went with them: one transaction.
-        assert conn.execute("SELECT to_regclass('queue.queues')").fetchone() == (None,)
+        # The numbered file of the same run went with the object files: one transaction.
         assert conn.execute(
-            "SELECT count(*) FROM queue.schema_migrations WHERE line = 'app'"
+            "SELECT to_regclass('queue.goes_with_the_views')"
+        ).fetchone() == (None,)
+        assert conn.execute(
+            "SELECT count(*) FROM queue.schema_migrations WHERE name = '9006_pre_table.sql'"
         ).fetchone() == (0,)
+        # The objects that ran again before the broken one are as they were.
+        assert conn.execute(
+            "SELECT to_regproc('queue.enqueue_many') IS NOT NULL"
+        ).fetchone() == (True,)
 
 
 def test_migrate_restores_an_object_a_numbered_migration_dropped(

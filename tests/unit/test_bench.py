@@ -10,7 +10,7 @@ from app.cli import build_parser
 from bench.__main__ import build_parser as build_bench_parser
 
 REPO = Path(__file__).resolve().parents[2]
-BENCHMARKS = ("enqueue", "http", "drain", "overview", "metrics")
+BENCHMARKS = ("enqueue", "http", "drain", "overview", "metrics", "sql")
 
 
 def _subcommands(parser) -> set[str]:
@@ -43,11 +43,13 @@ def test_bench_parser_keeps_the_options_and_defaults_of_queue_service_bench():
         "drain": {"jobs": 20_000},
         "overview": {"finished": 1_000_000, "waiting": 10_000},
         "metrics": {"days": 30, "outcomes": 1_000_000},
+        "sql": {"backlogs": [2_000, 20_000, 100_000], "batches": [50, 200, 1_000]},
     }
     for name, expected in defaults.items():
         args = vars(parser.parse_args([name]))
         assert {key: args[key] for key in expected} == expected, name
     assert parser.parse_args(["drain", "--jobs", "2000"]).jobs == 2000
+    assert parser.parse_args(["sql", "--backlogs", "1_000_000"]).backlogs == [1_000_000]
 
 
 def test_bench_without_database_url_says_what_it_needs(monkeypatch):
