@@ -6,10 +6,12 @@ FROM queue.fetch_jobs(%(queue_name)s, %(worker_id)s, %(max_jobs)s);
 
 -- name: finish_jobs :one
 -- Complete a batch of attempts with their outcomes; returns how many completed.
+-- Binary parameters: psycopg quotes every element of a text-format
+-- array with a regex, about 4x the client CPU of the binary dump.
 SELECT queue.finish_jobs(
-    %(job_ids)s::bigint[], %(statuses)s::procrastinate_job_status[], %(error_types)s::text[],
-    %(error_messages)s::text[], %(results)s::jsonb[], %(started_at)s::timestamptz[],
-    %(finished_at)s::timestamptz[], %(worker_ids)s::bigint[]
+    %(job_ids)b::bigint[], %(statuses)b::text[]::procrastinate_job_status[], %(error_types)b::text[],
+    %(error_messages)b::text[], %(results)b::jsonb[], %(started_at)b::timestamptz[],
+    %(finished_at)b::timestamptz[], %(worker_ids)b::bigint[]
 );
 
 -- name: release_jobs :exec
