@@ -10,8 +10,9 @@
 -- lease are taken from each bucket, a half-open breaker records its probe,
 -- and the ledger row is written as started. breaker names the breaker the
 -- call went through, for queue.end_provider_call.
--- Rows are locked breaker first, then buckets in name order: callers never
--- deadlock, and the verdict holds until the tokens are taken.
+-- Rows are locked breaker first (only when it is not closed), then buckets in
+-- name order: callers never deadlock, and the verdict holds until the tokens
+-- are taken.
 CREATE OR REPLACE FUNCTION queue.begin_provider_call(
     bucket text,
     provider text,
@@ -62,7 +63,7 @@ BEGIN
 
     breaker_name := queue.breaker_name(provider, subject);
     SELECT b.state INTO state FROM queue.circuit_breakers AS b
-    WHERE b.provider = breaker_name FOR UPDATE;
+    WHERE b.provider = breaker_name;
     IF NOT FOUND AND breaker_name LIKE '%:%' THEN
         -- A member of a provider family (webhook:<host>) gets its own breaker
         -- on first use, with the family's thresholds.
@@ -72,11 +73,18 @@ BEGIN
         WHERE f.provider = split_part(breaker_name, ':', 1)
         ON CONFLICT ON CONSTRAINT circuit_breakers_pkey DO NOTHING;
         SELECT b.state INTO state FROM queue.circuit_breakers AS b
-        WHERE b.provider = breaker_name FOR UPDATE;
+        WHERE b.provider = breaker_name;
     END IF;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'unknown provider "%": no row in queue.circuit_breakers', breaker_name
             USING ERRCODE = 'QS015';
+    END IF;
+    -- A closed breaker admits the call without a lock, so calls to a healthy
+    -- provider do not queue on its one row. An open or half-open one is
+    -- locked (and read again), so that exactly one caller takes the probe.
+    IF state <> 'closed' THEN
+        SELECT b.state INTO state FROM queue.circuit_breakers AS b
+        WHERE b.provider = breaker_name FOR UPDATE;
     END IF;
 
     PERFORM 1 FROM queue.rate_limits AS x

@@ -76,7 +76,16 @@ BEGIN
         last_error = CASE WHEN outcome = 'unavailable' THEN end_provider_call.error ELSE b.last_error END,
         updated_at = at
     WHERE b.provider = end_provider_call.provider
+      -- Written only when the call changes it: a success on a closed breaker
+      -- without failures, the commonest call, leaves the row alone.
+      AND (outcome = 'unavailable'
+           OR (outcome IN ('succeeded', 'rejected')
+               AND (b.state <> 'closed' OR b.failures <> 0 OR b.retry_at IS NOT NULL)))
     RETURNING b.state INTO new_state;
+    IF NOT FOUND THEN
+        SELECT b.state INTO new_state FROM queue.circuit_breakers AS b
+        WHERE b.provider = end_provider_call.provider;
+    END IF;
     RETURN new_state;
 END;
 $$;

@@ -127,3 +127,57 @@ def test_bucket_tokens_refill_at_the_rate_up_to_the_burst(db):
     ).fetchone()
     assert two == pytest.approx(2, abs=0.01)
     assert capped == 10
+
+
+def _xmin(db, provider):
+    return db.execute(
+        "SELECT xmin::text FROM queue.circuit_breakers WHERE provider = %s", (provider,)
+    ).fetchone()
+
+
+def test_a_healthy_call_neither_locks_nor_writes_its_breaker(db, db_dsn):
+    (job_id,) = db.execute(
+        "SELECT job_id FROM queue.enqueue('communication', 'send-sms', %s)",
+        (Jsonb(SMS),),
+    ).fetchone()
+    before = _xmin(db, "twilio")
+    with psycopg.connect(db_dsn) as holder:
+        # Another transaction holds the breaker row: a call must not wait for it.
+        holder.execute(
+            "SELECT 1 FROM queue.circuit_breakers WHERE provider = 'twilio' FOR UPDATE"
+        )
+        db.execute("SET lock_timeout = '1s'")
+        verdict, leases = db.execute(
+            "SELECT verdict, lease_ids FROM queue.begin_provider_call("
+            "'twilio-sms', 'twilio', %s, 'sms-key:send', 'send', 'f', 30)",
+            (job_id,),
+        ).fetchone()
+        state = db.execute(
+            "SELECT queue.end_provider_call(%s, 'twilio-sms', 'twilio', 'sms-key:send', "
+            "'succeeded', '{}'::jsonb, NULL, NULL)",
+            (leases,),
+        ).fetchone()
+        holder.rollback()
+
+    assert (verdict, state) == ("go", ("closed",))
+    assert _xmin(db, "twilio") == before
+
+
+def test_a_failed_call_still_moves_its_breaker(db):
+    (job_id,) = db.execute(
+        "SELECT job_id FROM queue.enqueue('communication', 'send-sms', %s)",
+        (Jsonb(SMS),),
+    ).fetchone()
+    (leases,) = db.execute(
+        "SELECT lease_ids FROM queue.begin_provider_call("
+        "'twilio-sms', 'twilio', %s, 'sms-key:send', 'send', 'f', 30)",
+        (job_id,),
+    ).fetchone()
+    db.execute(
+        "SELECT queue.end_provider_call(%s, 'twilio-sms', 'twilio', 'sms-key:send', "
+        "'unavailable', NULL, 'HTTP 503', NULL)",
+        (leases,),
+    )
+    assert db.execute(
+        "SELECT failures, last_error FROM queue.circuit_breakers WHERE provider = 'twilio'"
+    ).fetchone() == (1, "HTTP 503")
