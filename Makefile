@@ -79,10 +79,13 @@ bench-overview: install ## queue.overview over a million finished jobs, against 
 bench-sql: install ## Claim cost per job by backlog, completion cost by batch, against DATABASE_URL
 	$(BIN)/python -m bench sql $(BENCH_ARGS)
 
+bench-providers: install ## send-email and send-sms through the gate to local fake providers, against DATABASE_URL
+	$(BIN)/python -m bench providers $(BENCH_ARGS)
+
 db-migrate: install ## Apply migrations to DATABASE_URL
 	$(BIN)/queue-service migrate
 
 clean: ## Remove the virtualenvs
 	rm -rf $(VENV) $(TOOLS)
 
-.PHONY: help install run fmt lint ops-tools test-unit test-integration test bench bench-drain bench-http bench-metrics bench-overview bench-sql db-migrate clean
+.PHONY: help install run fmt lint ops-tools test-unit test-integration test bench bench-drain bench-http bench-metrics bench-overview bench-sql bench-providers db-migrate clean

@@ -1,4 +1,4 @@
-"""`python -m bench enqueue|drain|http|metrics|overview|sql`: run one benchmark.
+"""`python -m bench enqueue|drain|http|metrics|overview|sql|providers`: run one benchmark.
 
 Each runs in a scratch database beside `DATABASE_URL`'s (read as the service
 reads it) and prints its table. The options and defaults are those the
@@ -60,6 +60,13 @@ def run_sql(args: argparse.Namespace, dsn: str) -> None:
     run_sql_costs_bench(dsn, backlogs=args.backlogs, batches=args.batches)
 
 
+def run_providers(args: argparse.Namespace, dsn: str) -> None:
+    """send-email and send-sms through the gate to local fake providers."""
+    from bench.providers import run_providers_bench
+
+    run_providers_bench(dsn, jobs=args.jobs, processes=args.processes)
+
+
 def _sizes(text: str) -> list[int]:
     return [int(part.replace("_", "")) for part in text.split(",") if part]
 
@@ -116,6 +123,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="completion batch sizes",
     )
     costs.set_defaults(run=run_sql)
+
+    providers = what.add_parser(
+        "providers", help="send-email and send-sms through the gate to local fakes"
+    )
+    providers.add_argument("--jobs", type=int, default=5_000, help="jobs of each type")
+    providers.add_argument("--processes", type=int, default=1, help="worker processes")
+    providers.set_defaults(run=run_providers)
     return parser
 
 

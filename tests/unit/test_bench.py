@@ -10,7 +10,7 @@ from app.cli import build_parser
 from bench.__main__ import build_parser as build_bench_parser
 
 REPO = Path(__file__).resolve().parents[2]
-BENCHMARKS = ("enqueue", "http", "drain", "overview", "metrics", "sql")
+BENCHMARKS = ("enqueue", "http", "drain", "overview", "metrics", "sql", "providers")
 
 
 def _subcommands(parser) -> set[str]:
@@ -44,6 +44,7 @@ def test_bench_parser_keeps_the_options_and_defaults_of_queue_service_bench():
         "overview": {"finished": 1_000_000, "waiting": 10_000},
         "metrics": {"days": 30, "outcomes": 1_000_000},
         "sql": {"backlogs": [2_000, 20_000, 100_000], "batches": [50, 200, 1_000]},
+        "providers": {"jobs": 5_000, "processes": 1},
     }
     for name, expected in defaults.items():
         args = vars(parser.parse_args([name]))
