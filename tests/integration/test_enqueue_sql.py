@@ -564,3 +564,52 @@ def test_enqueue_single_and_batch_build_the_same_job(db_dsn):
         ).fetchall()
     assert rows[0] == rows[1]
     assert rows[0][5] is True
+
+
+def test_enqueue_many_wakes_each_queue_once_per_statement(db_dsn):
+    jobs = [
+        {
+            "queue": queue,
+            "job_type": job_type,
+            "data": {"eventType": "e", "userId": str(n)},
+        }
+        for n in range(50)
+        for queue, job_type in (("background", "analytics-track"),)
+    ] + [
+        {
+            "queue": "communication",
+            "job_type": "send-push",
+            "data": {
+                "userId": "0f9e4f1c-3b0a-4d0e-9f55-7f5a2f0c9b02",
+                "title": f"t{n}",
+                "body": "b",
+            },
+        }
+        for n in range(50)
+    ]
+    with (
+        psycopg.connect(db_dsn, autocommit=True) as listener,
+        psycopg.connect(db_dsn) as service,
+    ):
+        for channel in ("background", "communication", "money"):
+            listener.execute(f'LISTEN "procrastinate_queue_v1#{channel}"')
+        listener.execute('LISTEN "procrastinate_any_queue_v1"')
+        ids = [
+            row[1]
+            for row in service.execute(
+                "SELECT * FROM queue.enqueue_many(%s)",
+                (Jsonb(jobs),),
+            ).fetchall()
+        ]
+        service.commit()
+        notifies = list(listener.notifies(timeout=1, stop_after=10))
+
+    channels = sorted(n.channel for n in notifies)
+    assert channels == [
+        "procrastinate_any_queue_v1",
+        "procrastinate_queue_v1#background",
+        "procrastinate_queue_v1#communication",
+    ]
+    newest = {n.channel: json.loads(n.payload)["job_id"] for n in notifies}
+    assert newest["procrastinate_queue_v1#background"] == max(ids[:50])
+    assert newest["procrastinate_any_queue_v1"] == max(ids)
