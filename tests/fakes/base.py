@@ -141,11 +141,13 @@ class _Server(ThreadingHTTPServer):
         self.fake = fake
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
+        self.accepted = 0  # connections accepted since start, for keep-alive tests
         super().__init__(address, _Handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self.connections_lock:
             self.connections.add(request)
+            self.accepted += 1
         super().process_request(request, client_address)
 
     def shutdown_request(self, request: Any) -> None:
@@ -232,6 +234,11 @@ class FakeServer:
         server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
+
+    @property
+    def connections_accepted(self) -> int:
+        """Return how many TCP connections the fake accepted since it started."""
+        return self._server.accepted if self._server is not None else 0
 
     def __enter__(self) -> Self:
         return self.start()

@@ -387,6 +387,28 @@ async def test_sendgrid_sends_subject_and_content_with_bearer_auth(
     assert result == {"status_code": 202, "message_id": sent.message_id}
 
 
+async def test_sendgrid_emails_share_one_kept_alive_connection(
+    fake_sendgrid: FakeSendGrid, make_providers: Make
+):
+    providers = make_providers(settings_for_fakes(sendgrid=fake_sendgrid))
+
+    for n in range(3):
+        await providers.sendgrid.send(
+            to=f"fan{n}@example.com",
+            subject="Your tickets",
+            content="<p>See you there</p>",
+            template_id=None,
+            dynamic_data=None,
+        )
+
+    assert len(fake_sendgrid.sent) == 3
+    assert fake_sendgrid.connections_accepted == 1
+    # The SDK's own headers go with every email.
+    assert all(
+        r.headers["User-Agent"].startswith("sendgrid/") for r in fake_sendgrid.requests
+    )
+
+
 async def test_sendgrid_sends_a_dynamic_template_with_its_data(
     fake_sendgrid: FakeSendGrid, make_providers: Make
 ):

@@ -47,6 +47,7 @@ class Providers:
         """Close every client's connections."""
         await asyncio.gather(
             self.stripe.aclose(),
+            self.sendgrid.aclose(),
             self.twilio.aclose(),
             self.minting.aclose(),
             self.push.aclose(),
