@@ -41,6 +41,7 @@ DECLARE
     state text;
     checked record;
     buckets integer := 0;
+    drawn text[];
     r queue.rate_limits;
     available double precision;
     why text;
@@ -87,16 +88,17 @@ BEGIN
         WHERE b.provider = breaker_name FOR UPDATE;
     END IF;
 
-    PERFORM 1 FROM queue.rate_limits AS x
-    WHERE x.name = bucket
-       OR x.name = (SELECT y.group_name FROM queue.rate_limits AS y WHERE y.name = bucket)
-    ORDER BY x.name
-    FOR UPDATE;
+    -- The bucket and its group's bucket, locked once; the rest works on these.
+    SELECT array_agg(locked.name ORDER BY locked.name) INTO drawn
+    FROM (
+        SELECT x.name FROM queue.rate_limits AS x
+        WHERE x.name = bucket
+           OR x.name = (SELECT y.group_name FROM queue.rate_limits AS y WHERE y.name = bucket)
+        ORDER BY x.name
+        FOR UPDATE
+    ) AS locked;
     DELETE FROM queue.rate_limit_leases AS l
-    WHERE l.expires_at <= at
-      AND (l.bucket = begin_provider_call.bucket
-           OR l.bucket = (SELECT y.group_name FROM queue.rate_limits AS y
-                          WHERE y.name = begin_provider_call.bucket));
+    WHERE l.expires_at <= at AND l.bucket = ANY (drawn);
 
     FOR checked IN SELECT * FROM queue.admission(bucket, breaker_name, at) LOOP
         IF checked.breaker_state IS NOT NULL THEN
@@ -122,12 +124,7 @@ BEGIN
         RETURN;
     END IF;
 
-    FOR r IN
-        SELECT * FROM queue.rate_limits AS x
-        WHERE x.name = bucket
-           OR x.name = (SELECT y.group_name FROM queue.rate_limits AS y WHERE y.name = bucket)
-        ORDER BY x.name
-    LOOP
+    FOR r IN SELECT * FROM queue.rate_limits AS x WHERE x.name = ANY (drawn) ORDER BY x.name LOOP
         available := queue.bucket_tokens(r, at);
         UPDATE queue.rate_limits AS x
         SET tokens = available - 1, refilled_at = at
