@@ -22,7 +22,8 @@ class JobCalls:
     def __init__(self, context: JobContext, meta: Any) -> None:
         self._deps: WorkerDeps = context.additional_context[DEPS_KEY]
         self._job_id = job_id_of(context.job)
-        self._job_type = CATALOGUE[context.job.task_name]
+        # None for a type a deployment added (WORKER_EXTRA_TASK_MODULES).
+        self._job_type = CATALOGUE.get(context.job.task_name)
         key = meta.get("idempotency_key") if isinstance(meta, dict) else None
         # Jobs without a key (types without a template) are their own key.
         self._key = key if isinstance(key, str) and key else f"job-{self._job_id}"
@@ -48,10 +49,14 @@ class JobCalls:
         SMS or voice bucket). `subject` picks the breaker where the provider
         has one per subject (a webhook's URL).
         """
-        provider = self._job_type.provider
-        bucket = bucket or self._job_type.bucket
+        job_type = self._job_type
+        provider = job_type.provider if job_type is not None else None
+        bucket = bucket or (job_type.bucket if job_type is not None else None)
         if provider is None or bucket is None:
-            raise RuntimeError(f"job type {self._job_type.name} calls no provider")
+            raise RuntimeError(
+                f"job type {job_type.name if job_type else 'outside the catalogue'} "
+                "has no provider and bucket in app/domain/job_types.py"
+            )
         site = CallSite(job_id=self._job_id, key=self._key, step=step)
         key = site.ledger_key
         if len(key) > MAX_KEY_CHARS:
