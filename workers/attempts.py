@@ -1,9 +1,4 @@
-"""What happened during each attempt, from the middleware to the job manager.
-
-The middleware sees how the task ended (result, exception, timing); the job
-manager decides the job's next state and writes both in one statement. This log
-carries the first to the second, keyed by job id.
-"""
+"""How one attempt of a job ended, from the job chain to the lane that settles it."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,25 +21,6 @@ class Attempt:
     error_type: str | None = None
     error_message: str | None = None
     result: Any = None
-
-
-class AttemptLog:
-    """Attempts of the jobs this process is running."""
-
-    def __init__(self) -> None:
-        self._attempts: dict[int, Attempt] = {}
-
-    def record(self, job_id: int, attempt: Attempt) -> None:
-        """Remember how the job's current attempt ended."""
-        self._attempts[job_id] = attempt
-
-    def peek(self, job_id: int) -> Attempt | None:
-        """Return the job's attempt, keeping it for the job manager."""
-        return self._attempts.get(job_id)
-
-    def pop(self, job_id: int) -> Attempt | None:
-        """Return and forget the job's attempt (None when no middleware saw it run)."""
-        return self._attempts.pop(job_id, None)
 
 
 def job_id_of(job: Job) -> int:

@@ -6,7 +6,6 @@ from pathlib import Path
 from psycopg_pool import AsyncConnectionPool
 
 from app.settings import AlertSettings
-from workers.attempts import AttemptLog
 from workers.provider_gate import ProviderGate
 from workers.providers import Providers
 
@@ -16,7 +15,6 @@ class WorkerDeps:
     """The process's shared resources, reachable from a job's context."""
 
     pool: AsyncConnectionPool
-    attempts: AttemptLog
     report_dir: Path
     providers: Providers
     gate: ProviderGate

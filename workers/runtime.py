@@ -1,11 +1,11 @@
-"""A worker process: one procrastinate worker per queue, on one shared pool.
+"""A worker process: a lane per queue, on one shared pool.
 
-Each queue gets its own procrastinate worker with the queue's concurrency from
-`queue.queues`, so a flood of background jobs never takes the slots of money
-jobs. All of them share the process's autocommit pool and one job manager that
-claims and completes jobs in batches. LISTEN/NOTIFY wakes them; polling is only
-the backstop. A paused queue's worker keeps running but claims nothing (the
-fetch reads the flag), and a resume wakes it by NOTIFY.
+Each queue gets its own lane with the queue's concurrency from `queue.queues`,
+so a flood of background jobs never takes the slots of money jobs. All of them
+share the process's autocommit pool and completion writer (`workers.executor`).
+LISTEN/NOTIFY wakes them; polling is only the backstop. A paused queue's lane
+keeps running but claims nothing (the claim reads the flag), and a resume
+wakes it by NOTIFY.
 
 On SIGTERM or SIGINT: stop claiming, return claimed jobs that have not started,
 let running jobs finish within the grace period (then they are interrupted and
@@ -13,7 +13,6 @@ go back to the queue without spending an attempt), and return.
 """
 
 import asyncio
-import contextlib
 import logging
 import signal
 from collections.abc import Sequence
@@ -21,8 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import procrastinate
-from procrastinate.jobs import DeleteJobCondition
-from procrastinate.worker import Worker
 from prometheus_client import start_http_server
 from psycopg_pool import AsyncConnectionPool
 
@@ -30,11 +27,10 @@ from app.db.pool import create_pool
 from app.queue import build_queue_app
 from app.services.alerts import can_page
 from app.settings import AlertSettings, LimitSettings, ProviderSettings
-from workers.attempts import AttemptLog
-from workers.deps import DEPS_KEY, WorkerDeps
-from workers.job_manager import BatchingJobManager
+from workers.deps import WorkerDeps
+from workers.executor import Executor, ExecutorSettings
+from workers.lane import LaneSettings
 from workers.limits import apply_limit_settings
-from workers.middleware import run_job
 from workers.policy import PolicyCache
 from workers.provider_gate import ProviderGate
 from workers.providers import Providers
@@ -57,6 +53,8 @@ class WorkerConfig:
     heartbeat_s: float = 10.0
     stalled_after_s: float = 30.0
     rescue_every_s: int = 30
+    claim_lease_s: float = 5.0
+    claim_buffer_s: float = 0.5
     statement_timeout_ms: int = 30_000
     idle_in_transaction_timeout_ms: int = 60_000
     pool_max_size: int = 10
@@ -81,14 +79,12 @@ def _selected(policies: PolicyCache, wanted: Sequence[str] | None) -> list[str]:
     return [name for name in known if name in wanted]
 
 
-def build_app(
-    config: WorkerConfig, policies: PolicyCache, attempts: AttemptLog
-) -> procrastinate.App:
+def build_app(config: WorkerConfig, policies: PolicyCache) -> procrastinate.App:
     """Return the procrastinate App with every task of the service registered."""
     app = build_queue_app()
     register_tasks(
         app,
-        retry=QueuePolicyRetry(policies, attempts),
+        retry=QueuePolicyRetry(policies),
         stalled_after_s=config.stalled_after_s,
         rescue_every_s=config.rescue_every_s,
         monitor_every_s=config.monitor_every_s,
@@ -130,32 +126,23 @@ async def _open_and_run(config: WorkerConfig, stop: asyncio.Event) -> None:
         await policies.refresh(pool)
         queues = _selected(policies, config.queues)
         await apply_limit_settings(pool, config.limits, config.alerts)
-        attempts = AttemptLog()
-        app = build_app(config, policies, attempts)
+        app = build_app(config, policies)
         async with app.open_async(pool):
-            await _run(app, pool, policies, attempts, queues, config, stop)
+            await _run(app, pool, policies, queues, config, stop)
 
 
 async def _run(
     app: procrastinate.App,
     pool: AsyncConnectionPool,
     policies: PolicyCache,
-    attempts: AttemptLog,
     queues: list[str],
     config: WorkerConfig,
     stop: asyncio.Event,
 ) -> None:
-    # Fixed at start, for the workers' slots and the claims alike.
-    concurrency = {queue: policies.get(queue).concurrency for queue in queues}
-    manager = BatchingJobManager(
-        app.connector, pool=pool, concurrency=concurrency, attempts=attempts
-    )
-    app.job_manager = manager
     providers = Providers.from_settings(config.providers)
     providers.warm_up()
     deps = WorkerDeps(
         pool=pool,
-        attempts=attempts,
         report_dir=config.report_dir,
         providers=providers,
         gate=ProviderGate(
@@ -168,45 +155,32 @@ async def _run(
         can_page=can_page(config.providers),
         stalled_after_s=config.stalled_after_s,
     )
-    workers = [
-        Worker(
-            app=app,
-            queues=[queue],
-            name=queue,
-            concurrency=concurrency[queue],
-            additional_context={DEPS_KEY: deps},
-            worker_middleware=[run_job],
-            fetch_job_polling_interval=config.poll_interval_s,
-            shutdown_graceful_timeout=config.shutdown_grace_s,
-            update_heartbeat_interval=config.heartbeat_s,
-            stalled_worker_timeout=config.stalled_after_s,
-            install_signal_handlers=False,
-            listen_notify=True,
-            delete_jobs=DeleteJobCondition.NEVER,  # the queue policy decides, in finish_jobs
+    # Each lane's concurrency is fixed when it starts: its slots are its own.
+    lanes = [
+        (
+            queue,
+            LaneSettings(
+                concurrency=policies.get(queue).concurrency,
+                poll_interval_s=config.poll_interval_s,
+                claim_lease_s=config.claim_lease_s,
+                claim_buffer_s=config.claim_buffer_s,
+            ),
         )
         for queue in queues
     ]
-
-    async def shutdown() -> None:
-        await stop.wait()
-        logger.info("Stopping workers.", extra={"action": "workers_stopping"})
-        await manager.close()
-        for worker in workers:
-            worker.stop()  # type: ignore[no-untyped-call]
-
-    refresher = asyncio.create_task(policies.keep_fresh(pool, every_s=POLICY_REFRESH_S))
-    stopper = asyncio.create_task(shutdown())
-    logger.info(
-        "Workers started.", extra={"action": "workers_started", "queues": queues}
+    executor = Executor(
+        app,
+        deps,
+        policies,
+        lanes,
+        ExecutorSettings(
+            shutdown_grace_s=config.shutdown_grace_s,
+            heartbeat_s=config.heartbeat_s,
+            stalled_after_s=config.stalled_after_s,
+            policy_refresh_s=POLICY_REFRESH_S,
+        ),
     )
     try:
-        await asyncio.gather(*(worker.run() for worker in workers))  # type: ignore[no-untyped-call]
+        await executor.run(stop)
     finally:
-        stop.set()
-        await stopper
-        await manager.close()
-        refresher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await refresher
         await providers.aclose()
-    logger.info("Workers stopped.", extra={"action": "workers_stopped"})

@@ -31,6 +31,8 @@ def worker_config(
         heartbeat_s=worker.heartbeat_s,
         stalled_after_s=worker.stalled_after_s,
         rescue_every_s=worker.rescue_every_s,
+        claim_lease_s=worker.claim_lease_s,
+        claim_buffer_s=worker.claim_buffer_s,
         statement_timeout_ms=settings.database.statement_timeout_ms,
         idle_in_transaction_timeout_ms=settings.database.idle_in_transaction_timeout_ms,
         pool_max_size=settings.database.pool_max_size,

@@ -97,6 +97,18 @@ class WorkerSettings(Group):
         validation_alias=env_alias("WORKER_RESCUE_EVERY_S"),
         description="Period of the stalled-job rescue; must divide 60.",
     )
+    claim_lease_s: PositiveFloat = Field(
+        default=5.0,
+        validation_alias=env_alias("WORKER_CLAIM_LEASE_S"),
+        description="A claimed job not started this long goes back to its queue.",
+    )
+    claim_buffer_s: float = Field(
+        default=0.5,
+        ge=0,
+        le=10,
+        validation_alias=env_alias("WORKER_CLAIM_BUFFER_S"),
+        description="Work each queue's lane keeps claimed ahead of its slots, in seconds at its measured rate; 0 claims only for free slots.",
+    )
     monitor_every_s: int = Field(
         default=30,
         ge=1,

@@ -18,7 +18,6 @@ from psycopg_pool import AsyncConnectionPool
 
 from app.db.pool import create_pool
 from app.settings import ProviderSettings
-from workers.attempts import AttemptLog
 from workers.deps import DEPS_KEY, WorkerDeps
 from workers.provider_gate import ProviderGate
 from workers.providers import Providers
@@ -36,7 +35,6 @@ async def open_deps(
     await pool.open()
     return WorkerDeps(
         pool=pool,
-        attempts=AttemptLog(),
         report_dir=report_dir,
         providers=Providers.from_settings(providers or ProviderSettings()),
         gate=ProviderGate(pool, max_wait_s=max_wait_s, lease_s=60),

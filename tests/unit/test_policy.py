@@ -1,4 +1,3 @@
-import asyncio
 import random
 from datetime import UTC, datetime
 
@@ -12,7 +11,6 @@ from app.domain.errors import (
     RetryableTaskError,
 )
 from app.domain.policy import QueuePolicy, may_retry, retry_delay_s
-from workers.attempts import Attempt, AttemptLog
 from workers.policy import PolicyCache
 from workers.retry import QueuePolicyRetry
 
@@ -59,7 +57,7 @@ def job(queue: str, attempts: int, job_id: int = 1) -> Job:
 def strategy():
     policies = PolicyCache()
     policies._policies = {"money": MONEY, "communication": COMMUNICATION}
-    return QueuePolicyRetry(policies, AttemptLog())
+    return QueuePolicyRetry(policies)
 
 
 def test_strategy_retries_transient_errors_with_the_queue_backoff(strategy):
@@ -96,22 +94,6 @@ def test_strategy_unknown_queue_gets_one_attempt(strategy):
     assert (
         strategy.get_retry_decision(
             exception=RuntimeError("x"), job=job("elsewhere", 0)
-        )
-        is None
-    )
-
-
-def test_strategy_requeues_at_once_after_shutdown_but_not_after_abort(strategy):
-    now = datetime.now(UTC)
-    strategy.attempts.record(1, Attempt(now, now, "interrupted"))
-    strategy.attempts.record(2, Attempt(now, now, "aborted"))
-    interrupted = strategy.get_retry_decision(
-        exception=asyncio.CancelledError(), job=job("money", 9, job_id=1)
-    )
-    assert interrupted is not None and (interrupted.retry_at - now).total_seconds() < 1
-    assert (
-        strategy.get_retry_decision(
-            exception=asyncio.CancelledError(), job=job("money", 0, job_id=2)
         )
         is None
     )
