@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from app.db.migrations import MigrationError
 from app.domain.errors import ServiceError
@@ -33,10 +34,21 @@ def run_http(args: argparse.Namespace, dsn: str) -> None:
 
 
 def run_drain(args: argparse.Namespace, dsn: str) -> None:
-    """Drain rate and latency vs raw procrastinate."""
-    from bench.drain import run_drain_bench
+    """Drain rate, CPU per job and latency vs raw procrastinate (and graphile-worker)."""
+    from bench.drain import DrainOptions, run_drain_bench
 
-    run_drain_bench(dsn, jobs=args.jobs)
+    run_drain_bench(
+        dsn,
+        DrainOptions(
+            jobs=args.jobs,
+            kind=args.kind,
+            best_concurrency=args.best_concurrency,
+            raw=args.raw,
+            graphile=args.graphile,
+            backlog=args.backlog,
+            runs=args.runs,
+        ),
+    )
 
 
 def run_overview(args: argparse.Namespace, dsn: str) -> None:
@@ -71,6 +83,53 @@ def _sizes(text: str) -> list[int]:
     return [int(part.replace("_", "")) for part in text.split(",") if part]
 
 
+def _positive(text: str) -> int:
+    value = int(text.replace("_", ""))
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _drain_options(drain: argparse.ArgumentParser) -> None:
+    """Add the drain benchmark's options (kept here: `--help` loads no benchmark)."""
+    drain.add_argument(
+        "--jobs", type=_positive, default=20_000, help="backlog of each drain"
+    )
+    drain.add_argument(
+        "--kind",
+        choices=("noop", "analytics-track", "both"),
+        default="both",
+        help="job kind our workers drain (the peers drain noop only)",
+    )
+    drain.add_argument(
+        "--best-concurrency",
+        type=_positive,
+        default=50,
+        help="queue concurrency of the 'ours, best setting' drain",
+    )
+    drain.add_argument(
+        "--no-raw",
+        dest="raw",
+        action="store_false",
+        help="skip raw procrastinate (drain and latency)",
+    )
+    drain.add_argument(
+        "--graphile",
+        type=Path,
+        metavar="DIR",
+        help="a prepared copy of the peer harness: add graphile-worker's drain",
+    )
+    drain.add_argument(
+        "--backlog",
+        type=_positive,
+        metavar="N",
+        help="one more drain of ours at shipped defaults over N jobs, with memory",
+    )
+    drain.add_argument(
+        "--runs", type=_positive, default=1, help="repeat each drain; print medians"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the parser of every benchmark and its options."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
@@ -89,8 +148,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     http.set_defaults(run=run_http)
 
-    drain = what.add_parser("drain", help="drain rate and latency vs raw procrastinate")
-    drain.add_argument("--jobs", type=int, default=20_000)
+    drain = what.add_parser(
+        "drain", help="drain rate, CPU per job and latency vs raw procrastinate"
+    )
+    _drain_options(drain)
     drain.set_defaults(run=run_drain)
 
     overview = what.add_parser(

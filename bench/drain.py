@@ -1,73 +1,116 @@
-"""`python -m bench drain`: how fast workers empty a queue, and how soon a job starts.
+"""`python -m bench drain`: how fast workers empty a queue, what it costs, how soon a job starts.
 
-In a scratch database beside the configured one, with a `bench` queue of
-concurrency 10 and a no-op task:
-- drain: a backlog of 20,000 jobs is enqueued, then the workers start; the
-  time is from the first job's start to the last job's finish, both read from
-  procrastinate's events table (so process start-up counts for no one); our
-  workers (1 and 2 processes) and raw procrastinate (its default connector,
-  1 and 2 processes) drain the same backlog;
-- latency: 300 jobs are enqueued one at a time, 20 ms apart, each carrying
-  its send time; the task records when it started; p50/p95/p99 of the wait.
-Raw procrastinate runs its own worker loop on the same task.
+All in one scratch database beside the configured one, on one backlog size:
+- drains (`bench.drain_run` says how they are timed, without procrastinate's
+  events), each with 2 worker processes: ours as shipped
+  (`python -m app.cli worker --queues <queue>`, the queue's concurrency as
+  the migrations set it: 10 for `bench`, as the default, and for
+  `background`), ours with a higher concurrency (`--best-concurrency`, set in
+  the queue's queue.queues row before the workers start), raw procrastinate
+  (2 x 10, its default connector; `--no-raw` skips it) and, with
+  `--graphile DIR`, graphile-worker through the peer harness
+  (`bench.drain_peers`). Kinds: `noop` (the `bench-noop` task on the `bench`
+  queue) and `analytics-track` (the catalogued type on its own queue, its real
+  task body writing queue.analytics_events), for ours only: the peers have no
+  such task. Each row gives jobs/s and CPU per job, workers and Postgres apart
+  (`bench.drain_measure`); `--runs K` repeats each drain and prints medians;
+- `--backlog N`: one more drain of ours at shipped defaults over N jobs, with
+  each worker's largest resident memory;
+- latency: 300 jobs enqueued one at a time, 20 ms apart, each carrying its
+  send time, to one idle worker in this process; the task records when it
+  started; p50/p95/p99 of the wait, ours and raw procrastinate.
 """
 
 import asyncio
 import logging
-import signal
-import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import procrastinate
 import psycopg
-from psycopg.types.json import Jsonb
 
 from app.services.enqueue import enqueue
-from bench import drain_tasks
-from bench.processes import child_env
+from bench import drain_peers, drain_report, drain_tasks
+from bench.drain_peers import check_harness, drain_graphile
+from bench.drain_report import Role, Row
+from bench.drain_run import (
+    ANALYTICS,
+    NOOP,
+    DrainRun,
+    JobKind,
+    concurrency_of,
+    enqueue_held,
+    median_run,
+    reset,
+    set_concurrency,
+    timed_drain,
+    wait_for_workers,
+)
+from bench.processes import spawn_module, stop_children
 from bench.scratch_db import scratch_database
 from workers.runtime import WorkerConfig, run_worker_process
 
-CONCURRENCY = 10
+PROCESSES = 2
+RAW_CONCURRENCY = 10
 LATENCY_JOBS = 300
 LATENCY_GAP_S = 0.02
 # Our worker processes load the no-op task by name (WORKER_EXTRA_TASK_MODULES);
 # `child_env` puts this package on their path.
 TASK_MODULE = drain_tasks.__name__
 
-logger = logging.getLogger(__name__)
+
+@dataclass(frozen=True)
+class DrainOptions:
+    """What `python -m bench drain` was asked to run."""
+
+    jobs: int = 20_000
+    kind: str = "both"
+    best_concurrency: int = 50
+    raw: bool = True
+    graphile: Path | None = None
+    backlog: int | None = None
+    runs: int = 1
+
+    @property
+    def kinds(self) -> list[JobKind]:
+        """Return the job kinds our workers drain."""
+        return {
+            "noop": [NOOP],
+            "analytics-track": [ANALYTICS],
+            "both": [NOOP, ANALYTICS],
+        }[self.kind]
 
 
 @dataclass(frozen=True)
-class DrainFigure:
-    """One drain run."""
+class Config:
+    """One row of the drain table and how to run it once."""
 
+    kind: JobKind
     name: str
-    jobs: int
-    seconds: float
+    setting: str
+    role: Role
+    run: Callable[[], DrainRun]
 
-    @property
-    def rate(self) -> float:
-        """Return jobs per second."""
-        return self.jobs / self.seconds
+    def row(self, run: DrainRun) -> Row:
+        """Return the printed row of this config with `run`'s figures."""
+        return Row(self.kind.name, self.name, self.setting, self.role, run)
 
 
 def prepare(dsn: str) -> None:
-    """Add the bench queue and its job type to the scratch database."""
+    """Add the bench queue (concurrency 10, the default) and its job type to the scratch database."""
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(
             """
             INSERT INTO queue.queues (name, tier, max_attempts, backoff, backoff_base_s, keep_succeeded,
                                       keep_failed, keep_results, concurrency, alert_max_waiting,
                                       alert_max_oldest_age, alert_max_failed_per_hour)
-            VALUES ('bench', 'ephemeral', 1, 'fixed', 1, '1 day', '1 day', false, %s, 1000000, '1 day', 1000000)
-            """,
-            (CONCURRENCY,),
+            VALUES ('bench', 'ephemeral', 1, 'fixed', 1, '1 day', '1 day', false, 10, 1000000, '1 day', 1000000)
+            """
         )
         conn.execute(
             "INSERT INTO queue.job_types (name, queue, default_priority, description) "
@@ -75,79 +118,21 @@ def prepare(dsn: str) -> None:
         )
 
 
-def _reset(dsn: str) -> None:
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(
-            "TRUNCATE procrastinate_jobs, procrastinate_events, queue.job_outcomes CASCADE"
-        )
-        conn.execute("DELETE FROM procrastinate_workers")
-        conn.execute(
-            "VACUUM ANALYZE procrastinate_jobs, procrastinate_events, queue.job_outcomes"
-        )
+def _drain_with(
+    dsn: str, kind: JobKind, jobs: int, spawn: Callable[[], "subprocess.Popen[bytes]"]
+) -> DrainRun:
+    enqueue_held(dsn, kind, jobs)
+    children = [spawn() for _ in range(PROCESSES)]
+    try:
+        return timed_drain(dsn, kind, children)
+    finally:
+        stop_children(children)
 
 
-def _wait_for_workers(dsn: str, count: int, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        while time.monotonic() < deadline:
-            (registered,) = conn.execute(
-                "SELECT count(*) FROM procrastinate_workers"
-            ).fetchone() or (0,)
-            if registered >= count:
-                time.sleep(0.5)  # their LISTEN connections open right after registering
-                return
-            time.sleep(0.05)
-    raise RuntimeError(f"{count} worker(s) did not start within {timeout_s}s")
-
-
-def _enqueue_backlog(dsn: str, jobs: int) -> None:
-    batch = [{"queue": "bench", "job_type": "bench-noop", "data": {}}] * jobs
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("SELECT count(*) FROM queue.enqueue_many(%s)", (Jsonb(batch),))
-        conn.execute("VACUUM ANALYZE procrastinate_jobs")
-
-
-def _wait_until_drained(dsn: str, timeout_s: float = 900) -> float:
-    """Wait for the bench queue to empty; return seconds from the first start to the last finish.
-
-    Both ends come from procrastinate's own events (written by its triggers for
-    every worker alike), so process start-up is not counted for anyone.
-    """
-    deadline = time.monotonic() + timeout_s
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        while time.monotonic() < deadline:
-            (left,) = conn.execute(
-                "SELECT count(*) FROM procrastinate_jobs WHERE queue_name = 'bench' AND status IN ('todo', 'doing')"
-            ).fetchone() or (0,)
-            if left == 0:
-                (seconds,) = conn.execute(
-                    "SELECT extract(epoch FROM max(at) FILTER (WHERE type IN ('succeeded', 'failed'))"
-                    " - min(at) FILTER (WHERE type = 'started'))::float8 FROM procrastinate_events"
-                ).fetchone() or (0.0,)
-                return float(seconds)
-            time.sleep(0.1)
-    raise RuntimeError(f"the bench queue did not drain within {timeout_s}s")
-
-
-def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    # Our own interpreter running our own module: no outside input.
-    return subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", *args],
-        env=child_env(env),
-        stdout=subprocess.DEVNULL,
-    )
-
-
-def _stop(children: list[subprocess.Popen[bytes]]) -> None:
-    for child in children:
-        child.send_signal(signal.SIGTERM)
-    for child in children:
-        child.wait(timeout=60)
-
-
-def drain_ours(dsn: str, *, processes: int, jobs: int) -> float:
-    """Drain with `processes` of our worker processes (bench queue only)."""
-    _reset(dsn)
+def drain_ours(dsn: str, kind: JobKind, *, jobs: int, concurrency: int) -> DrainRun:
+    """Drain with our worker processes at `concurrency` on the kind's queue."""
+    reset(dsn)
+    set_concurrency(dsn, kind.queue, concurrency)
     env = {
         "DATABASE_URL": dsn,
         "QUEUE_ENV": "dev",
@@ -155,28 +140,83 @@ def drain_ours(dsn: str, *, processes: int, jobs: int) -> float:
         "WORKER_METRICS_PORT": "0",
         "WORKER_EXTRA_TASK_MODULES": TASK_MODULE,
     }
-    _enqueue_backlog(dsn, jobs)
-    children = [
-        _spawn(["app.cli", "worker", "--queues", "bench"], env)
-        for _ in range(processes)
-    ]
-    try:
-        return _wait_until_drained(dsn)
-    finally:
-        _stop(children)
+    args = ["app.cli", "worker", "--queues", kind.queue]
+    return _drain_with(dsn, kind, jobs, lambda: spawn_module(args, env))
 
 
-def drain_raw(dsn: str, *, processes: int, jobs: int) -> float:
-    """Drain with `processes` raw procrastinate workers (default connector)."""
-    _reset(dsn)
-    _enqueue_backlog(dsn, jobs)
-    children = [
-        _spawn(["bench.drain", "raw-worker", dsn], {}) for _ in range(processes)
+def drain_raw(dsn: str, *, jobs: int) -> DrainRun:
+    """Drain the no-op backlog with raw procrastinate workers (default connector)."""
+    reset(dsn)
+    args = ["bench.drain", "raw-worker", dsn]
+    return _drain_with(dsn, NOOP, jobs, lambda: spawn_module(args, {}))
+
+
+def _ours(options: DrainOptions, dsn: str, kind: JobKind, shipped: int) -> list[Config]:
+    def run_at(concurrency: int) -> Callable[[], DrainRun]:
+        return lambda: drain_ours(dsn, kind, jobs=options.jobs, concurrency=concurrency)
+
+    best = options.best_concurrency
+    return [
+        Config(
+            kind,
+            "ours, shipped defaults",
+            f"{PROCESSES} x {shipped}",
+            "defaults",
+            run_at(shipped),
+        ),
+        Config(
+            kind, "ours, best setting", f"{PROCESSES} x {best}", "best", run_at(best)
+        ),
     ]
-    try:
-        return _wait_until_drained(dsn)
-    finally:
-        _stop(children)
+
+
+def _peers(options: DrainOptions, dsn: str) -> list[Config]:
+    jobs = options.jobs
+    peers = []
+    if options.raw:
+        peers.append(
+            Config(
+                NOOP,
+                "raw procrastinate",
+                f"{PROCESSES} x {RAW_CONCURRENCY}",
+                "peer",
+                lambda: drain_raw(dsn, jobs=jobs),
+            )
+        )
+    if options.graphile is not None:
+        directory = options.graphile
+        peers.append(
+            Config(
+                NOOP,
+                f"graphile-worker {check_harness(directory)}",
+                f"{drain_peers.PROCESSES} x {drain_peers.PERF_PRESET['concurrentJobs']}, perf preset",
+                "peer",
+                lambda: drain_graphile(directory, dsn, jobs=jobs),
+            )
+        )
+    return peers
+
+
+def plan(options: DrainOptions, dsn: str, shipped: dict[str, int]) -> list[Config]:
+    """Return the drain table's rows in the order they run, each with its runner.
+
+    Ours drain every asked kind; the peers only `noop`, the one task they have.
+    """
+    configs: list[Config] = []
+    for kind in options.kinds:
+        configs.extend(_ours(options, dsn, kind, shipped[kind.queue]))
+        if kind is NOOP:
+            configs.extend(_peers(options, dsn))
+    return configs
+
+
+def run_plan(configs: list[Config], runs: int) -> list[DrainRun]:
+    """Run every config `runs` times, interleaved (so drift hits all alike); return medians."""
+    results: list[list[DrainRun]] = [[] for _ in configs]
+    for _ in range(runs):
+        for config, result in zip(configs, results, strict=True):
+            result.append(config.run())
+    return [median_run(result) for result in results]
 
 
 def raw_app(dsn: str) -> procrastinate.App:
@@ -193,25 +233,20 @@ async def run_raw_worker(dsn: str) -> None:
     app = raw_app(dsn)
     async with app.open_async():
         await app.run_worker_async(
-            queues=[drain_tasks.BENCH_QUEUE], concurrency=CONCURRENCY
+            queues=[drain_tasks.BENCH_QUEUE], concurrency=RAW_CONCURRENCY
         )
-
-
-def _percentiles(values: list[float]) -> tuple[float, float, float]:
-    cuts = statistics.quantiles(values, n=100, method="inclusive")
-    return cuts[49] * 1000, cuts[94] * 1000, cuts[98] * 1000
 
 
 async def _latency(
     run_worker: Callable[[asyncio.Event], Coroutine[Any, Any, None]],
     send: Callable[[float], Coroutine[Any, Any, None]],
     dsn: str,
-) -> tuple[float, float, float]:
-    _reset(dsn)
+) -> list[float]:
+    reset(dsn)
     drain_tasks.STARTED_AFTER_S.clear()
     stop = asyncio.Event()
     worker = asyncio.create_task(run_worker(stop))
-    await asyncio.to_thread(_wait_for_workers, dsn, 1)
+    await asyncio.to_thread(wait_for_workers, dsn, 1)
     for _ in range(LATENCY_JOBS):
         await send(time.time())
         await asyncio.sleep(LATENCY_GAP_S)
@@ -221,11 +256,11 @@ async def _latency(
         await asyncio.sleep(0.05)
     stop.set()
     await worker
-    return _percentiles(list(drain_tasks.STARTED_AFTER_S))
+    return list(drain_tasks.STARTED_AFTER_S)
 
 
-async def latency_ours(dsn: str) -> tuple[float, float, float]:
-    """Enqueue→start latency of our worker (1 process, in this one)."""
+async def latency_ours(dsn: str) -> list[float]:
+    """Enqueue→start waits of our worker (1 process, in this one), in seconds."""
     config = WorkerConfig(dsn=dsn, queues=["bench"], extra_task_modules=(TASK_MODULE,))
     async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
 
@@ -240,8 +275,8 @@ async def latency_ours(dsn: str) -> tuple[float, float, float]:
         return await _latency(work, send, dsn)
 
 
-async def latency_raw(dsn: str) -> tuple[float, float, float]:
-    """Enqueue→start latency of raw procrastinate (1 process, in this one)."""
+async def latency_raw(dsn: str) -> list[float]:
+    """Enqueue→start waits of raw procrastinate (1 process, in this one), in seconds."""
     app = raw_app(dsn)
     async with app.open_async():
         deferrer = app.configure_task(
@@ -255,7 +290,7 @@ async def latency_raw(dsn: str) -> tuple[float, float, float]:
             runner = asyncio.create_task(
                 app.run_worker_async(
                     queues=[drain_tasks.BENCH_QUEUE],
-                    concurrency=CONCURRENCY,
+                    concurrency=RAW_CONCURRENCY,
                     install_signal_handlers=False,
                 )
             )
@@ -266,54 +301,42 @@ async def latency_raw(dsn: str) -> tuple[float, float, float]:
         return await _latency(work, send, dsn)
 
 
-def run_drain_bench(dsn: str, *, jobs: int) -> None:
-    """Run the drain and latency benchmarks in a scratch database and print the tables."""
+def _backlog(options: DrainOptions, dsn: str, shipped: dict[str, int]) -> Row:
+    """Drain `--backlog` jobs of the first kind asked for, ours at shipped defaults."""
+    kind = options.kinds[0]
+    jobs = options.backlog or 0
+    [config, _] = _ours(replace(options, jobs=jobs), dsn, kind, shipped[kind.queue])
+    return config.row(median_run([config.run() for _ in range(options.runs)]))
+
+
+def _shipped(dsn: str, kinds: list[JobKind]) -> dict[str, int]:
+    return {kind.queue: concurrency_of(dsn, kind.queue) for kind in kinds}
+
+
+def run_drain_bench(dsn: str, options: DrainOptions) -> None:
+    """Run the drains and the latency benchmark in a scratch database and print the tables."""
     logging.getLogger("procrastinate").setLevel(logging.WARNING)
+    if options.graphile is not None:
+        check_harness(options.graphile)  # before any run, not after the first table
     with scratch_database(dsn) as scratch:
         prepare(scratch)
-        drains = [
-            DrainFigure(
-                "raw procrastinate, 1 process",
-                jobs,
-                drain_raw(scratch, processes=1, jobs=jobs),
-            ),
-            DrainFigure(
-                "raw procrastinate, 2 processes",
-                jobs,
-                drain_raw(scratch, processes=2, jobs=jobs),
-            ),
-            DrainFigure(
-                "queue-service worker, 1 process",
-                jobs,
-                drain_ours(scratch, processes=1, jobs=jobs),
-            ),
-            DrainFigure(
-                "queue-service worker, 2 processes",
-                jobs,
-                drain_ours(scratch, processes=2, jobs=jobs),
-            ),
-        ]
-        raw_latency = asyncio.run(latency_raw(scratch))
-        our_latency = asyncio.run(latency_ours(scratch))
-    best_raw = max(d.rate for d in drains if d.name.startswith("raw"))
-    best_ours = max(d.rate for d in drains if not d.name.startswith("raw"))
-    print(
-        f"drain benchmark: {jobs:,} no-op jobs, concurrency {CONCURRENCY} per process, "
-        "first start to last finish"
-    )
-    print(f"{'workers':<36} {'seconds':>8} {'jobs/s':>9}")
-    for drain in drains:
-        print(f"{drain.name:<36} {drain.seconds:>8.2f} {drain.rate:>9,.0f}")
-    print(f"best of ours / best of raw: {best_ours / best_raw:.2f}x")
-    print(
-        f"\nenqueue→start latency over {LATENCY_JOBS} jobs sent {LATENCY_GAP_S * 1000:.0f} ms apart (ms)"
-    )
-    print(f"{'':<36} {'p50':>7} {'p95':>7} {'p99':>7}")
-    for name, (p50, p95, p99) in (
-        ("raw procrastinate", raw_latency),
-        ("queue-service worker", our_latency),
-    ):
-        print(f"{name:<36} {p50:>7.1f} {p95:>7.1f} {p99:>7.1f}")
+        shipped = _shipped(scratch, [NOOP, ANALYTICS])
+        configs = plan(options, scratch, shipped)
+        drains = run_plan(configs, options.runs)
+        drain_report.print_drains(
+            [config.row(run) for config, run in zip(configs, drains, strict=True)],
+            options.runs,
+        )
+        if options.backlog:
+            drain_report.print_backlog(
+                _backlog(options, scratch, shipped), options.runs
+            )
+        latencies = [("queue-service worker", asyncio.run(latency_ours(scratch)))]
+        if options.raw:
+            latencies.insert(
+                0, ("raw procrastinate", asyncio.run(latency_raw(scratch)))
+            )
+    drain_report.print_latency(latencies, LATENCY_JOBS, LATENCY_GAP_S)
 
 
 if __name__ == "__main__":
@@ -322,4 +345,6 @@ if __name__ == "__main__":
     if sys.argv[1:2] != ["raw-worker"] or len(sys.argv) != 3:
         sys.exit("usage: python -m bench.drain raw-worker DSN")
     logging.basicConfig(level=logging.WARNING)
+    # The App is built in this __main__ on purpose: a plain procrastinate user's.
+    logging.getLogger("procrastinate.blueprints").setLevel(logging.ERROR)
     asyncio.run(run_raw_worker(sys.argv[2]))

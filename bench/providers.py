@@ -22,7 +22,8 @@ from pathlib import Path
 import psycopg
 from psycopg.types.json import Jsonb
 
-from bench.drain import _spawn, _stop, _wait_for_workers
+from bench.drain_run import wait_for_workers
+from bench.processes import spawn_module, stop_children
 from bench.scratch_db import scratch_database
 from tests.fakes.fixtures import SENDER, TWILIO_NUMBER
 from tests.fakes.process import FakeProcess, fake_process
@@ -121,9 +122,12 @@ def _drained_seconds(dsn: str, timeout_s: float = 900) -> float:
                         "SELECT min(error_message) FROM queue.job_outcomes WHERE status = 'failed'"
                     ).fetchone() or ("",)
                     raise RuntimeError(f"{failed} provider job(s) failed: {why}")
+                # First claim to last finish, both as the database recorded
+                # them: the claim writes 'started', the completion an outcome.
                 (seconds,) = conn.execute(
-                    "SELECT extract(epoch FROM max(at) FILTER (WHERE type = 'succeeded')"
-                    " - min(at) FILTER (WHERE type = 'started'))::float8 FROM procrastinate_events"
+                    "SELECT extract(epoch FROM (SELECT max(finished_at) FROM queue.job_outcomes"
+                    " WHERE status = 'succeeded') - (SELECT min(at) FROM procrastinate_events"
+                    " WHERE type = 'started'))::float8"
                 ).fetchone() or (0.0,)
                 return float(seconds)
             time.sleep(0.1)
@@ -179,15 +183,15 @@ def drain_providers(
     _enqueue(dsn, job_type, jobs)
     cpu_before, pg_before = _children_cpu_s(), _postgres_cpu_s()
     children = [
-        _spawn(["app.cli", "worker", "--queues", "communication"], env)
+        spawn_module(["app.cli", "worker", "--queues", "communication"], env)
         for _ in range(processes)
     ]
     try:
-        _wait_for_workers(dsn, processes)
+        wait_for_workers(dsn, processes, children)
         seconds = _drained_seconds(dsn)
         pg_after = _postgres_cpu_s()
     finally:
-        _stop(children)
+        stop_children(children)
     postgres = None if pg_before is None or pg_after is None else pg_after - pg_before
     return ProviderFigure(
         job_type, jobs, seconds, _children_cpu_s() - cpu_before, postgres
