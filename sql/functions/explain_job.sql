@@ -107,7 +107,7 @@ BEGIN
         -- succeeded, cancelled, aborted (and procrastinate's legacy 'aborting').
         reason := CASE WHEN job.status = 'aborting' THEN 'aborted' ELSE job.status::text END;
         detail := format('%s at %s', reason,
-            coalesce(queue.describe_moment(queue.job_last_event_at(job.id, '{succeeded,cancelled,aborted}')),
+            coalesce(queue.describe_moment(queue.job_finished_at(job.id)),
                      'an unknown time'))
             || CASE WHEN job.status = 'succeeded' THEN format(' after %s', attempts_text) ELSE '' END;
         RETURN NEXT;

@@ -6,7 +6,7 @@ SELECT
     j.task_name AS job_type,
     j.attempts,
     q.max_attempts,
-    queue.job_last_event_at(j.id, '{failed}') AS failed_at,
+    queue.job_finished_at(j.id) AS failed_at,
     last_outcome.error_type AS last_error_type,
     last_outcome.error_message AS last_error,
     j.args -> 'meta' ->> 'idempotency_key' AS idempotency_key,

@@ -14,7 +14,7 @@ SELECT
     j.scheduled_at,
     queue.job_last_event_at(j.id, '{started}') AS started_at,
     CASE WHEN j.status IN ('succeeded', 'failed', 'cancelled', 'aborted')
-        THEN queue.job_last_event_at(j.id, '{succeeded,failed,cancelled,aborted}')
+        THEN queue.job_finished_at(j.id)
     END AS finished_at,
     last_outcome.error_type AS last_error_type,
     last_outcome.error_message AS last_error,

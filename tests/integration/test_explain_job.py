@@ -352,11 +352,18 @@ def test_explain_job_retrying_shows_the_last_error(db, listening):
 
 @pytest.mark.parametrize("state", ["succeeded", "aborted"])
 def test_explain_job_finished_after_running(db, state):
-    job = enqueue(db, "background", "analytics-track", EVENT)
-    db.execute("UPDATE procrastinate_jobs SET status = 'doing' WHERE id = %s", (job,))
+    # Claimed and completed the way a worker does: the finish time is the
+    # outcome's, since no event row is written per transition.
+    job = enqueue(db, "communication", "send-sms", SMS)
+    worker = add_worker(db, "communication")
+    claimed = db.execute(
+        "SELECT id FROM queue.fetch_jobs('communication', %s, 10)", (worker,)
+    ).fetchall()
+    assert claimed == [(job,)]
     db.execute(
-        "UPDATE procrastinate_jobs SET status = %s, attempts = 1 WHERE id = %s",
-        (state, job),
+        "SELECT queue.finish_jobs(ARRAY[%s]::bigint[], ARRAY[%s]::procrastinate_job_status[],"
+        " '{NULL}', '{NULL}', '{NULL}', ARRAY[now()], ARRAY[now()], ARRAY[%s]::bigint[])",
+        (job, state, worker),
     )
     detail = only(db, job, state)[1]
     assert detail.startswith(f"{state} at ")

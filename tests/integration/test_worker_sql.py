@@ -63,3 +63,47 @@ def test_fetch_jobs_claims_in_priority_order_one_per_lock_and_none_when_paused(d
     # The second job of lock L waits while the first runs; other queues are untouched.
     assert claimed == [(9, "L"), (7, None), (1, None)]
     assert again == (0,)
+
+
+def test_a_job_writes_only_the_events_features_read(db_dsn):
+    # One 'started' row per claim, written by the claim; nothing at the finish
+    # (its time is the outcome's); 'deferred' only for a job deferred outside
+    # queue.enqueue, which carries no enqueued_at.
+    with psycopg.connect(db_dsn, autocommit=True) as conn:
+        (worker,) = conn.execute(
+            "INSERT INTO procrastinate_workers DEFAULT VALUES RETURNING id"
+        ).fetchone()
+        (enqueued,) = conn.execute(
+            "SELECT job_id FROM queue.enqueue('communication', 'send-sms', %s)",
+            (
+                '{"to": "+14155550100", "message": "Doors open at 7", "template": "doors"}',
+            ),
+        ).fetchone()
+        (deferred,) = conn.execute(
+            "INSERT INTO procrastinate_jobs (queue_name, task_name, args) "
+            "VALUES ('communication', 'send-sms', '{}') RETURNING id"
+        ).fetchone()
+        claimed = sorted(
+            row[0]
+            for row in conn.execute(
+                "SELECT id FROM queue.fetch_jobs('communication', %s, 10)", (worker,)
+            )
+        )
+        conn.execute(
+            "SELECT queue.finish_jobs(%s, '{succeeded,failed}', '{NULL,Boom}', '{NULL,boom}', "
+            "'{NULL,NULL}', ARRAY[now(), now()], ARRAY[now(), now()], %s)",
+            ([enqueued, deferred], [worker, worker]),
+        )
+        events = conn.execute(
+            "SELECT job_id, type::text FROM procrastinate_events ORDER BY job_id, id"
+        ).fetchall()
+        finished = conn.execute(
+            "SELECT id, finished_at IS NOT NULL FROM queue.jobs ORDER BY id"
+        ).fetchall()
+    assert claimed == [enqueued, deferred]
+    assert events == [
+        (enqueued, "started"),
+        (deferred, "deferred"),
+        (deferred, "started"),
+    ]
+    assert finished == [(enqueued, True), (deferred, True)]
