@@ -67,7 +67,9 @@ class Executor:
         self._settings = settings
         self._writer = CompletionWriter(deps.pool)
         self._lanes = {
-            queue: Lane(queue, lane, app=app, deps=deps, writer=self._writer)
+            queue: Lane(
+                queue, lane, app=app, deps=deps, writer=self._writer, policies=policies
+            )
             for queue, lane in lanes
         }
 

@@ -38,6 +38,7 @@ from procrastinate.jobs import Job, Status
 from procrastinate.tasks import Task
 from psycopg_pool import AsyncConnectionPool
 
+from app.db.queries.tasks import AnalyticsEvent
 from app.db.queries.worker import (
     ClaimedJob,
     Completion,
@@ -53,6 +54,7 @@ from workers.callbacks import callback_url, enqueue_callback
 from workers.completions import CompletionWriter
 from workers.deps import DEPS_KEY, WorkerDeps
 from workers.job_chain import run_attempt
+from workers.policy import PolicyCache
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +90,7 @@ class Lane:
         app: App,
         deps: WorkerDeps,
         writer: CompletionWriter,
+        policies: PolicyCache,
     ) -> None:
         self.queue = queue
         self.settings = settings
@@ -96,6 +99,7 @@ class Lane:
         self._deps = deps
         self._pool: AsyncConnectionPool = deps.pool
         self._writer = writer
+        self._policies = policies
         self._queues = (queue,)
         self._context = {DEPS_KEY: deps}
         # (-priority, id, claimed at, row): the heap's order is the queue's.
@@ -300,6 +304,8 @@ class Lane:
                 self._has_ready.clear()
                 await self._has_ready.wait()
             *_, row = heapq.heappop(self._ready)
+            if row.worker_id is not None:  # always: the claim set it
+                self._writer.started(row.worker_id, row.id)
             self._started += 1
             self._poke()
             await self._run(row)
@@ -362,9 +368,11 @@ class Lane:
         attempt: Attempt,
         error: BaseException | None,
     ) -> None:
+        # Rows the body handed over are written only with a success.
+        rows = self._deps.completion_rows.pop(job_id_of(job))
         ending = attempt.ending
         if ending in ("succeeded", "deduplicated"):
-            await self._complete(job, Status.SUCCEEDED, attempt)
+            await self._complete(job, Status.SUCCEEDED, attempt, rows)
         elif ending == "aborted":
             await self._complete(job, Status.ABORTED, attempt)
         elif ending == "interrupted":
@@ -388,7 +396,13 @@ class Lane:
             )
             metrics.JOB_RETRIES.labels(job.queue, job.task_name).inc()
 
-    async def _complete(self, job: Job, status: Status, attempt: Attempt) -> None:
+    async def _complete(
+        self,
+        job: Job,
+        status: Status,
+        attempt: Attempt,
+        analytics: tuple[AnalyticsEvent, ...] = (),
+    ) -> None:
         if status in (Status.SUCCEEDED, Status.FAILED) and callback_url(job):
             # Before the completion: a job that dies in between is rescued and
             # finishes again, and its callback's key keeps it to one webhook.
@@ -403,10 +417,14 @@ class Lane:
                 status=status.value,
                 error_type=attempt.error_type,
                 error_message=attempt.error_message,
-                result=attempt.result,
+                # Dumped only where the queue keeps results (finish_jobs drops the rest).
+                result=attempt.result
+                if self._policies.get(job.queue).keep_results
+                else None,
                 started_at=attempt.started_at,
                 finished_at=attempt.finished_at,
                 worker_id=job.worker_id,
+                analytics=analytics,
             ),
             after=self.wake if job.lock is not None else None,
         )

@@ -2,7 +2,9 @@
 
 from typing import Any
 
+import msgspec
 from psycopg import AsyncConnection
+from psycopg.types.json import set_json_dumps, set_json_loads
 from psycopg_pool import AsyncConnectionPool
 
 
@@ -59,3 +61,8 @@ async def _autocommit(conn: AsyncConnection[Any]) -> None:
     # its LISTEN connection with the pool's kwargs plus its own autocommit=True,
     # and a second autocommit keyword would be a TypeError.
     await conn.set_autocommit(True)
+    # Every job's arguments are JSON read at its claim and its outcome JSON
+    # written at its completion: msgspec (already here, under Litestar) does
+    # both several times faster than the standard library.
+    set_json_loads(msgspec.json.decode, conn)
+    set_json_dumps(msgspec.json.encode, conn)

@@ -77,7 +77,7 @@ BEGIN
     IF job.status = 'doing' THEN
         SELECT w.last_heartbeat INTO worker_heartbeat
         FROM procrastinate_workers AS w WHERE w.id = job.worker_id;
-        started := queue.job_last_event_at(job.id, '{started}');
+        started := queue.job_started_at(job.id);
         IF worker_heartbeat IS NULL OR worker_heartbeat <= at - make_interval(secs => stalled_after_s) THEN
             reason := 'stalled';
             detail := format('running, but %s; the rescue task returns it to queue %s',

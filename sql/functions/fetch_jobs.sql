@@ -13,44 +13,35 @@ BEGIN
     IF coalesce((SELECT q.paused FROM queue.queues AS q WHERE q.name = fetch_jobs.queue_name), false) THEN
         RETURN;
     END IF;
-    -- The claim also records when each job started, in one INSERT for the
-    -- batch (procrastinate's row trigger that did it per job is disabled, 0014).
     RETURN QUERY
-    WITH claimed AS (
-        UPDATE procrastinate_jobs AS j
-        SET status = 'doing', worker_id = fetch_jobs.worker_id
-        WHERE j.id IN (
-            SELECT jobs.id
-            FROM procrastinate_jobs AS jobs
-            WHERE jobs.status = 'todo'
-              AND jobs.queue_name = fetch_jobs.queue_name
-              AND (jobs.scheduled_at IS NULL OR jobs.scheduled_at <= now())
-              -- A job whose lock is held by a running job, or by an earlier or
-              -- higher-priority waiting one, waits: so at most one job per lock is
-              -- ever a candidate, and a batch never claims two of one lock. The OR
-              -- keeps this a lookup per candidate (procrastinate_jobs_lock_claim_idx)
-              -- instead of an anti-join over every job, and the claim reads its
-              -- queue's rows in order (procrastinate_jobs_claim_idx) until its batch
-              -- is full: its cost follows the batch, not the backlog.
-              AND (jobs.lock IS NULL OR NOT EXISTS (
-                  SELECT 1 FROM procrastinate_jobs AS other
-                  WHERE other.lock = jobs.lock
-                    AND other.status IN ('todo', 'doing')
-                    AND (other.status = 'doing'
-                         OR other.priority > jobs.priority
-                         OR (other.priority = jobs.priority AND other.id < jobs.id))
-              ))
-            ORDER BY jobs.priority DESC, jobs.id ASC
-            LIMIT max_jobs
-            FOR UPDATE OF jobs SKIP LOCKED
-        )
-        RETURNING j.*
-    ),
-    started AS (
-        INSERT INTO procrastinate_events (job_id, type)
-        SELECT c.id, 'started' FROM claimed AS c
+    UPDATE procrastinate_jobs AS j
+    SET status = 'doing', worker_id = fetch_jobs.worker_id
+    WHERE j.id IN (
+        SELECT jobs.id
+        FROM procrastinate_jobs AS jobs
+        WHERE jobs.status = 'todo'
+          AND jobs.queue_name = fetch_jobs.queue_name
+          AND (jobs.scheduled_at IS NULL OR jobs.scheduled_at <= now())
+          -- A job whose lock is held by a running job, or by an earlier or
+          -- higher-priority waiting one, waits: so at most one job per lock is
+          -- ever a candidate, and a batch never claims two of one lock. The OR
+          -- keeps this a lookup per candidate (procrastinate_jobs_lock_claim_idx)
+          -- instead of an anti-join over every job, and the claim reads its
+          -- queue's rows in order (procrastinate_jobs_claim_idx) until its batch
+          -- is full: its cost follows the batch, not the backlog.
+          AND (jobs.lock IS NULL OR NOT EXISTS (
+              SELECT 1 FROM procrastinate_jobs AS other
+              WHERE other.lock = jobs.lock
+                AND other.status IN ('todo', 'doing')
+                AND (other.status = 'doing'
+                     OR other.priority > jobs.priority
+                     OR (other.priority = jobs.priority AND other.id < jobs.id))
+          ))
+        ORDER BY jobs.priority DESC, jobs.id ASC
+        LIMIT max_jobs
+        FOR UPDATE OF jobs SKIP LOCKED
     )
-    SELECT * FROM claimed;
+    RETURNING j.*;
 END;
 $$;
 REVOKE ALL ON FUNCTION queue.fetch_jobs(text, bigint, integer) FROM PUBLIC;

@@ -61,12 +61,15 @@ BEGIN
     INTO completed, delete_ids, keep_ids, keep_statuses
     FROM attempt;
 
-    -- 2. Succeeded jobs of queues (or types) that keep none go at once.
+    -- 2. The attempts are over: their start marks go.
+    DELETE FROM queue.job_starts AS s WHERE s.job_id = ANY (job_ids);
+
+    -- 3. Succeeded jobs of queues (or types) that keep none go at once.
     IF delete_ids IS NOT NULL THEN
         DELETE FROM procrastinate_jobs AS j WHERE j.id = ANY (delete_ids);
     END IF;
 
-    -- 3. The others take their final state, with the attempt counted.
+    -- 4. The others take their final state, with the attempt counted.
     IF keep_ids IS NOT NULL THEN
         UPDATE procrastinate_jobs AS j
         SET status = k.status, abort_requested = false, attempts = j.attempts + 1

@@ -39,6 +39,7 @@ BEGIN
         queue_name = coalesce(new_queue_name, j.queue_name),
         lock = coalesce(new_lock, j.lock)
     WHERE j.id = requeue_job.job_id;
+    DELETE FROM queue.job_starts AS s WHERE s.job_id = requeue_job.job_id;
     INSERT INTO queue.job_outcomes (
         job_id, queue_name, job_type, attempt, status, error_type, error_message,
         worker_id, started_at, finished_at, idempotency_key

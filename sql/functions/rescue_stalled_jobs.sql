@@ -1,6 +1,8 @@
 -- Return to their queue the running jobs of workers that stopped heartbeating
 -- (or were pruned), counting the lost attempt; fail those whose queue's
--- attempts are spent. A job whose queueing lock is now held by a waiting twin
+-- attempts are spent. A job the worker claimed but never started (no start
+-- mark, queue.job_starts) lost no attempt: it goes back uncounted, with no
+-- outcome row ('returned'). A job whose queueing lock is now held by a waiting twin
 -- is cancelled in favour of the twin instead of crashing the rescue. Skips jobs
 -- another rescue holds (SKIP LOCKED), so concurrent rescues share the work.
 CREATE OR REPLACE FUNCTION queue.rescue_stalled_jobs(stalled_after_s double precision)
@@ -27,6 +29,20 @@ BEGIN
     LOOP
         job_id := job.id;
         queue_name := job.queue_name;
+        DELETE FROM queue.job_starts AS s WHERE s.job_id = job.id;
+        IF NOT FOUND THEN
+            BEGIN
+                UPDATE procrastinate_jobs SET status = 'todo', worker_id = NULL WHERE id = job.id;
+                outcome := 'returned';
+                PERFORM queue.wake_workers(job.queue_name);
+            EXCEPTION WHEN unique_violation THEN
+                -- A waiting twin holds its queueing lock; this one never ran.
+                UPDATE procrastinate_jobs SET status = 'cancelled' WHERE id = job.id;
+                outcome := 'cancelled';
+            END;
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
         IF job.attempts + 1 >= job.max_attempts THEN
             UPDATE procrastinate_jobs SET status = 'failed', attempts = attempts + 1 WHERE id = job.id;
             outcome := 'failed';

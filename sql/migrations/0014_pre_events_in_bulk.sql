@@ -6,15 +6,21 @@
 -- foreign-key check. They cost the claim about 30 µs per job and the enqueue
 -- about a quarter of its time. They are disabled here; what our features read
 -- is written in bulk instead, one statement per batch:
--- - 'started', by queue.fetch_jobs for the jobs it claims (queue.jobs,
---   queue.explain_job);
+-- - start marks, in the new table queue.job_starts: a worker writes its jobs'
+--   starts in bulk (queue.mark_jobs_started) and the completion deletes them.
+--   They say when a running job started (queue.jobs, queue.explain_job) and,
+--   for the rescue, whether a dead worker's job had started at all: a job it
+--   claimed and never started goes back without spending an attempt. UNLOGGED:
+--   no WAL for a row that lives as long as one attempt; a crash of the server
+--   empties it, and the jobs then running are returned uncounted;
 -- - 'deferred', by the statement trigger jobs_record_deferred, only for jobs
 --   deferred outside queue.enqueue, which carry no enqueued_at (queue.overview);
--- - finish times come from queue.job_outcomes (queue.job_finished_at).
+-- - finish and earlier start times come from queue.job_outcomes
+--   (queue.job_finished_at, queue.job_started_at).
 -- procrastinate's own readers of events (its shell's history, its admin) see
 -- only those types from now on.
 --
--- Lock impact: ALTER TABLE ... DISABLE TRIGGER takes a SHARE ROW EXCLUSIVE lock
+-- Lock impact: the new table locks nothing else. ALTER TABLE ... DISABLE TRIGGER takes a SHARE ROW EXCLUSIVE lock
 -- on procrastinate_jobs for a moment: inserts and updates of jobs wait for the
 -- migrate transaction to commit.
 -- Operator steps: a procrastinate upgrade that re-creates these triggers enables
@@ -24,3 +30,12 @@
 ALTER TABLE procrastinate_jobs DISABLE TRIGGER procrastinate_trigger_status_events_update_v1;
 ALTER TABLE procrastinate_jobs DISABLE TRIGGER procrastinate_trigger_status_events_insert_v1;
 ALTER TABLE procrastinate_jobs DISABLE TRIGGER procrastinate_trigger_scheduled_events_v1;
+
+CREATE UNLOGGED TABLE queue.job_starts (
+    job_id bigint NOT NULL,
+    worker_id bigint NOT NULL,
+    started_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT job_starts_pkey PRIMARY KEY (job_id)
+);
+COMMENT ON TABLE queue.job_starts IS
+    'Start marks of running attempts, written in bulk by workers and deleted by the completion; unlogged.';

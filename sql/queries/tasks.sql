@@ -1,9 +1,13 @@
--- name: insert_analytics_event :one
--- Record an analytics event once per job; returns the event id (NULL if the job already recorded it).
+-- name: insert_analytics_events :exec
+-- Record analytics events, once per job (a job that already recorded its event is skipped).
+-- The completion writer runs it in the transaction that completes the jobs.
+-- Binary parameters, as for finish_jobs: no regex quoting per array element.
 INSERT INTO queue.analytics_events (job_id, event_type, user_id, venue_id, properties, occurred_at)
-VALUES (%(job_id)s, %(event_type)s, %(user_id)s, %(venue_id)s, %(properties)s, %(occurred_at)s)
-ON CONFLICT (job_id) DO NOTHING
-RETURNING id;
+SELECT e.job_id, e.event_type, e.user_id, e.venue_id, e.properties, e.occurred_at
+FROM unnest(%(job_ids)b::bigint[], %(event_types)b::text[], %(user_ids)b::uuid[],
+            %(venue_ids)b::uuid[], %(properties)b::jsonb[], %(occurred_at)b::timestamptz[])
+    AS e(job_id, event_type, user_id, venue_id, properties, occurred_at)
+ON CONFLICT (job_id) DO NOTHING;
 
 -- name: delete_orphan_outcomes :one
 -- Delete outcomes older than the cutoff whose job no longer exists; returns the count.

@@ -14,6 +14,10 @@ SELECT queue.finish_jobs(
     %(finished_at)b::timestamptz[], %(worker_ids)b::bigint[]
 );
 
+-- name: mark_jobs_started :exec
+-- Record that these jobs of the worker started (one statement per batch).
+SELECT queue.mark_jobs_started(%(job_ids)b::bigint[], %(worker_id)s);
+
 -- name: release_jobs :exec
 -- Return claimed jobs that never started (worker stopping) to their queue, uncounted.
 WITH released AS (

@@ -12,7 +12,7 @@ SELECT
              q.max_attempts) AS max_attempts,
     (j.args -> 'meta' ->> 'enqueued_at')::timestamptz AS enqueued_at,
     j.scheduled_at,
-    queue.job_last_event_at(j.id, '{started}') AS started_at,
+    queue.job_started_at(j.id) AS started_at,
     CASE WHEN j.status IN ('succeeded', 'failed', 'cancelled', 'aborted')
         THEN queue.job_finished_at(j.id)
     END AS finished_at,

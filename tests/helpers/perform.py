@@ -17,6 +17,7 @@ from procrastinate.testing import InMemoryConnector
 from psycopg_pool import AsyncConnectionPool
 
 from app.db.pool import create_pool
+from app.db.queries.tasks import insert_analytics_events
 from app.settings import ProviderSettings
 from workers.deps import DEPS_KEY, WorkerDeps
 from workers.provider_gate import ProviderGate
@@ -76,4 +77,11 @@ async def perform(
         additional_context={DEPS_KEY: deps},
         abort_reason=lambda: None,
     )
-    return await body(context, **kwargs)
+    result = await body(context, **kwargs)
+    # What the completion writer does when the job succeeds: the rows the body
+    # handed over are written with the completion.
+    events = deps.completion_rows.pop(job_id)
+    if events:
+        async with deps.pool.connection() as conn:
+            await insert_analytics_events(conn, events=events)
+    return result

@@ -41,7 +41,14 @@ async def test_analytics_track_records_the_event_once_per_job(deps, db_dsn):
     again = await perform(
         analytics_track, deps, data=data, job_id=41, job_type="analytics-track"
     )
-    assert first["recorded"] is True and again == {"eventId": None, "recorded": False}
+    assert (
+        first
+        == again
+        == {
+            "eventType": "ticket_viewed",
+            "occurredAt": "2026-11-20T10:00:00+00:00",
+        }
+    )
     stored = rows(
         db_dsn,
         "SELECT job_id, event_type, user_id::text, properties, occurred_at::text FROM queue.analytics_events",

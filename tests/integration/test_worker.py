@@ -234,7 +234,8 @@ def test_killed_worker_job_is_rescued_and_done_exactly_once(dsn, tmp_path):
             "test-record-communication",
             {"sleep": 3, "value": "once"},
         )
-        wait_for(lambda: state(dsn, job) == ("doing", 0), what="job to start")
+        wait_for(lambda: state(dsn, job) == ("doing", 0), what="job to be claimed")
+        wait_for(lambda: started_marks(dsn) == [job], what="job to start")
         doomed.kill()  # SIGKILL: no cleanup, no heartbeat any more
         doomed.wait()
         killed_at = time.monotonic()
@@ -250,6 +251,91 @@ def test_killed_worker_job_is_rescued_and_done_exactly_once(dsn, tmp_path):
         (1, "rescued", "WorkerLost"),
         (2, "succeeded", None),
     ]
+
+
+def started_marks(dsn):
+    return [
+        row[0] for row in query(dsn, "SELECT job_id FROM queue.job_starts ORDER BY 1")
+    ]
+
+
+def test_sigkill_mid_batch_returns_unstarted_claims_and_rescues_started_jobs(
+    dsn, tmp_path
+):
+    # Jobs of 0.3 s with 10 slots: the lane claims a buffer beyond its slots,
+    # so at the kill some claimed jobs run and others wait in its local queue.
+    query(
+        dsn,
+        "SELECT count(*) FROM queue.enqueue_many((SELECT jsonb_agg(jsonb_build_object("
+        "'queue', 'background', 'job_type', 'test-record-background', "
+        "'data', jsonb_build_object('value', i::text, 'sleep', 0.3))) "
+        "FROM generate_series(1, 300) AS i))",
+    )
+    with worker_process(
+        dsn,
+        tmp_path,
+        "--queues",
+        "background",
+        name="doomed",
+        WORKER_CLAIM_BUFFER_S="2",
+    ) as doomed:
+
+        def claimed_beyond_running():
+            (claimed,) = query(
+                dsn, "SELECT count(*) FROM procrastinate_jobs WHERE status = 'doing'"
+            )[0]
+            return claimed > len(started_marks(dsn)) >= 5
+
+        wait_for(claimed_beyond_running, what="claims beyond the running jobs")
+        doomed.kill()
+        doomed.wait()
+    claimed = {
+        row[0]
+        for row in query(
+            dsn, "SELECT id FROM procrastinate_jobs WHERE status = 'doing'"
+        )
+    }
+    started = set(started_marks(dsn))
+    assert started <= claimed and len(claimed) > len(started) > 0
+    # The rescue runs on the maintenance queue.
+    with worker_process(
+        dsn, tmp_path, "--queues", "background,maintenance", name="rescuer"
+    ):
+        wait_for(
+            lambda: (
+                query(
+                    dsn,
+                    "SELECT count(*) FROM procrastinate_jobs WHERE status IN ('todo', 'doing')",
+                )[0][0]
+                == 0
+            ),
+            timeout=90,
+            what="the queue to drain",
+        )
+    # The background queue deletes succeeded jobs: none may be left.
+    assert (
+        query(
+            dsn,
+            "SELECT j.status::text, j.attempts, o.attempt, o.status, o.error_type, o.error_message "
+            "FROM procrastinate_jobs AS j LEFT JOIN queue.job_outcomes AS o ON o.job_id = j.id",
+        )
+        == []
+    )
+    total, distinct = query(
+        dsn, "SELECT count(*), count(DISTINCT job_id) FROM test_side_effects"
+    )[0]
+    rescued = {
+        row[0]
+        for row in query(
+            dsn, "SELECT job_id FROM queue.job_outcomes WHERE status = 'rescued'"
+        )
+    }
+    attempts = dict(query(dsn, "SELECT job_id, attempt FROM test_side_effects"))
+    assert (total, distinct) == (300, 300)
+    assert rescued == started  # a started attempt is counted ...
+    assert all(attempts[job] == 2 for job in started)
+    # ... a claimed, unstarted job goes back without spending one
+    assert all(attempts[job] == 1 for job in claimed - started)
 
 
 def test_job_whose_key_already_succeeded_is_not_run_again(dsn, tmp_path):
@@ -380,11 +466,20 @@ def test_worker_serves_metrics(dsn, tmp_path):
     assert "jobs_rescued_total" in text and "job_retries_total" in text
 
 
-def test_three_processes_drain_5000_jobs_each_exactly_once(dsn, tmp_path):
+def test_three_processes_drain_20000_jobs_each_exactly_once(dsn, tmp_path):
+    # Side effects of both kinds: a task's own INSERT, and an analytics event
+    # written with the job's completion.
     query(
         dsn,
         "SELECT count(*) FROM queue.enqueue_many((SELECT jsonb_agg(jsonb_build_object("
         "'queue', 'background', 'job_type', 'test-record-background', 'data', jsonb_build_object('value', i::text))) "
+        "FROM generate_series(1, 20000) AS i))",
+    )
+    query(
+        dsn,
+        "SELECT count(*) FROM queue.enqueue_many((SELECT jsonb_agg(jsonb_build_object("
+        "'queue', 'background', 'job_type', 'analytics-track', 'data', "
+        "jsonb_build_object('eventType', 'seat_viewed', 'properties', jsonb_build_object('n', i)))) "
         "FROM generate_series(1, 5000) AS i))",
     )
     with worker_process(
@@ -410,7 +505,12 @@ def test_three_processes_drain_5000_jobs_each_exactly_once(dsn, tmp_path):
         dsn,
         "SELECT count(*), count(DISTINCT job_id), count(DISTINCT value) FROM test_side_effects",
     )[0]
-    assert (total, distinct, values) == (5000, 5000, 5000)
+    events, event_jobs, event_values = query(
+        dsn,
+        "SELECT count(*), count(DISTINCT job_id), count(DISTINCT properties) FROM queue.analytics_events",
+    )[0]
+    assert (total, distinct, values) == (20000, 20000, 20000)
+    assert (events, event_jobs, event_values) == (5000, 5000, 5000)
     assert processes_seen == 3
 
 

@@ -65,10 +65,10 @@ def test_fetch_jobs_claims_in_priority_order_one_per_lock_and_none_when_paused(d
     assert again == (0,)
 
 
-def test_a_job_writes_only_the_events_features_read(db_dsn):
-    # One 'started' row per claim, written by the claim; nothing at the finish
-    # (its time is the outcome's); 'deferred' only for a job deferred outside
-    # queue.enqueue, which carries no enqueued_at.
+def test_a_job_writes_only_the_rows_features_read(db_dsn):
+    # No event row per transition: 'deferred' only for a job deferred outside
+    # queue.enqueue (which carries no enqueued_at); a start mark while the
+    # attempt runs, gone with its completion, whose outcome keeps the times.
     with psycopg.connect(db_dsn, autocommit=True) as conn:
         (worker,) = conn.execute(
             "INSERT INTO procrastinate_workers DEFAULT VALUES RETURNING id"
@@ -89,6 +89,10 @@ def test_a_job_writes_only_the_events_features_read(db_dsn):
                 "SELECT id FROM queue.fetch_jobs('communication', %s, 10)", (worker,)
             )
         )
+        conn.execute("SELECT queue.mark_jobs_started(%s, %s)", ([enqueued], worker))
+        running = conn.execute(
+            "SELECT id, started_at IS NOT NULL FROM queue.jobs ORDER BY id"
+        ).fetchall()
         conn.execute(
             "SELECT queue.finish_jobs(%s, '{succeeded,failed}', '{NULL,Boom}', '{NULL,boom}', "
             "'{NULL,NULL}', ARRAY[now(), now()], ARRAY[now(), now()], %s)",
@@ -97,13 +101,50 @@ def test_a_job_writes_only_the_events_features_read(db_dsn):
         events = conn.execute(
             "SELECT job_id, type::text FROM procrastinate_events ORDER BY job_id, id"
         ).fetchall()
+        marks = conn.execute("SELECT count(*) FROM queue.job_starts").fetchone()
         finished = conn.execute(
-            "SELECT id, finished_at IS NOT NULL FROM queue.jobs ORDER BY id"
+            "SELECT id, started_at IS NOT NULL, finished_at IS NOT NULL FROM queue.jobs ORDER BY id"
         ).fetchall()
     assert claimed == [enqueued, deferred]
-    assert events == [
-        (enqueued, "started"),
-        (deferred, "deferred"),
-        (deferred, "started"),
-    ]
-    assert finished == [(enqueued, True), (deferred, True)]
+    assert running == [(enqueued, True), (deferred, False)]
+    assert events == [(deferred, "deferred")]
+    assert marks == (0,)
+    assert finished == [(enqueued, True, True), (deferred, True, True)]
+
+
+def test_rescue_counts_started_attempts_and_returns_unstarted_claims(db_dsn):
+    with psycopg.connect(db_dsn, autocommit=True) as conn:
+        (dead,) = conn.execute(
+            "INSERT INTO procrastinate_workers (last_heartbeat) "
+            "VALUES (now() - interval '1 hour') RETURNING id"
+        ).fetchone()
+        started, unstarted = (
+            conn.execute(
+                "INSERT INTO procrastinate_jobs (queue_name, task_name, status, worker_id) "
+                "VALUES ('money', 'refund-process', 'doing', %s) RETURNING id",
+                (dead,),
+            ).fetchone()[0]
+            for _ in range(2)
+        )
+        conn.execute("SELECT queue.mark_jobs_started(%s, %s)", ([started], dead))
+        rescued = {
+            job_id: outcome
+            for job_id, _, outcome in conn.execute(
+                "SELECT * FROM queue.rescue_stalled_jobs(30)"
+            )
+        }
+        jobs = {
+            job_id: (status, attempts, worker)
+            for job_id, status, attempts, worker in conn.execute(
+                "SELECT id, status::text, attempts, worker_id FROM procrastinate_jobs"
+            )
+        }
+        outcomes = conn.execute(
+            "SELECT job_id, status FROM queue.job_outcomes"
+        ).fetchall()
+        marks = conn.execute("SELECT count(*) FROM queue.job_starts").fetchone()
+    assert rescued == {started: "rescued", unstarted: "returned"}
+    assert jobs[started][:2] == ("todo", 1)
+    assert jobs[unstarted] == ("todo", 0, None)
+    assert outcomes == [(started, "rescued")]
+    assert marks == (0,)

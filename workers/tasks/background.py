@@ -44,18 +44,19 @@ def _enqueued_at(meta: Any) -> datetime | None:
 async def analytics_track(
     context: JobContext, data: Any, meta: Any = None
 ) -> dict[str, Any]:
-    """Record the event in `queue.analytics_events`.
+    """Record the event in `queue.analytics_events`, with the job's completion.
 
-    Safe to retry: the row is keyed by job id, so a retried or rescued job
-    records its event once. Defers nothing.
+    The row is written in the transaction that completes the job, in one
+    INSERT per batch of completions: recorded exactly when the job succeeds,
+    at no commit of its own. Keyed by job id, so a rescued job that already
+    recorded it records nothing more. Defers nothing.
     """
     payload = load_payload(AnalyticsTrack, data)
     occurred_at = payload.timestamp or _enqueued_at(meta) or datetime.now(UTC)
     if occurred_at.tzinfo is None:
         occurred_at = occurred_at.replace(tzinfo=UTC)
-    async with _deps(context).pool.connection() as conn:
-        event_id = await queries.insert_analytics_event(
-            conn,
+    _deps(context).completion_rows.add_analytics(
+        queries.AnalyticsEvent(
             job_id=job_id_of(context.job),
             event_type=payload.event_type,
             user_id=payload.user_id,
@@ -63,7 +64,8 @@ async def analytics_track(
             properties=payload.properties or {},
             occurred_at=occurred_at,
         )
-    return {"eventId": event_id, "recorded": event_id is not None}
+    )
+    return {"eventType": payload.event_type, "occurredAt": occurred_at.isoformat()}
 
 
 @task_body("cleanup-old-data")

@@ -26,15 +26,16 @@ def rescue_task(stalled_after_s: float) -> Any:
     ) -> dict[str, int]:
         """Return running jobs of workers silent for too long to their queue.
 
-        Counts the lost attempt; fails jobs whose attempts are spent; cancels a
-        job whose queueing lock a waiting twin now holds. Safe to retry and to
+        Counts the lost attempt of a started job; fails jobs whose attempts are
+        spent; returns a claimed, unstarted job uncounted; cancels a job whose
+        queueing lock a waiting twin now holds. Safe to retry and to
         run concurrently (rows are claimed with SKIP LOCKED). Defers nothing.
         """
         del timestamp
         deps: WorkerDeps = context.additional_context[DEPS_KEY]
         async with deps.pool.connection() as conn:
             rescued = await rescue_stalled_jobs(conn, stalled_after_s=stalled_after_s)
-        counts: dict[str, int] = {"rescued": 0, "failed": 0, "cancelled": 0}
+        counts = dict.fromkeys(("rescued", "returned", "failed", "cancelled"), 0)
         for job in rescued:
             counts[job.outcome] += 1
             metrics.JOBS_RESCUED.labels(job.queue_name, job.outcome).inc()

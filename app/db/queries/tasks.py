@@ -1,5 +1,6 @@
 """Typed wrappers of `sql/queries/tasks.sql`: what the built-in tasks read and write."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -8,7 +9,7 @@ from uuid import UUID
 from psycopg.types.json import Jsonb
 
 from app.db import Connection
-from app.db.queries import fetch_all, fetch_value
+from app.db.queries import execute, fetch_all, fetch_value
 
 
 @dataclass(frozen=True)
@@ -49,27 +50,31 @@ class ThroughputReportRow:
     avg_duration_s: float | None
 
 
-async def insert_analytics_event(
-    conn: Connection,
-    *,
-    job_id: int,
-    event_type: str,
-    user_id: UUID | None,
-    venue_id: UUID | None,
-    properties: dict[str, Any],
-    occurred_at: datetime,
-) -> int | None:
-    """Record the job's analytics event; return its id, or None if the job already did."""
+@dataclass(frozen=True)
+class AnalyticsEvent:
+    """One job's analytics event, written with the job's completion."""
+
+    job_id: int
+    event_type: str
+    user_id: UUID | None
+    venue_id: UUID | None
+    properties: dict[str, Any]
+    occurred_at: datetime
+
+
+async def insert_analytics_events(
+    conn: Connection, *, events: Sequence[AnalyticsEvent]
+) -> None:
+    """Record the events; a job that already recorded its event is skipped."""
     params = {
-        "job_id": job_id,
-        "event_type": event_type,
-        "user_id": user_id,
-        "venue_id": venue_id,
-        "properties": Jsonb(properties),
-        "occurred_at": occurred_at,
+        "job_ids": [e.job_id for e in events],
+        "event_types": [e.event_type for e in events],
+        "user_ids": [e.user_id for e in events],
+        "venue_ids": [e.venue_id for e in events],
+        "properties": [Jsonb(e.properties) for e in events],
+        "occurred_at": [e.occurred_at for e in events],
     }
-    event_id: int | None = await fetch_value(conn, "insert_analytics_event", params)
-    return event_id
+    await execute(conn, "insert_analytics_events", params)
 
 
 async def delete_orphan_outcomes(conn: Connection, *, before: datetime) -> int:

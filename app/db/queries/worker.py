@@ -9,6 +9,7 @@ from psycopg.types.json import Jsonb
 
 from app.db import Connection
 from app.db.queries import execute, fetch_all, fetch_one, fetch_value
+from app.db.queries.tasks import AnalyticsEvent
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,8 @@ class Completion:
     started_at: datetime
     finished_at: datetime
     worker_id: int | None  # the worker that claimed the job
+    # Rows the task asked to be written in the transaction that completes it.
+    analytics: tuple[AnalyticsEvent, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,15 @@ async def finish_jobs(conn: Connection, *, completions: Sequence[Completion]) ->
         "worker_ids": [c.worker_id for c in completions],
     }
     return int(await fetch_value(conn, "finish_jobs", params))
+
+
+async def mark_jobs_started(
+    conn: Connection, *, job_ids: Sequence[int], worker_id: int
+) -> None:
+    """Record that `worker_id` started these jobs (a mark the completion deletes)."""
+    await execute(
+        conn, "mark_jobs_started", {"job_ids": list(job_ids), "worker_id": worker_id}
+    )
 
 
 async def release_jobs(conn: Connection, *, job_ids: Sequence[int]) -> None:
