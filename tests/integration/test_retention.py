@@ -174,6 +174,11 @@ def test_rescue_cancels_a_job_whose_queueing_lock_a_twin_holds(db_dsn):
             "VALUES ('communication', 'send-email', 'doing', 2, %s) RETURNING id",
             (dead_worker,),
         ).fetchone()
+        # All three had started (a claimed, unstarted job is returned uncounted).
+        conn.execute(
+            "SELECT queue.mark_jobs_started(%s, %s)",
+            ([running, plain, spent], dead_worker),
+        )
         rescued = conn.execute(
             "SELECT job_id, outcome FROM queue.rescue_stalled_jobs(30) ORDER BY job_id"
         ).fetchall()

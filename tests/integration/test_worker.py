@@ -321,21 +321,24 @@ def test_sigkill_mid_batch_returns_unstarted_claims_and_rescues_started_jobs(
         )
         == []
     )
-    total, distinct = query(
-        dsn, "SELECT count(*), count(DISTINCT job_id) FROM test_side_effects"
-    )[0]
     rescued = {
         row[0]
         for row in query(
             dsn, "SELECT job_id FROM queue.job_outcomes WHERE status = 'rescued'"
         )
     }
-    attempts = dict(query(dsn, "SELECT job_id, attempt FROM test_side_effects"))
-    assert (total, distinct) == (300, 300)
+    runs: dict[int, list[int]] = {}
+    for job, attempt in query(
+        dsn, "SELECT job_id, attempt FROM test_side_effects ORDER BY id"
+    ):
+        runs.setdefault(job, []).append(attempt)
+    assert len(runs) == 300
     assert rescued == started  # a started attempt is counted ...
-    assert all(attempts[job] == 2 for job in started)
-    # ... a claimed, unstarted job goes back without spending one
-    assert all(attempts[job] == 1 for job in claimed - started)
+    # (one killed after its side effect, before its completion was written,
+    # ran its side effect again: at least once, as documented)
+    assert all(runs[job][-1] == 2 for job in started)
+    # ... a claimed, unstarted job goes back without spending one, and runs once
+    assert all(runs[job] == [1] for job in claimed - started)
 
 
 def test_job_whose_key_already_succeeded_is_not_run_again(dsn, tmp_path):
