@@ -122,12 +122,10 @@ def _drained_seconds(dsn: str, timeout_s: float = 900) -> float:
                         "SELECT min(error_message) FROM queue.job_outcomes WHERE status = 'failed'"
                     ).fetchone() or ("",)
                     raise RuntimeError(f"{failed} provider job(s) failed: {why}")
-                # First claim to last finish, both as the database recorded
-                # them: the claim writes 'started', the completion an outcome.
+                # First start to last finish, as the outcome rows record them.
                 (seconds,) = conn.execute(
-                    "SELECT extract(epoch FROM (SELECT max(finished_at) FROM queue.job_outcomes"
-                    " WHERE status = 'succeeded') - (SELECT min(at) FROM procrastinate_events"
-                    " WHERE type = 'started'))::float8"
+                    "SELECT extract(epoch FROM max(finished_at) - min(started_at))::float8"
+                    " FROM queue.job_outcomes WHERE status = 'succeeded'"
                 ).fetchone() or (0.0,)
                 return float(seconds)
             time.sleep(0.1)
