@@ -341,6 +341,37 @@ def test_sigkill_mid_batch_returns_unstarted_claims_and_rescues_started_jobs(
     assert all(runs[job] == [1] for job in claimed - started)
 
 
+def test_claims_not_started_within_their_lease_go_back_to_the_queue(dsn, tmp_path):
+    # One slot and jobs of 50 ms: a lane keeping 3 s of work claimed holds
+    # jobs longer than a 1 s lease, so some go back, uncounted, and the other
+    # process (or the same one) claims them again.
+    query(dsn, "UPDATE queue.queues SET concurrency = 1 WHERE name = 'communication'")
+    query(
+        dsn,
+        "SELECT count(*) FROM queue.enqueue_many((SELECT jsonb_agg(jsonb_build_object("
+        "'queue', 'communication', 'job_type', 'test-record-communication', "
+        "'data', jsonb_build_object('value', i::text, 'sleep', 0.05))) "
+        "FROM generate_series(1, 100) AS i))",
+    )
+    leased = {"WORKER_CLAIM_LEASE_S": "1", "WORKER_CLAIM_BUFFER_S": "3"}
+    with (
+        worker_process(dsn, tmp_path, "--queues", "communication", name="a", **leased),
+        worker_process(dsn, tmp_path, "--queues", "communication", name="b", **leased),
+    ):
+        wait_for(
+            lambda: query(dsn, "SELECT count(*) FROM test_side_effects")[0][0] == 100,
+            timeout=60,
+            what="every job to run",
+        )
+    logs = (tmp_path / "a.log").read_text() + (tmp_path / "b.log").read_text()
+    attempts = query(
+        dsn,
+        "SELECT attempt, count(*), count(DISTINCT job_id) FROM test_side_effects GROUP BY 1",
+    )
+    assert "action=jobs_released" in logs
+    assert attempts == [(1, 100, 100)]
+
+
 def test_job_whose_key_already_succeeded_is_not_run_again(dsn, tmp_path):
     with worker_process(dsn, tmp_path):
         first = enqueue(
