@@ -69,10 +69,14 @@ BEGIN
         DELETE FROM procrastinate_jobs AS j WHERE j.id = ANY (delete_ids);
     END IF;
 
-    -- 4. The others take their final state, with the attempt counted.
+    -- 4. The others take their final state, with the attempt counted. They
+    --    let go of their worker (the outcome row keeps who ran it): otherwise
+    --    deleting that worker's row when it stops sets worker_id NULL on every
+    --    job it ever finished, one statement as long as its history.
     IF keep_ids IS NOT NULL THEN
         UPDATE procrastinate_jobs AS j
-        SET status = k.status, abort_requested = false, attempts = j.attempts + 1
+        SET status = k.status, abort_requested = false, attempts = j.attempts + 1,
+            worker_id = NULL
         FROM unnest(keep_ids, keep_statuses) AS k(id, status)
         WHERE j.id = k.id;
     END IF;
