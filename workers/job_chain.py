@@ -2,8 +2,9 @@
 
 `run_attempt` runs one attempt of a job and says how it ended; the lane then
 decides the job's next state. It
-- answers a job whose idempotency key already has a succeeded attempt with the
-  recorded result, without running the task body again;
+- answers a job whose idempotency key already had a succeeded attempt when it
+  was claimed (the lane asks once per claim) with the recorded result, without
+  running the task body again;
 - turns how the body ended (result, error, abort, shutdown, provider limit)
   into an `Attempt`, with the error's message redacted;
 - observes the metrics and logs the attempt with the job's request id. Debug
@@ -22,12 +23,11 @@ from procrastinate import exceptions as procrastinate_exceptions
 from procrastinate.job_context import AbortReason, JobContext
 from prometheus_client import Counter, Histogram
 
-from app.db.queries.worker import succeeded_outcome_for_key
+from app.db.queries.worker import RecordedOutcome
 from app.domain.errors import JobDeferred
 from app.observability import metrics
 from app.observability.logging import redact
 from workers.attempts import Attempt, Ending
-from workers.deps import WorkerDeps
 
 logger = logging.getLogger(__name__)
 
@@ -58,29 +58,26 @@ def _log_extra(context: JobContext) -> dict[str, Any]:
 
 
 async def run_attempt(
-    context: JobContext, call: Callable[[], Awaitable[Any]], deps: WorkerDeps
+    context: JobContext,
+    call: Callable[[], Awaitable[Any]],
+    recorded: RecordedOutcome | None = None,
 ) -> tuple[Attempt, BaseException | None]:
-    """Run one attempt through the ledger; return how it ended, and its error."""
+    """Run one attempt, or answer it with `recorded`; return how it ended, and its error."""
     job = context.job
     started_at = datetime.now(UTC)
-    meta = job.task_kwargs.get("meta")
-    key = meta.get("idempotency_key") if isinstance(meta, dict) else None
-    if isinstance(key, str):
-        async with deps.pool.connection() as conn:
-            recorded = await succeeded_outcome_for_key(conn, idempotency_key=key)
-        if recorded is not None:
-            _result_counter(job.queue, job.task_name, "deduplicated").inc()
-            logger.info(
-                "Job already done under its key; not run again.",
-                extra={
-                    **_log_extra(context),
-                    "action": "job_deduplicated",
-                    "done_by_job": recorded.job_id,
-                },
-            )
-            return Attempt(
-                started_at, datetime.now(UTC), "deduplicated", result=recorded.result
-            ), None
+    if recorded is not None:
+        _result_counter(job.queue, job.task_name, "deduplicated").inc()
+        logger.info(
+            "Job already done under its key; not run again.",
+            extra={
+                **_log_extra(context),
+                "action": "job_deduplicated",
+                "done_by_job": recorded.job_id,
+            },
+        )
+        return Attempt(
+            started_at, datetime.now(UTC), "deduplicated", result=recorded.result
+        ), None
 
     debug = logger.isEnabledFor(logging.DEBUG)
     if debug:

@@ -13,10 +13,9 @@ not started within `claim_lease_s` goes back to the queue, and so does every
 claimed, unstarted job when the lane stops. The local queue is a heap in the
 queue's order (priority, then id).
 
-How each attempt settles: success, a failure for good and an abort complete
-the job through the process's completion writer (group commit); a retry, a
-provider limit and a shutdown interruption requeue it at once, the last two
-without counting the attempt.
+A claim also asks, once for its batch, which of its jobs' idempotency keys
+already have a succeeded attempt. Each attempt then runs through the job chain
+(`workers.job_chain`) and is settled by `workers.settle`.
 """
 
 import asyncio
@@ -28,33 +27,29 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, cast
 
 from procrastinate import App
 from procrastinate import exceptions as procrastinate_exceptions
 from procrastinate.job_context import AbortReason, JobContext
-from procrastinate.jobs import Job, Status
+from procrastinate.jobs import Job
 from procrastinate.tasks import Task
 from psycopg_pool import AsyncConnectionPool
 
-from app.db.queries.tasks import AnalyticsEvent
 from app.db.queries.worker import (
     ClaimedJob,
-    Completion,
+    RecordedOutcome,
     fetch_jobs,
     register_worker_queue,
     release_jobs,
-    requeue_job,
+    succeeded_outcomes_for_keys,
 )
-from app.domain.errors import JobDeferred
 from app.observability import metrics
-from workers.attempts import Attempt, job_id_of
-from workers.callbacks import callback_url, enqueue_callback
 from workers.completions import CompletionWriter
 from workers.deps import DEPS_KEY, WorkerDeps
 from workers.job_chain import run_attempt
 from workers.policy import PolicyCache
+from workers.settle import Settler, not_found
 
 logger = logging.getLogger(__name__)
 
@@ -96,16 +91,23 @@ class Lane:
         self.settings = settings
         self.worker_id: int | None = None
         self._app = app
-        self._deps = deps
         self._pool: AsyncConnectionPool = deps.pool
         self._writer = writer
-        self._policies = policies
+        self._settler = Settler(
+            pool=deps.pool,
+            writer=writer,
+            rows=deps.completion_rows,
+            policies=policies,
+            lock_freed=self.wake,
+        )
         self._queues = (queue,)
         self._context = {DEPS_KEY: deps}
         # (-priority, id, claimed at, row): the heap's order is the queue's.
         self._ready: list[tuple[int, int, float, ClaimedJob]] = []
         self._running: dict[int, _Running] = {}
         self._aborts: dict[int, AbortReason] = {}
+        # Job id → the succeeded attempt its key already had at the claim.
+        self._recorded: dict[int, RecordedOutcome] = {}
         self._slots: list[asyncio.Task[None]] = []
         self._signal = asyncio.Event()  # wakes the claims
         self._woken = False  # a NOTIFY or the poll: claim even if last found none
@@ -251,6 +253,14 @@ class Lane:
             rows = await fetch_jobs(
                 conn, queue_name=self.queue, worker_id=self.worker_id, max_jobs=wanted
             )
+            keys = {key for row in rows if (key := _idempotency_key(row))}
+            if keys:
+                # Keys that already succeeded, once for the batch, not per job.
+                done = await succeeded_outcomes_for_keys(conn, keys=list(keys))
+                for row in rows:
+                    key = _idempotency_key(row)
+                    if key in done:
+                        self._recorded[row.id] = done[key]
         if not rows:
             return 0
         self._claimed.inc(len(rows))
@@ -273,6 +283,8 @@ class Lane:
         await self._release([entry[1] for entry in expired])
 
     async def _release(self, job_ids: list[int]) -> None:
+        for job_id in job_ids:
+            self._recorded.pop(job_id, None)
         try:
             async with self._pool.connection() as conn:
                 await release_jobs(conn, job_ids=job_ids)
@@ -336,15 +348,16 @@ class Lane:
             abort_reason=functools.partial(self._aborts.get, row.id),
         )
         task = self._app.tasks.get(job.task_name)
+        recorded = self._recorded.pop(row.id, None)
         error: BaseException | None
         if task is None:
-            attempt, error = _not_found(job), procrastinate_exceptions.TaskNotFound()
+            attempt, error = not_found(job), procrastinate_exceptions.TaskNotFound()
         else:
             call, is_async = _caller(task, context)
             slot = cast(asyncio.Task[None], asyncio.current_task())
             self._running[row.id] = _Running(slot, is_async)
             try:
-                attempt, error = await run_attempt(context, call, self._deps)
+                attempt, error = await run_attempt(context, call, recorded)
             finally:
                 del self._running[row.id]
         reason = self._aborts.pop(row.id, None)
@@ -352,7 +365,7 @@ class Lane:
             # The cancel was ours, for this job: the slot lives on.
             asyncio.current_task().uncancel()  # type: ignore[union-attr]
         try:
-            await self._settle(job, task, attempt, error)
+            await self._settler.settle(job, task, attempt, error)
         except Exception:
             logger.exception(
                 "Could not settle a job; the rescue returns it when this worker stops.",
@@ -361,115 +374,11 @@ class Lane:
         if isinstance(error, asyncio.CancelledError) and reason is None:
             raise error  # the process is being torn down
 
-    async def _settle(
-        self,
-        job: Job,
-        task: Task[Any, Any, Any] | None,
-        attempt: Attempt,
-        error: BaseException | None,
-    ) -> None:
-        # Rows the body handed over are written only with a success.
-        rows = self._deps.completion_rows.pop(job_id_of(job))
-        ending = attempt.ending
-        if ending in ("succeeded", "deduplicated"):
-            await self._complete(job, Status.SUCCEEDED, attempt, rows)
-        elif ending == "aborted":
-            await self._complete(job, Status.ABORTED, attempt)
-        elif ending == "interrupted":
-            await self._requeue(job, attempt, retry_at=None, counted=False)
-        elif isinstance(error, JobDeferred):
-            await self._requeue(job, attempt, retry_at=error.until, counted=False)
-        else:
-            retry = task.get_retry_exception(error, job) if task and error else None
-            if retry is None:
-                await self._complete(job, Status.FAILED, attempt)
-                return
-            decision = retry.retry_decision
-            await self._requeue(
-                job,
-                attempt,
-                retry_at=decision.retry_at,
-                counted=True,
-                priority=decision.priority,
-                queue=decision.queue,
-                lock=decision.lock,
-            )
-            metrics.JOB_RETRIES.labels(job.queue, job.task_name).inc()
 
-    async def _complete(
-        self,
-        job: Job,
-        status: Status,
-        attempt: Attempt,
-        analytics: tuple[AnalyticsEvent, ...] = (),
-    ) -> None:
-        if status in (Status.SUCCEEDED, Status.FAILED) and callback_url(job):
-            # Before the completion: a job that dies in between is rescued and
-            # finishes again, and its callback's key keeps it to one webhook.
-            await enqueue_callback(
-                self._pool, job, succeeded=status == Status.SUCCEEDED, attempt=attempt
-            )
-        # The next job of its lock can run once this completion is written:
-        # claim then, not at the next poll.
-        self._writer.submit(
-            Completion(
-                job_id=job_id_of(job),
-                status=status.value,
-                error_type=attempt.error_type,
-                error_message=attempt.error_message,
-                # Dumped only where the queue keeps results (finish_jobs drops the rest).
-                result=attempt.result
-                if self._policies.get(job.queue).keep_results
-                else None,
-                started_at=attempt.started_at,
-                finished_at=attempt.finished_at,
-                worker_id=job.worker_id,
-                analytics=analytics,
-            ),
-            after=self.wake if job.lock is not None else None,
-        )
-        if status == Status.FAILED:
-            metrics.FAILED_JOBS.labels(job.queue).inc()
-            logger.error(
-                "Job failed for good.",
-                extra={
-                    "action": "job_failed",
-                    "job_id": job.id,
-                    "queue": job.queue,
-                    "job_type": job.task_name,
-                    "attempts": job.attempts + 1,
-                    "error_type": attempt.error_type,
-                    "error": attempt.error_message,
-                },
-            )
-
-    async def _requeue(
-        self,
-        job: Job,
-        attempt: Attempt,
-        *,
-        retry_at: datetime | None,
-        counted: bool,
-        priority: int | None = None,
-        queue: str | None = None,
-        lock: str | None = None,
-    ) -> None:
-        async with self._pool.connection() as conn:
-            await requeue_job(
-                conn,
-                job_id=job_id_of(job),
-                retry_at=retry_at or datetime.now(UTC),
-                count_attempt=counted,
-                outcome="retried" if counted else attempt.ending,
-                error_type=attempt.error_type,
-                error_message=attempt.error_message,
-                started_at=attempt.started_at,
-                finished_at=attempt.finished_at,
-                priority=priority,
-                queue_name=queue,
-                lock=lock,
-                claimed_by=job.worker_id,
-            )
+def _idempotency_key(row: ClaimedJob) -> str | None:
+    meta = row.args.get("meta") if isinstance(row.args, dict) else None
+    key = meta.get("idempotency_key") if isinstance(meta, dict) else None
+    return key if isinstance(key, str) else None
 
 
 def _caller(
@@ -482,14 +391,3 @@ def _caller(
         return functools.partial(task.func, *args, **kwargs), True
     # A sync body runs in a thread; an abort reaches it through should_abort().
     return functools.partial(asyncio.to_thread, task.func, *args, **kwargs), False
-
-
-def _not_found(job: Job) -> Attempt:
-    now = datetime.now(UTC)
-    return Attempt(
-        started_at=now,
-        finished_at=now,
-        ending="failed",
-        error_type="TaskNotFound",
-        error_message=f'this worker has no task "{job.task_name}"',
-    )

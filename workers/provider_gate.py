@@ -10,6 +10,11 @@ statements around the call itself:
 - `queue.end_provider_call` frees the leases, records the answer (or the
   error) in the ledger and moves the breaker.
 
+Both go through a group commit (`workers.group_calls`): the calls of one
+bucket and breaker that begin (or end) while a statement of theirs is in
+flight go together in the next one, each call still admitted in turn under
+the bucket's row lock, so the limits stay exact across processes.
+
 A short wait for a token happens in place; a longer one, an open breaker, an
 emergency stop or a provider's 429 raise `JobDeferred`, which reschedules the
 job without spending an attempt. All the state is in Postgres, so every worker
@@ -29,14 +34,18 @@ from typing import Any
 from psycopg_pool import AsyncConnectionPool
 
 from app.db.queries.providers import (
+    BegunCall,
+    CallEnd,
     CallOutcome,
-    begin_provider_call,
-    end_provider_call,
+    CallStart,
+    begin_provider_calls,
+    end_provider_calls,
     release_provider_leases,
 )
 from app.domain.errors import JobDeferred, ProviderNotConfigured
 from app.observability import metrics
 from app.observability.logging import redact
+from workers.group_calls import GroupCall
 from workers.providers.errors import (
     ProviderError,
     ProviderRateLimited,
@@ -79,6 +88,15 @@ class ProviderGate:
         self._pool = pool
         self._max_wait_s = max_wait_s
         self._lease_s = lease_s
+        self._begins: GroupCall[CallStart, BegunCall] = GroupCall(
+            pool,
+            lambda conn, calls: begin_provider_calls(
+                conn, calls=calls, lease_s=lease_s
+            ),
+        )
+        self._ends: GroupCall[CallEnd, str | None] = GroupCall(
+            pool, lambda conn, calls: end_provider_calls(conn, calls=calls)
+        )
 
     async def call(
         self,
@@ -170,18 +188,20 @@ class ProviderGate:
         # Short waits for a token happen here.
         deadline = time.monotonic() + self._max_wait_s
         while True:
-            async with self._pool.connection() as conn:
-                begun = await begin_provider_call(
-                    conn,
+            # One group per bucket and breaker: a batch locks one bucket (and
+            # its group) and one breaker, so batches cannot deadlock.
+            begun = await self._begins(
+                (bucket, provider, subject),
+                CallStart(
                     bucket=bucket,
                     provider=provider,
                     job_id=site.job_id,
                     ledger_key=site.ledger_key,
                     step=site.step,
                     fingerprint=digest,
-                    lease_s=self._lease_s,
                     subject=subject,
-                )
+                ),
+            )
             breaker = begun.breaker or provider
             _observe_breaker(breaker, begun.breaker_state)
             if begun.verdict == "recorded":
@@ -225,9 +245,9 @@ class ProviderGate:
         retry_after_s = (
             error.retry_after_s if isinstance(error, ProviderRateLimited) else None
         )
-        async with self._pool.connection() as conn:
-            state = await end_provider_call(
-                conn,
+        state = await self._ends(
+            (bucket, breaker),
+            CallEnd(
                 lease_ids=lease_ids,
                 bucket=bucket,
                 provider=breaker,
@@ -236,7 +256,8 @@ class ProviderGate:
                 response=response,
                 error=redact(str(error)) if error is not None else None,
                 retry_after_s=retry_after_s,
-            )
+            ),
+        )
         metrics.PROVIDER_CALLS.labels(_family(breaker), outcome).inc()
         _observe_breaker(breaker, state)
 

@@ -6,12 +6,34 @@ FROM queue.begin_provider_call(
     %(subject)s
 );
 
--- name: end_provider_call :one
--- Finish a provider call: free its leases, record the answer, move the breaker.
+-- name: begin_provider_calls :many
+-- Start a batch of calls of one bucket and breaker in one statement and one
+-- commit: queue.begin_provider_call runs for each in turn, each seeing the
+-- tokens and leases the earlier ones took (a volatile function takes a new
+-- snapshot per query), so the limits stay exact. Rows come in the calls' order.
+SELECT b.verdict, b.wait_s, b.lease_ids, b.response, b.breaker_state, b.tokens_left, b.breaker
+FROM unnest(%(buckets)s::text[], %(providers)s::text[], %(job_ids)s::bigint[],
+            %(ledger_keys)s::text[], %(steps)s::text[], %(fingerprints)s::text[],
+            %(subjects)s::text[]) WITH ORDINALITY
+    AS c(bucket, provider, job_id, ledger_key, step, fingerprint, subject, n)
+CROSS JOIN LATERAL queue.begin_provider_call(
+    c.bucket, c.provider, c.job_id, c.ledger_key, c.step, c.fingerprint, %(lease_s)s, c.subject
+) AS b
+ORDER BY c.n;
+
+-- name: end_provider_calls :many
+-- Finish a batch of calls of one bucket and breaker in one statement and one
+-- commit, queue.end_provider_call for each in turn; each call's leases come as
+-- one JSON array. Returns each call's breaker state, in the calls' order.
 SELECT queue.end_provider_call(
-    %(lease_ids)s, %(bucket)s, %(provider)s, %(ledger_key)s, %(outcome)s, %(response)s,
-    %(error)s, %(retry_after_s)s
-);
+    ARRAY(SELECT jsonb_array_elements_text(c.leases)::bigint), c.bucket, c.provider,
+    c.ledger_key, c.outcome, c.response, c.error, c.retry_after_s
+) AS breaker_state
+FROM unnest(%(leases)s::jsonb[], %(buckets)s::text[], %(providers)s::text[],
+            %(ledger_keys)s::text[], %(outcomes)s::text[], %(responses)s::jsonb[],
+            %(errors)s::text[], %(retry_after_s)s::double precision[]) WITH ORDINALITY
+    AS c(leases, bucket, provider, ledger_key, outcome, response, error, retry_after_s, n)
+ORDER BY c.n;
 
 -- name: list_side_effects :many
 -- The provider calls a job made, oldest first.

@@ -40,13 +40,13 @@ SELECT queue.requeue_job(
 -- Return running jobs of workers silent for stalled_after_s to their queue.
 SELECT job_id, queue_name, outcome FROM queue.rescue_stalled_jobs(%(stalled_after_s)s);
 
--- name: succeeded_outcome_for_key :one
--- The first succeeded attempt of any job with this idempotency key, if any.
-SELECT job_id, result
-FROM queue.job_outcomes
-WHERE idempotency_key = %(idempotency_key)s AND status = 'succeeded'
-ORDER BY finished_at
-LIMIT 1;
+-- name: succeeded_outcomes_for_keys :many
+-- For each of these idempotency keys that has a succeeded attempt, the first
+-- one (a claim asks once for its whole batch). Index job_outcomes_succeeded_key_idx.
+SELECT DISTINCT ON (o.idempotency_key) o.idempotency_key, o.job_id, o.result
+FROM queue.job_outcomes AS o
+WHERE o.idempotency_key = ANY (%(keys)s::text[]) AND o.status = 'succeeded'
+ORDER BY o.idempotency_key, o.finished_at;
 
 -- name: register_worker_queue :exec
 -- Record the queue a worker serves (its first claim does this).

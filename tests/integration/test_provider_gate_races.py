@@ -4,7 +4,11 @@ import asyncio
 
 import psycopg
 
-from app.db.queries.providers import begin_provider_call
+from app.db.queries.providers import (
+    CallStart,
+    begin_provider_call,
+    begin_provider_calls,
+)
 
 
 def sql(dsn, statement, params=None):
@@ -89,3 +93,66 @@ async def test_racing_callers_send_one_probe_through_a_half_open_breaker(db_dsn)
     assert sql(
         db_dsn, "SELECT state FROM queue.circuit_breakers WHERE provider = 'stripe'"
     ) == [("half_open",)]
+
+
+async def race_batches(dsn, batches, size, *, bucket, provider):
+    # What worker processes' group commits do: each sends its calls in one
+    # statement, all at once.
+    conns = [
+        await psycopg.AsyncConnection.connect(dsn, autocommit=True)
+        for _ in range(batches)
+    ]
+    try:
+        start = asyncio.Event()
+
+        async def one(batch, conn):
+            await start.wait()
+            calls = [
+                CallStart(
+                    bucket=bucket,
+                    provider=provider,
+                    job_id=batch * size + i,
+                    ledger_key=f"batch-{batch}-{i}:send",
+                    step="send",
+                    fingerprint="f",
+                )
+                for i in range(size)
+            ]
+            return await begin_provider_calls(conn, calls=calls, lease_s=60)
+
+        tasks = [asyncio.create_task(one(b, c)) for b, c in enumerate(conns)]
+        await asyncio.sleep(0.05)
+        start.set()
+        return [begun for batch in await asyncio.gather(*tasks) for begun in batch]
+    finally:
+        for conn in conns:
+            await conn.close()
+
+
+async def test_racing_batches_never_exceed_max_concurrent(db_dsn):
+    sql(
+        db_dsn,
+        "UPDATE queue.rate_limits SET burst = 100, tokens = 100 WHERE name = 'minting'",
+    )
+
+    begun = await race_batches(db_dsn, 4, 10, bucket="minting", provider="minting")
+
+    verdicts = [b.verdict for b in begun]
+    assert verdicts.count("go") == 5
+    assert verdicts.count("concurrency") == 35
+    assert sql(db_dsn, "SELECT count(*) FROM queue.rate_limit_leases") == [(5,)]
+
+
+async def test_racing_batches_take_no_more_tokens_than_the_bucket_holds(db_dsn):
+    # 7 tokens, refilling at one a minute, for 40 calls in 4 batches: 7 go.
+    sql(
+        db_dsn,
+        "UPDATE queue.rate_limits SET burst = 7, tokens = 7, rate_per_s = 1.0 / 60,"
+        " max_concurrent = NULL, refilled_at = now() WHERE name = 'minting'",
+    )
+
+    begun = await race_batches(db_dsn, 4, 10, bucket="minting", provider="minting")
+
+    verdicts = [b.verdict for b in begun]
+    assert verdicts.count("go") == 7
+    assert verdicts.count("tokens") == 33

@@ -1,18 +1,20 @@
 """SendGrid: transactional email, the request built by the official SDK.
 
 The SDK builds the message (`sendgrid.helpers.mail.Mail`), the URL and the
-headers; it is sent on one `httpx.AsyncClient` per process, kept alive across
-emails. The SDK's own transport is synchronous urllib with a new connection
-(and DNS lookup) per email, run in a thread: that cost a job more than the
-rest of its work. PROVIDER_CONNECT_TIMEOUT_S bounds connecting and
+headers; it is sent on one `aiohttp.ClientSession` per process, kept alive
+across emails. The SDK's own transport is synchronous urllib with a new
+connection (and DNS lookup) per email, run in a thread: that cost a job more
+than the rest of its work. aiohttp rather than httpx: against a local server,
+httpx spent about 3 ms of CPU per request with 20 in flight, aiohttp 0.3. PROVIDER_CONNECT_TIMEOUT_S bounds connecting and
 PROVIDER_TIMEOUT_S each read. SendGrid's v3 mail send has no idempotency
 key: the idempotency ledger keeps a succeeded send from being repeated.
 """
 
 import json
+from collections.abc import Mapping
 from typing import Any, Literal
 
-import httpx
+import aiohttp
 from sendgrid import SendGridAPIClient  # type: ignore[import-untyped]
 from sendgrid.helpers.mail import Mail  # type: ignore[import-untyped]
 
@@ -43,8 +45,10 @@ class SendGridProvider:
         self._api_key = api_key
         self._from = from_email
         self._api_base = api_base.rstrip("/")
-        self._timeout = httpx.Timeout(timeout_s, connect=connect_timeout_s)
-        self._client: httpx.AsyncClient | None = None
+        self._timeout = aiohttp.ClientTimeout(
+            sock_connect=connect_timeout_s, sock_read=timeout_s
+        )
+        self._client: aiohttp.ClientSession | None = None
         self._url = ""
 
     @classmethod
@@ -114,14 +118,13 @@ class SendGridProvider:
             message.dynamic_template_data = dynamic_data
         return await self._post(message.get())
 
-    def _open(self) -> httpx.AsyncClient:
+    def _open(self) -> aiohttp.ClientSession:
         if self._client is None:
-            # The SDK's URL and headers (auth, its User-Agent), on our client.
+            # The SDK's URL and headers (auth, its User-Agent), on our session.
             sdk = SendGridAPIClient(api_key=self._api_key, host=self._api_base)
             self._url = sdk.client.mail.send._build_url(None)
-            self._client = httpx.AsyncClient(
+            self._client = aiohttp.ClientSession(
                 timeout=self._timeout,
-                follow_redirects=False,
                 headers={
                     **sdk.client.request_headers,
                     "Content-Type": "application/json",
@@ -132,36 +135,39 @@ class SendGridProvider:
     async def _post(self, body: dict[str, Any]) -> dict[str, Any]:
         client = self._open()
         try:
-            response = await client.post(self._url, content=json.dumps(body).encode())
-        except httpx.TransportError as exc:
+            async with client.post(
+                self._url, data=json.dumps(body).encode(), allow_redirects=False
+            ) as response:
+                content = await response.read()
+                status, headers = response.status, response.headers
+        except (TimeoutError, aiohttp.ClientError) as exc:
             raise unreachable(PROVIDER, exc) from exc
-        if not response.is_success:
-            raise _translate(response)
-        return {
-            "status_code": response.status_code,
-            "message_id": response.headers.get("X-Message-Id"),
-        }
+        if not 200 <= status < 300:
+            raise _translate(status, headers, content)
+        return {"status_code": status, "message_id": headers.get("X-Message-Id")}
 
     async def aclose(self) -> None:
-        """Close the client's connections."""
+        """Close the session's connections."""
         client, self._client = self._client, None
         if client is not None:
-            await client.aclose()
+            await client.close()
 
 
-def _translate(response: httpx.Response) -> ProviderError:
+def _translate(
+    status: int, headers: Mapping[str, str], content: bytes
+) -> ProviderError:
     code: str | None = None
     message: str | None = None
     try:
-        first = response.json()["errors"][0]
+        first = json.loads(content)["errors"][0]
         message = first.get("message")
         code = first.get("field") or message
     except (ValueError, KeyError, IndexError, TypeError, AttributeError):
         pass
     return error_for_status(
         provider=PROVIDER,
-        http_status=response.status_code,
-        headers=response.headers,
+        http_status=status,
+        headers=headers,
         code=code,
         message=message,
     )

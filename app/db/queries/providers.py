@@ -94,31 +94,78 @@ async def begin_provider_call(
     return row
 
 
-async def end_provider_call(
-    conn: Connection,
-    *,
-    lease_ids: Sequence[int],
-    bucket: str,
-    provider: str,
-    ledger_key: str,
-    outcome: CallOutcome,
-    response: Any,
-    error: str | None,
-    retry_after_s: float | None,
-) -> str | None:
-    """Finish a call; return the provider's breaker state afterwards."""
+@dataclass(frozen=True)
+class CallStart:
+    """One call to start with `begin_provider_calls`."""
+
+    bucket: str
+    provider: str
+    job_id: int
+    ledger_key: str
+    step: str
+    fingerprint: str
+    subject: str | None = None
+
+
+@dataclass(frozen=True)
+class EndedCall:
+    """A call's breaker state after `end_provider_calls`."""
+
+    breaker_state: str | None
+
+
+@dataclass(frozen=True)
+class CallEnd:
+    """One call to finish with `end_provider_calls`."""
+
+    lease_ids: Sequence[int]
+    bucket: str
+    provider: str
+    ledger_key: str
+    outcome: CallOutcome
+    response: Any
+    error: str | None
+    retry_after_s: float | None
+
+
+async def begin_provider_calls(
+    conn: Connection, *, calls: Sequence[CallStart], lease_s: float
+) -> list[BegunCall]:
+    """Start a batch of calls of one bucket and breaker; one result per call, in order."""
     params = {
-        "lease_ids": list(lease_ids),
-        "bucket": bucket,
-        "provider": provider,
-        "ledger_key": ledger_key,
-        "outcome": outcome,
-        "response": Jsonb(response) if response is not None else None,
-        "error": error,
-        "retry_after_s": retry_after_s,
+        "buckets": [c.bucket for c in calls],
+        "providers": [c.provider for c in calls],
+        "job_ids": [c.job_id for c in calls],
+        "ledger_keys": [c.ledger_key for c in calls],
+        "steps": [c.step for c in calls],
+        "fingerprints": [c.fingerprint for c in calls],
+        "subjects": [c.subject for c in calls],
+        "lease_s": lease_s,
     }
-    state: str | None = await fetch_value(conn, "end_provider_call", params)
-    return state
+    rows = await fetch_all(conn, "begin_provider_calls", params, BegunCall)
+    if len(rows) != len(calls):
+        raise RuntimeError("queue.begin_provider_call returned no row for a call")
+    return rows
+
+
+async def end_provider_calls(
+    conn: Connection, *, calls: Sequence[CallEnd]
+) -> list[str | None]:
+    """Finish a batch of calls of one bucket and breaker; each call's breaker state."""
+    params = {
+        "leases": [Jsonb(list(c.lease_ids)) for c in calls],
+        "buckets": [c.bucket for c in calls],
+        "providers": [c.provider for c in calls],
+        "ledger_keys": [c.ledger_key for c in calls],
+        "outcomes": [c.outcome for c in calls],
+        "responses": [
+            Jsonb(c.response) if c.response is not None else None for c in calls
+        ],
+        "errors": [c.error for c in calls],
+        "retry_after_s": [c.retry_after_s for c in calls],
+    }
+    rows = await fetch_all(conn, "end_provider_calls", params, EndedCall)
+    return [row.breaker_state for row in rows]
 
 
 async def list_side_effects(conn: Connection, *, job_id: int) -> list[SideEffectRow]:

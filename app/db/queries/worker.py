@@ -8,7 +8,7 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from app.db import Connection
-from app.db.queries import execute, fetch_all, fetch_one, fetch_value
+from app.db.queries import execute, fetch_all, fetch_value
 from app.db.queries.tasks import AnalyticsEvent
 
 
@@ -53,6 +53,15 @@ class RescuedJob:
     job_id: int
     queue_name: str
     outcome: str
+
+
+@dataclass(frozen=True)
+class KeyedOutcome:
+    """A succeeded attempt and the idempotency key it was recorded under."""
+
+    idempotency_key: str
+    job_id: int
+    result: Any
 
 
 @dataclass(frozen=True)
@@ -144,16 +153,16 @@ async def rescue_stalled_jobs(
     )
 
 
-async def succeeded_outcome_for_key(
-    conn: Connection, *, idempotency_key: str
-) -> RecordedOutcome | None:
-    """Return the succeeded attempt recorded under this key, if any."""
-    return await fetch_one(
-        conn,
-        "succeeded_outcome_for_key",
-        {"idempotency_key": idempotency_key},
-        RecordedOutcome,
+async def succeeded_outcomes_for_keys(
+    conn: Connection, *, keys: Sequence[str]
+) -> dict[str, RecordedOutcome]:
+    """Return, by key, the first succeeded attempt recorded under each of these keys."""
+    rows = await fetch_all(
+        conn, "succeeded_outcomes_for_keys", {"keys": list(keys)}, KeyedOutcome
     )
+    return {
+        row.idempotency_key: RecordedOutcome(row.job_id, row.result) for row in rows
+    }
 
 
 async def register_worker_queue(
