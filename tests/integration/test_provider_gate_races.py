@@ -4,11 +4,7 @@ import asyncio
 
 import psycopg
 
-from app.db.queries.providers import (
-    CallStart,
-    begin_provider_call,
-    begin_provider_calls,
-)
+from app.db.queries.providers import CallStart, begin_provider_calls
 
 
 def sql(dsn, statement, params=None):
@@ -27,16 +23,21 @@ async def race(dsn, callers, *, bucket, provider):
 
         async def one(index, conn):
             await start.wait()
-            return await begin_provider_call(
+            (begun,) = await begin_provider_calls(
                 conn,
-                bucket=bucket,
-                provider=provider,
-                job_id=index,
-                ledger_key=f"race-{index}:send",
-                step="send",
-                fingerprint="f",
+                calls=[
+                    CallStart(
+                        bucket=bucket,
+                        provider=provider,
+                        job_id=index,
+                        ledger_key=f"race-{index}:send",
+                        step="send",
+                        fingerprint="f",
+                    )
+                ],
                 lease_s=60,
             )
+            return begun
 
         calls = [asyncio.create_task(one(i, c)) for i, c in enumerate(conns)]
         await asyncio.sleep(0.05)

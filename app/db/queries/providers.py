@@ -8,7 +8,7 @@ from typing import Any, Literal
 from psycopg.types.json import Jsonb
 
 from app.db import Connection
-from app.db.queries import execute, fetch_all, fetch_one, fetch_value
+from app.db.queries import execute, fetch_all, fetch_value
 
 Verdict = Literal[
     "go", "recorded", "breaker_open", "stopped", "held", "concurrency", "tokens"
@@ -20,7 +20,7 @@ CallOutcome = Literal[
 
 @dataclass(frozen=True)
 class BegunCall:
-    """What `queue.begin_provider_call` decided."""
+    """What `queue.begin_provider_call` decided for one call."""
 
     verdict: Verdict
     wait_s: float
@@ -59,39 +59,6 @@ class BreakerRow:
     open_s: float
     retry_at: datetime | None
     last_error: str | None
-
-
-async def begin_provider_call(
-    conn: Connection,
-    *,
-    bucket: str,
-    provider: str,
-    job_id: int,
-    ledger_key: str,
-    step: str,
-    fingerprint: str,
-    lease_s: float,
-    subject: str | None = None,
-) -> BegunCall:
-    """Start a call, answer it from the ledger, or say why it must wait.
-
-    `subject` is what the call is about when its breaker depends on it (a
-    webhook's URL: one breaker per subscriber host).
-    """
-    params = {
-        "bucket": bucket,
-        "provider": provider,
-        "job_id": job_id,
-        "ledger_key": ledger_key,
-        "step": step,
-        "fingerprint": fingerprint,
-        "lease_s": lease_s,
-        "subject": subject,
-    }
-    row = await fetch_one(conn, "begin_provider_call", params, BegunCall)
-    if row is None:  # the function returns exactly one row or raises
-        raise RuntimeError("queue.begin_provider_call returned no row")
-    return row
 
 
 @dataclass(frozen=True)
