@@ -20,9 +20,8 @@ rows are deleted.
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from procrastinate import App, periodic
 from procrastinate.job_context import AbortReason
@@ -157,7 +156,7 @@ class Executor:
             if lane is not None:
                 lane.wake()
 
-    def _abort(self, job_ids: Any) -> None:
+    def _abort(self, job_ids: Iterable[int]) -> None:
         for job_id in job_ids:
             for lane in self._lanes.values():
                 lane.abort(job_id, AbortReason.USER_REQUEST)

@@ -253,14 +253,15 @@ class Lane:
             rows = await fetch_jobs(
                 conn, queue_name=self.queue, worker_id=self.worker_id, max_jobs=wanted
             )
-            keys = {key for row in rows if (key := _idempotency_key(row))}
-            if keys:
+            keyed = {row.id: key for row in rows if (key := _idempotency_key(row))}
+            if keyed:
                 # Keys that already succeeded, once for the batch, not per job.
-                done = await succeeded_outcomes_for_keys(conn, keys=list(keys))
-                for row in rows:
-                    key = _idempotency_key(row)
+                done = await succeeded_outcomes_for_keys(
+                    conn, keys=list(set(keyed.values()))
+                )
+                for job_id, key in keyed.items():
                     if key in done:
-                        self._recorded[row.id] = done[key]
+                        self._recorded[job_id] = done[key]
         if not rows:
             return 0
         self._claimed.inc(len(rows))

@@ -16,7 +16,8 @@
 -- - 'deferred', by the statement trigger jobs_record_deferred, only for jobs
 --   deferred outside queue.enqueue, which carry no enqueued_at (queue.overview);
 -- - finish and earlier start times come from queue.job_outcomes
---   (queue.job_finished_at, queue.job_started_at).
+--   (queue.job_finished_at, queue.job_started_at); queue.job_last_event_at,
+--   which read them from events, goes.
 -- procrastinate's own readers of events (its shell's history, its admin) see
 -- only those types from now on.
 --
@@ -39,3 +40,9 @@ CREATE UNLOGGED TABLE queue.job_starts (
 );
 COMMENT ON TABLE queue.job_starts IS
     'Start marks of running attempts, written in bulk by workers and deleted by the completion; unlogged.';
+
+-- CASCADE: the views queue.jobs and queue.failures read it until their object
+-- files, applied right after this migration in the same transaction, define
+-- them again without it (with their grants). A view of your own on top of
+-- them is dropped too: define it again after migrating.
+DROP FUNCTION IF EXISTS queue.job_last_event_at(bigint, procrastinate_job_event_type[]) CASCADE;
