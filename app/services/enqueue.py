@@ -5,6 +5,7 @@ single enqueue path `queue.enqueue` / `queue.enqueue_many` on the connection the
 caller passes: the job exists if and only if the caller's transaction commits.
 """
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -123,8 +124,11 @@ async def enqueue_many(conn: Connection, jobs: Sequence[JobRequest]) -> list[Enq
 
 def count_enqueued(jobs: Sequence[JobRequest], duplicates: Sequence[bool]) -> None:
     """Count the new jobs among `jobs` in the enqueued_jobs_total metric."""
-    for job, duplicate in zip(jobs, duplicates, strict=True):
-        if not duplicate:
-            metrics.ENQUEUED_JOBS.labels(
-                canonical_queue_name(job.queue), job.job_type
-            ).inc()
+    # One increment per label pair, not per job: a batch is mostly one type.
+    new_jobs = Counter(
+        (job.queue, job.job_type)
+        for job, duplicate in zip(jobs, duplicates, strict=True)
+        if not duplicate
+    )
+    for (queue, job_type), count in new_jobs.items():
+        metrics.ENQUEUED_JOBS.labels(canonical_queue_name(queue), job_type).inc(count)

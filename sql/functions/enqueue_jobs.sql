@@ -12,6 +12,7 @@ AS $$
 DECLARE
     batch queue.enqueue_row[];
     bad record;
+    failed_count bigint;
     keyed_count bigint;
     claimed_ids bigint[];
     deferred_index integer[];
@@ -30,7 +31,12 @@ BEGIN
     -- 1. Parse and validate every job in one pass. Each row carries its first
     --    error; the checks are ordered so the message names the root cause.
     -- (The window function needs its own level: aggregates cannot contain one.)
-    SELECT array_agg(v.job ORDER BY (v.job).job_index) INTO batch
+    -- The same pass counts refused and keyed jobs, so a valid batch without
+    -- keys never reads the array again for them.
+    SELECT array_agg(v.job ORDER BY (v.job).job_index),
+           count(*) FILTER (WHERE (v.job).failed_check IS NOT NULL),
+           count(*) FILTER (WHERE (v.job).idempotency_key IS NOT NULL)
+    INTO batch, failed_count, keyed_count
     FROM (
     SELECT ROW(
         e.ord - 1,
@@ -72,9 +78,11 @@ BEGIN
             j.job,
             j.ord,
             jsonb_typeof(j.job) AS kind,
-            (SELECT min(f) FROM jsonb_object_keys(CASE WHEN jsonb_typeof(j.job) = 'object' THEN j.job END) AS f
-             WHERE f NOT IN ('queue', 'job_type', 'data', 'priority', 'run_at', 'idempotency_key', 'meta')
-            ) AS unknown_field,
+            -- Removing the known fields is cheap; listing keys runs only when
+            -- something is left.
+            CASE WHEN jsonb_typeof(j.job) = 'object' AND j.job - known.fields <> '{}' THEN
+                (SELECT min(f) FROM jsonb_object_keys(j.job - known.fields) AS f)
+            END AS unknown_field,
             coalesce(jsonb_typeof(j.job -> 'priority'), 'null') = 'null'
                 OR (jsonb_typeof(j.job -> 'priority') = 'number'
                     AND (j.job ->> 'priority')::numeric IN (1, 2, 3, 4, 5, 6, 7, 8, 9, 10)) AS priority_ok,
@@ -86,7 +94,8 @@ BEGIN
             coalesce(jsonb_typeof(j.job -> 'idempotency_key'), 'null') = 'null'
                 OR (jsonb_typeof(j.job -> 'idempotency_key') = 'string'
                     AND octet_length(j.job ->> 'idempotency_key') BETWEEN 1 AND 512) AS key_ok
-        FROM jsonb_array_elements(jobs) WITH ORDINALITY AS j(job, ord)
+        FROM jsonb_array_elements(jobs) WITH ORDINALITY AS j(job, ord),
+            (VALUES ('{queue,job_type,data,priority,run_at,idempotency_key,meta}'::text[])) AS known(fields)
     ) AS e
     LEFT JOIN queue.queues AS q ON q.name = queue.canonical_queue_name(e.job ->> 'queue')
     LEFT JOIN queue.job_types AS t ON t.name = e.job ->> 'job_type'
@@ -104,18 +113,19 @@ BEGIN
         RETURN;  -- an empty array enqueues nothing
     END IF;
 
-    -- A check without a row in enqueue_problem still refuses the job.
-    SELECT b.job_index,
-           coalesce(p.sqlstate, 'QS009') AS sqlstate,
-           coalesce(p.message, format('the job fails check %s', b.failed_check)) AS message
-    INTO bad
-    FROM unnest(batch) AS b
-    LEFT JOIN LATERAL queue.enqueue_problem(b.failed_check, jobs -> b.job_index, enqueued_at) AS p
-        ON true
-    WHERE b.failed_check IS NOT NULL
-    ORDER BY b.job_index
-    LIMIT 1;
-    IF FOUND THEN
+    -- Refuse the batch at its first refused job. A check without a row in
+    -- enqueue_problem still refuses the job.
+    IF failed_count > 0 THEN
+        SELECT b.job_index,
+               coalesce(p.sqlstate, 'QS009') AS sqlstate,
+               coalesce(p.message, format('the job fails check %s', b.failed_check)) AS message
+        INTO bad
+        FROM unnest(batch) AS b
+        LEFT JOIN LATERAL queue.enqueue_problem(b.failed_check, jobs -> b.job_index, enqueued_at) AS p
+            ON true
+        WHERE b.failed_check IS NOT NULL
+        ORDER BY b.job_index
+        LIMIT 1;
         RAISE EXCEPTION '%', CASE WHEN label_index THEN format('jobs[%s]: %s', bad.job_index, bad.message)
                                   ELSE bad.message END
             USING ERRCODE = bad.sqlstate;
@@ -123,9 +133,6 @@ BEGIN
 
     -- 2. Defer every job that may be new: those without a key and the first
     --    job of each key in the batch.
-    SELECT count(*) FILTER (WHERE b.idempotency_key IS NOT NULL) INTO keyed_count
-    FROM unnest(batch) AS b;
-
     SELECT array_agg(b.job_index ORDER BY b.job_index),
            array_agg(b.idempotency_key ORDER BY b.job_index),
            array_agg(b.job_type ORDER BY b.job_index),

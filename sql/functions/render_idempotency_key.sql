@@ -1,20 +1,26 @@
 -- The key a template renders for a payload, or NULL when a field is missing.
+-- The check on queue.job_types.idempotency_key_template guarantees that braces
+-- only ever enclose placeholders, so splitting at them parses the template:
+-- every part after the first is "alternatives}literal". Runs once per keyed
+-- job on enqueue, hence splits rather than regular expressions.
 CREATE OR REPLACE FUNCTION queue.render_idempotency_key(template text, data jsonb, at timestamptz)
     RETURNS text
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 AS $$
 DECLARE
-    -- Literal text between placeholders; there is one more literal than placeholders.
-    literals text[] := regexp_split_to_array(template, '\{[^}]*\}');
-    placeholder text[];
+    parts text[] := string_to_array(template, '{');
+    result text := parts[1];
+    placeholder text;
     alternative text;
     value text;
-    position integer := 1;
-    result text := literals[1];
 BEGIN
-    FOR placeholder IN SELECT regexp_matches(template, '\{([^}]*)\}', 'g') LOOP
+    IF template IS NULL THEN
+        RETURN NULL;
+    END IF;
+    FOR position IN 2 .. cardinality(parts) LOOP
+        placeholder := split_part(parts[position], '}', 1);
         value := NULL;
-        FOREACH alternative IN ARRAY string_to_array(placeholder[1], '|') LOOP
+        FOREACH alternative IN ARRAY string_to_array(placeholder, '|') LOOP
             value := CASE alternative
                 WHEN 'date' THEN to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD')
                 WHEN 'hour' THEN to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24')
@@ -25,8 +31,7 @@ BEGIN
         IF value IS NULL THEN
             RETURN NULL;
         END IF;
-        position := position + 1;
-        result := result || value || literals[position];
+        result := result || value || substr(parts[position], length(placeholder) + 2);
     END LOOP;
     RETURN result;
 END;

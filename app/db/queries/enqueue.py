@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import msgspec
 from psycopg.types.json import Jsonb
 
 from app.db import Connection
@@ -59,6 +60,11 @@ async def enqueue_many(
     conn: Connection, *, jobs: Sequence[dict[str, Any]]
 ) -> list[EnqueuedManyRow]:
     """Call `queue.enqueue_many` on the caller's connection (and transaction)."""
+    # msgspec whatever the connection's JSON dumper: a batch is megabytes of
+    # JSON, which the standard library encodes ~4x slower.
     return await fetch_all(
-        conn, "enqueue_many", {"jobs": Jsonb(list(jobs))}, EnqueuedManyRow
+        conn,
+        "enqueue_many",
+        {"jobs": Jsonb(list(jobs), dumps=msgspec.json.encode)},
+        EnqueuedManyRow,
     )
