@@ -16,12 +16,17 @@ A task may hand rows to be written with its job's completion
 so they are recorded exactly when the job is, and cost no commit of their own.
 
 A completion that is not written leaves its job 'doing' under a live worker,
-where no rescue looks for it, so the writer insists through outages. Once the
-process stops, its worker rows are deleted and any job still 'doing' is the
-rescue's: a last write that cannot be made loses no job.
+where no rescue looks for it, so the writer insists through outages, in
+order, for as long as the process runs (`queue.finish_jobs` touches only jobs
+still running for their worker, so a write repeated after a lost answer
+changes nothing). While it insists, `failing` is true and the lanes claim
+nothing: what waits for a write is bounded by the jobs already claimed. Once
+the process stops, its worker rows are deleted and any job still 'doing' is
+the rescue's: a last write that cannot be made loses no job.
 """
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -29,15 +34,17 @@ from typing import Any
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
+from app.db.pool import check_in_background
 from app.db.queries.tasks import AnalyticsEvent, insert_analytics_events
 from app.db.queries.worker import Completion, finish_jobs, mark_jobs_started
 from app.observability import metrics
+from workers.outages import RETRY_CAP_S, RETRY_FIRST_S, is_outage
 
 logger = logging.getLogger(__name__)
 
 MAX_BATCH = 1000
-_RETRY_CAP_S = 5.0
 _TRIES_WHEN_CLOSING = 5
+_REFUSED = "CompletionRefused"
 
 
 class CompletionRows:
@@ -65,6 +72,7 @@ class CompletionWriter:
         self._starts: dict[int, list[int]] = {}  # worker id → started job ids
         self._flusher: asyncio.Task[None] | None = None
         self._closing = False
+        self.failing = False  # a write is being retried through an outage
 
     @property
     def pending(self) -> int:
@@ -122,14 +130,19 @@ class CompletionWriter:
             )
 
     async def _write(self, batch: list[Completion]) -> None:
-        delay = 0.1
+        delay = RETRY_FIRST_S
         tries = 0
         while True:
             tries += 1
             try:
                 async with self._pool.connection() as conn:
                     await _write_batch(conn, batch)
-            except psycopg.OperationalError:
+            except Exception as exc:
+                if not is_outage(exc):
+                    await self._write_refused(batch, exc)
+                    return
+                self.failing = True
+                check_in_background(self._pool)
                 if self._closing and tries >= _TRIES_WHEN_CLOSING:
                     logger.error(
                         "Could not complete jobs before stopping; the rescue returns them.",
@@ -143,25 +156,42 @@ class CompletionWriter:
                     extra={"action": "completion_retry", "count": len(batch)},
                 )
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, _RETRY_CAP_S)
-            except Exception:
-                # Not an outage: one completion the statement refuses. Write the
-                # others one by one so it takes nobody else down with it.
-                if len(batch) == 1:
-                    logger.exception(
-                        "Could not complete a job; the rescue returns it when this worker stops.",
-                        extra={
-                            "action": "completion_refused",
-                            "job_id": batch[0].job_id,
-                        },
-                    )
-                    return
-                for completion in batch:
-                    await self._write([completion])
-                return
+                delay = min(delay * 2, RETRY_CAP_S)
             else:
+                self.failing = False
                 metrics.COMPLETION_BATCH.observe(len(batch))
                 return
+
+    async def _write_refused(self, batch: list[Completion], exc: Exception) -> None:
+        # Not an outage: one completion the statement refuses (a result JSON
+        # cannot hold, say). Write the others one by one so it takes nobody
+        # else down with it; the refused one fails its job with the reason,
+        # rather than leave it 'doing' under this live worker.
+        if len(batch) > 1:
+            for completion in batch:
+                await self._write([completion])
+            return
+        (refused,) = batch
+        logger.error(
+            "A job's completion was refused; failing the job with the reason.",
+            exc_info=exc,
+            extra={"action": "completion_refused", "job_id": refused.job_id},
+        )
+        if refused.error_type == _REFUSED:
+            return  # even the plain failure was refused: the rescue has it at stop
+        reason = str(exc).replace("\x00", "")[:500]
+        await self._write(
+            [
+                dataclasses.replace(
+                    refused,
+                    status="failed",
+                    error_type=_REFUSED,
+                    error_message=f"the attempt ended ({refused.status}) but its completion was refused: {reason}",
+                    result=None,
+                    analytics=(),
+                )
+            ]
+        )
 
 
 async def _write_batch(

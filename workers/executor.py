@@ -27,6 +27,7 @@ from procrastinate import App, periodic
 from procrastinate.job_context import AbortReason
 from procrastinate.jobs import Notification
 
+from app.db.queries.worker import heartbeat_workers, prune_stalled_workers
 from workers.completions import CompletionWriter
 from workers.deps import WorkerDeps
 from workers.lane import Lane, LaneSettings
@@ -75,7 +76,10 @@ class Executor:
     async def run(self, stop: asyncio.Event) -> None:
         """Run every lane until `stop` is set, then shut down gracefully."""
         manager = self._app.job_manager
-        await manager.prune_stalled_workers(self._settings.stalled_after_s)
+        async with self._deps.pool.connection() as conn:
+            await prune_stalled_workers(
+                conn, stalled_after_s=self._settings.stalled_after_s
+            )
         for lane in self._lanes.values():
             await lane.register()
         side = [
@@ -129,12 +133,26 @@ class Executor:
         return asyncio.create_task(run(), name=name)
 
     async def _heartbeats(self) -> None:
-        manager = self._app.job_manager
+        # Every lane in one statement. After an outage the first beat is due
+        # at once (the side loop restarts after a failure), not a period later.
         while True:
+            lanes = [lane for lane in self._lanes.values() if lane.worker_id]
+            async with self._deps.pool.connection() as conn:
+                alive = await heartbeat_workers(
+                    conn,
+                    worker_ids=[lane.worker_id for lane in lanes if lane.worker_id],
+                )
+            for lane in lanes:
+                if lane.worker_id not in alive:
+                    # Pruned as stalled (cut off longer than stalled_after_s):
+                    # its running jobs are the rescue's now; new claims need a
+                    # row of their own.
+                    logger.warning(
+                        "This worker's row was pruned; registering again.",
+                        extra={"action": "worker_reregistered", "queue": lane.queue},
+                    )
+                    await lane.register()
             await asyncio.sleep(self._settings.heartbeat_s)
-            for lane in self._lanes.values():
-                if lane.worker_id is not None:
-                    await manager.update_heartbeat(lane.worker_id)
 
     async def _poll_aborts(self) -> None:
         while True:

@@ -13,6 +13,7 @@ decides the job's next state. It
 
 import asyncio
 import functools
+import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -21,6 +22,7 @@ from typing import Any
 
 from procrastinate import exceptions as procrastinate_exceptions
 from procrastinate.job_context import AbortReason, JobContext
+from procrastinate.tasks import Task
 from prometheus_client import Counter, Histogram
 
 from app.db.queries.worker import RecordedOutcome
@@ -144,3 +146,15 @@ def _ended(
         error_type=type(exc).__name__,
         error_message=message.strip()[:_MAX_MESSAGE],
     )
+
+
+def body_call(
+    task: Task[Any, Any, Any], context: JobContext
+) -> tuple[Callable[[], Awaitable[Any]], bool]:
+    """Return how to call the task's body for this job, and whether it is async."""
+    args = (context,) if task.pass_context else ()
+    kwargs = context.job.task_kwargs
+    if inspect.iscoroutinefunction(task.func):
+        return functools.partial(task.func, *args, **kwargs), True
+    # A sync body runs in a thread; an abort reaches it through should_abort().
+    return functools.partial(asyncio.to_thread, task.func, *args, **kwargs), False

@@ -21,21 +21,19 @@ already have a succeeded attempt. Each attempt then runs through the job chain
 import asyncio
 import functools
 import heapq
-import inspect
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import cast
 
 from procrastinate import App
 from procrastinate import exceptions as procrastinate_exceptions
 from procrastinate.job_context import AbortReason, JobContext
 from procrastinate.jobs import Job
-from procrastinate.tasks import Task
 from psycopg_pool import AsyncConnectionPool
 
+from app.db.pool import check_in_background
 from app.db.queries.worker import (
     ClaimedJob,
     RecordedOutcome,
@@ -47,7 +45,8 @@ from app.db.queries.worker import (
 from app.observability import metrics
 from workers.completions import CompletionWriter
 from workers.deps import DEPS_KEY, WorkerDeps
-from workers.job_chain import run_attempt
+from workers.job_chain import body_call, run_attempt
+from workers.outages import is_outage
 from workers.policy import PolicyCache
 from workers.settle import Settler, not_found
 
@@ -55,6 +54,7 @@ logger = logging.getLogger(__name__)
 
 _RATE_WINDOW_S = 0.1
 _CLAIM_RETRY_CAP_S = 5.0
+_WRITER_RECHECK_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -195,7 +195,9 @@ class Lane:
             if wanted:
                 try:
                     got = await self._claim(wanted)
-                except Exception:
+                except Exception as exc:
+                    if is_outage(exc):
+                        check_in_background(self._pool)
                     logger.warning(
                         "Could not claim jobs; retrying.",
                         exc_info=True,
@@ -212,6 +214,8 @@ class Lane:
             timeout = self.settings.poll_interval_s
             if self._ready:
                 timeout = min(timeout, self.settings.claim_lease_s / 4)
+            if self._writer.failing:
+                timeout = min(timeout, _WRITER_RECHECK_S)
             try:
                 async with asyncio.timeout(timeout):
                     await self._signal.wait()
@@ -220,6 +224,9 @@ class Lane:
 
     def _wanted(self, now: float, woken: bool) -> int:
         """Return how many jobs to claim now (0: none)."""
+        if self._writer.failing:
+            # Completions cannot be written: claim nothing until they are.
+            return 0
         elapsed = now - self._sampled_at
         if elapsed >= _RATE_WINDOW_S:
             sample = self._started / elapsed
@@ -354,7 +361,7 @@ class Lane:
         if task is None:
             attempt, error = not_found(job), procrastinate_exceptions.TaskNotFound()
         else:
-            call, is_async = _caller(task, context)
+            call, is_async = body_call(task, context)
             slot = cast(asyncio.Task[None], asyncio.current_task())
             self._running[row.id] = _Running(slot, is_async)
             try:
@@ -380,15 +387,3 @@ def _idempotency_key(row: ClaimedJob) -> str | None:
     meta = row.args.get("meta") if isinstance(row.args, dict) else None
     key = meta.get("idempotency_key") if isinstance(meta, dict) else None
     return key if isinstance(key, str) else None
-
-
-def _caller(
-    task: Task[Any, Any, Any], context: JobContext
-) -> tuple[Callable[[], Awaitable[Any]], bool]:
-    """Return how to call the task's body for this job, and whether it is async."""
-    args = (context,) if task.pass_context else ()
-    kwargs = context.job.task_kwargs
-    if inspect.iscoroutinefunction(task.func):
-        return functools.partial(task.func, *args, **kwargs), True
-    # A sync body runs in a thread; an abort reaches it through should_abort().
-    return functools.partial(asyncio.to_thread, task.func, *args, **kwargs), False

@@ -5,8 +5,14 @@ process's completion writer (group commit), with the rows its task handed
 over; a retry, a provider limit and a shutdown interruption requeue it at
 once (`queue.requeue_job`), the last two without counting the attempt. A job
 that ends for good with a callback URL enqueues its webhook first.
+
+Nothing of a settled attempt is dropped: the requeue and the callback are
+retried through database outages (the slot waits, so the lane takes no new
+work meanwhile), and a requeue the database refuses fails the job with the
+reason, so no job stays 'doing' under a live worker.
 """
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -23,6 +29,7 @@ from app.observability import metrics
 from workers.attempts import Attempt, job_id_of
 from workers.callbacks import callback_url, enqueue_callback
 from workers.completions import CompletionRows, CompletionWriter
+from workers.outages import until_done
 from workers.policy import PolicyCache
 
 logger = logging.getLogger(__name__)
@@ -94,8 +101,15 @@ class Settler:
         if status in (Status.SUCCEEDED, Status.FAILED) and callback_url(job):
             # Before the completion: a job that dies in between is rescued and
             # finishes again, and its callback's key keeps it to one webhook.
-            await enqueue_callback(
-                self._pool, job, succeeded=status == Status.SUCCEEDED, attempt=attempt
+            await until_done(
+                self._pool,
+                "callback",
+                lambda: enqueue_callback(
+                    self._pool,
+                    job,
+                    succeeded=status == Status.SUCCEEDED,
+                    attempt=attempt,
+                ),
             )
         self._writer.submit(
             Completion(
@@ -140,22 +154,40 @@ class Settler:
         queue: str | None = None,
         lock: str | None = None,
     ) -> None:
-        async with self._pool.connection() as conn:
-            await requeue_job(
-                conn,
-                job_id=job_id_of(job),
-                retry_at=retry_at or datetime.now(UTC),
-                count_attempt=counted,
-                outcome="retried" if counted else attempt.ending,
-                error_type=attempt.error_type,
-                error_message=attempt.error_message,
-                started_at=attempt.started_at,
-                finished_at=attempt.finished_at,
-                priority=priority,
-                queue_name=queue,
-                lock=lock,
-                claimed_by=job.worker_id,
+        async def write() -> None:
+            async with self._pool.connection() as conn:
+                await requeue_job(
+                    conn,
+                    job_id=job_id_of(job),
+                    retry_at=retry_at or datetime.now(UTC),
+                    count_attempt=counted,
+                    outcome="retried" if counted else attempt.ending,
+                    error_type=attempt.error_type,
+                    error_message=attempt.error_message,
+                    started_at=attempt.started_at,
+                    finished_at=attempt.finished_at,
+                    priority=priority,
+                    queue_name=queue,
+                    lock=lock,
+                    claimed_by=job.worker_id,
+                )
+
+        try:
+            await until_done(self._pool, "requeue", write)
+        except Exception as exc:
+            logger.error(
+                "A job's requeue was refused; failing the job with the reason.",
+                exc_info=True,
+                extra={"action": "requeue_refused", "job_id": job.id},
             )
+            reason = str(exc).replace("\x00", "")[:500]
+            refused = dataclasses.replace(
+                attempt,
+                ending="failed",
+                error_type="RequeueRefused",
+                error_message=f"the attempt ended ({attempt.ending}) but its requeue was refused: {reason}",
+            )
+            await self._complete(job, Status.FAILED, refused)
 
 
 def not_found(job: Job) -> Attempt:

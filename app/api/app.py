@@ -31,7 +31,13 @@ from app.api.controllers.schedules import ScheduleController
 from app.api.problems import problem_details_plugin
 from app.api.rate_limit import rate_limit_config
 from app.api.request_ids import request_id_middleware
-from app.services.database import Connection, Pool, create_pool
+from app.services.database import (
+    DATABASE_UNAVAILABLE,
+    Connection,
+    Pool,
+    check_in_background,
+    create_pool,
+)
 from app.services.group_enqueue import GroupEnqueuer
 from app.settings import Settings
 
@@ -54,12 +60,16 @@ def create_app(settings: Settings) -> Litestar:
         database = settings.database
         if database.url is None:
             raise RuntimeError("DATABASE_URL is not set")
+        # Sessions bounded for an HTTP request, not for a batch job: a request
+        # that cannot get a connection, a lock or an answer in time is a 503.
         opened = create_pool(
             database.url,
             min_size=database.pool_min_size,
             max_size=database.pool_max_size,
-            statement_timeout_ms=database.statement_timeout_ms,
+            statement_timeout_ms=settings.api.statement_timeout_ms,
             idle_in_transaction_timeout_ms=database.idle_in_transaction_timeout_ms,
+            lock_timeout_ms=settings.api.lock_timeout_ms,
+            acquire_timeout_s=settings.api.db_acquire_timeout_s,
             name="queue-service-api",
         )
         async with opened:
@@ -73,7 +83,13 @@ def create_app(settings: Settings) -> Litestar:
 
     async def provide_connection() -> AsyncIterator[Connection]:
         async with pool().connection() as conn:
-            yield conn
+            try:
+                yield conn
+            except DATABASE_UNAVAILABLE:
+                # This connection died, and after a restart so did the idle
+                # ones: replace them now, not one failed request at a time.
+                check_in_background(pool())
+                raise
 
     def provide_enqueuer() -> GroupEnqueuer:
         return enqueuers[0]
@@ -137,6 +153,7 @@ def create_app(settings: Settings) -> Litestar:
         lifespan=[lifespan],
         dependencies={
             "conn": Provide(provide_connection),
+            "pool": Provide(pool, sync_to_thread=False),
             "enqueuer": Provide(provide_enqueuer, sync_to_thread=False),
             "settings": Provide(provide_settings, sync_to_thread=False),
         },

@@ -8,7 +8,7 @@ from litestar.di import NamedDependency
 from app.api.request_ids import request_id_of
 from app.domain.access import Principal
 from app.services.audit import AuditContext
-from app.services.database import Connection
+from app.services.database import Connection, Pool
 from app.services.group_enqueue import GroupEnqueuer
 from app.settings import Settings
 
@@ -28,5 +28,6 @@ AuthRequest = Request[Principal, Any, Any]
 
 # The app-level dependencies, named explicitly as Litestar asks.
 Conn = NamedDependency[Connection]
+DbPool = NamedDependency[Pool]
 Enqueuer = NamedDependency[GroupEnqueuer]
 AppSettings = NamedDependency[Settings]

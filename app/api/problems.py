@@ -4,6 +4,8 @@
   and detail, plus their extras (`job_id`, field `errors` with JSON pointers).
 - Litestar's validation errors become 422 with `errors: [{detail, pointer}]`.
 - Other HTTP errors keep their status with `type: about:blank`.
+- The database failing (lost connection, statement or lock timeout, no
+  connection free in time) is a 503 with `Retry-After`, at once.
 - Anything else is a 500 with a generic detail: no SQL, no traceback (those go
   to the log, with the request id).
 Every problem carries `instance` (the request path) and `request_id`.
@@ -22,6 +24,7 @@ from litestar.plugins.problem_details import (
 
 from app.api.request_ids import request_id_of
 from app.domain import errors
+from app.services.database import DATABASE_UNAVAILABLE, unavailable_reason
 
 logger = logging.getLogger(__name__)
 
@@ -142,6 +145,19 @@ _TITLES = {
 }
 
 
+RETRY_AFTER_UNAVAILABLE_S = 2
+
+
+def _database_unavailable(exc: Exception) -> Problem:
+    return Problem(
+        status_code=503,
+        type_="about:blank",
+        title="Service unavailable",
+        detail=f"The database is unavailable: {unavailable_reason(exc)}. Nothing was changed unless a response said so; retry later.",
+        headers={"Retry-After": str(RETRY_AFTER_UNAVAILABLE_S)},
+    )
+
+
 def _unexpected(exc: Exception) -> Problem:
     del exc
     return Problem(
@@ -170,6 +186,7 @@ def problem_details_plugin() -> ProblemDetailsPlugin:
                 errors.ServiceError: _chained(_service_error),
                 ValidationException: _chained(_validation_error),
                 HTTPException: _chained(_http_error),
+                **dict.fromkeys(DATABASE_UNAVAILABLE, _chained(_database_unavailable)),
                 Exception: _chained(_unexpected),
             },
         )

@@ -8,8 +8,17 @@ import contextlib
 from collections.abc import Iterator
 
 import psycopg
+from psycopg_pool import PoolTimeout
 
 from app.domain import errors
+
+# The database cannot serve now: lost or refused connections, an
+# administrator's shutdown, statement and lock timeouts, no connection free in
+# time. Retrying later may succeed; the API answers 503.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    psycopg.OperationalError,
+    PoolTimeout,
+)
 
 SQLSTATE_ERRORS: dict[str, type[errors.ServiceError]] = {
     "QS001": errors.UnknownQueue,
@@ -45,3 +54,14 @@ def translate_errors() -> Iterator[None]:
         if exc.diag.constraint_name:
             message = f"{message} ({exc.diag.constraint_name})"
         raise error(message, sqlstate=exc.sqlstate) from exc
+
+
+def unavailable_reason(exc: Exception) -> str:
+    """Say in a few words why the database could not serve (for a 503's detail)."""
+    if isinstance(exc, PoolTimeout):
+        return "no database connection was free in time"
+    if isinstance(exc, psycopg.errors.QueryCanceled):
+        return "the statement took too long"
+    if isinstance(exc, psycopg.errors.LockNotAvailable):
+        return "a lock it needs is held"
+    return "the connection to it failed"

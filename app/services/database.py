@@ -4,6 +4,14 @@ The API receives connections and opens a pool without importing `app.db`.
 """
 
 from app.db import Connection, Pool
-from app.db.pool import create_pool
+from app.db.errors import DATABASE_UNAVAILABLE, unavailable_reason
+from app.db.pool import check_in_background, create_pool
 
-__all__ = ["Connection", "Pool", "create_pool"]
+__all__ = [
+    "DATABASE_UNAVAILABLE",
+    "Connection",
+    "Pool",
+    "check_in_background",
+    "create_pool",
+    "unavailable_reason",
+]

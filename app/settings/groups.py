@@ -65,6 +65,21 @@ class ApiSettings(Group):
         validation_alias=env_alias("API_RATE_LIMIT_PER_MINUTE"),
         description="Requests per minute per caller (token subject, else address); 0 turns it off.",
     )
+    db_acquire_timeout_s: PositiveFloat = Field(
+        default=2.0,
+        validation_alias=env_alias("API_DB_ACQUIRE_TIMEOUT_S"),
+        description="How long a request waits for a database connection before it answers 503.",
+    )
+    statement_timeout_ms: PositiveInt = Field(
+        default=5_000,
+        validation_alias=env_alias("API_STATEMENT_TIMEOUT_MS"),
+        description="statement_timeout of the API's sessions (workers keep DB_STATEMENT_TIMEOUT_MS); past it a request answers 503.",
+    )
+    lock_timeout_ms: PositiveInt = Field(
+        default=2_000,
+        validation_alias=env_alias("API_LOCK_TIMEOUT_MS"),
+        description="lock_timeout of the API's sessions: a request waits this long for a lock, then answers 503.",
+    )
 
 
 class WorkerSettings(Group):

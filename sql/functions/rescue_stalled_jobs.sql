@@ -1,5 +1,6 @@
 -- Return to their queue the running jobs of workers that stopped heartbeating
--- (or were pruned), counting the lost attempt; fail those whose queue's
+-- (queue.worker_stalled: a restart of the database is no worker's silence) or
+-- were pruned, counting the lost attempt; fail those whose queue's
 -- attempts are spent. A job the worker claimed but never started (no start
 -- mark, queue.job_starts) lost no attempt: it goes back uncounted, with no
 -- outcome row ('returned'). A job whose queueing lock is now held by a waiting twin
@@ -23,7 +24,7 @@ BEGIN
         LEFT JOIN procrastinate_workers AS w ON w.id = j.worker_id
         LEFT JOIN queue.queues AS q ON q.name = j.queue_name
         WHERE j.status = 'doing'
-          AND (j.worker_id IS NULL OR w.last_heartbeat < now() - make_interval(secs => stalled_after_s))
+          AND (j.worker_id IS NULL OR queue.worker_stalled(w.last_heartbeat, stalled_after_s))
         ORDER BY j.id
         FOR UPDATE OF j SKIP LOCKED
     LOOP

@@ -53,3 +53,13 @@ ORDER BY o.idempotency_key, o.finished_at;
 INSERT INTO queue.worker_queues (worker_id, queue_name)
 VALUES (%(worker_id)s, %(queue_name)s)
 ON CONFLICT ON CONSTRAINT worker_queues_pkey DO NOTHING;
+
+-- name: heartbeat_workers :many
+-- Heartbeat the lanes of a process at once; returns the ids whose rows still exist.
+UPDATE procrastinate_workers SET last_heartbeat = now()
+WHERE id = ANY(%(worker_ids)s::bigint[])
+RETURNING id;
+
+-- name: prune_stalled_workers :exec
+-- Delete the rows of workers silent for stalled_after_s while the database was up.
+SELECT queue.prune_stalled_workers(%(stalled_after_s)s);

@@ -3,7 +3,7 @@
 from litestar import Response, get
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
-from app.api.context import AppSettings, Conn
+from app.api.context import AppSettings, Conn, DbPool
 from app.api.schemas.health import Health, HealthCheck
 from app.observability.metrics import CONTENT_TYPE_LATEST
 from app.services import health as health_service
@@ -31,17 +31,17 @@ async def live() -> dict[str, str]:
 
 
 @get("/health/ready", operation_id="ready", tags=["health"])
-async def ready(conn: Conn) -> Response[Health]:
-    """200 when the database answers, else 503."""
-    return _answer([await health_service.ready(conn)])
+async def ready(pool: DbPool) -> Response[Health]:
+    """200 when the database answers within 2 s, else 503 (within those 2 s)."""
+    return _answer([await health_service.ready(pool)])
 
 
 @get("/health", operation_id="health", tags=["health"])
-async def health(conn: Conn, settings: AppSettings) -> Response[Health]:
+async def health(pool: DbPool, settings: AppSettings) -> Response[Health]:
     """200 when the database answers, a worker heartbeats and the queues read; else 503."""
     return _answer(
         await health_service.health(
-            conn, stalled_after_s=settings.worker.stalled_after_s
+            pool, stalled_after_s=settings.worker.stalled_after_s
         )
     )
 

@@ -47,6 +47,13 @@ class Completion:
 
 
 @dataclass(frozen=True)
+class WorkerId:
+    """A worker row that exists."""
+
+    id: int
+
+
+@dataclass(frozen=True)
 class RescuedJob:
     """A job the rescue returned to its queue, failed or cancelled."""
 
@@ -174,3 +181,16 @@ async def register_worker_queue(
         "register_worker_queue",
         {"worker_id": worker_id, "queue_name": queue_name},
     )
+
+
+async def heartbeat_workers(conn: Connection, *, worker_ids: Sequence[int]) -> set[int]:
+    """Heartbeat these workers; return the ids whose rows still exist."""
+    rows = await fetch_all(
+        conn, "heartbeat_workers", {"worker_ids": list(worker_ids)}, WorkerId
+    )
+    return {row.id for row in rows}
+
+
+async def prune_stalled_workers(conn: Connection, *, stalled_after_s: float) -> None:
+    """Delete the rows of workers silent for `stalled_after_s` while the database was up."""
+    await execute(conn, "prune_stalled_workers", {"stalled_after_s": stalled_after_s})

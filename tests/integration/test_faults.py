@@ -1,0 +1,247 @@
+"""Faults on a PostgreSQL cluster of the test's own: restarts, killed backends, locks.
+
+Each test asserts what operators rely on: the processes carry on without a
+restart of their own, nothing acknowledged is lost, every job ends, none runs
+twice, and the API answers 503 at once while the database cannot serve.
+"""
+
+import asyncio
+import threading
+import time
+
+import psycopg
+import pytest
+
+from app.cli import run_migrations
+from tests.helpers.api import api_client, auth
+from tests.helpers.cluster import PrivateCluster, private_cluster
+from tests.helpers.workers import prepare_test_tasks, query, wait_for, worker_process
+
+JOBS = "/api/v1/queue/jobs"
+WORKER_APP = "queue-service-worker"
+API_APP = "queue-service-api"
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    with private_cluster(tmp_path / "cluster") as started:
+        run_migrations(started.dsn)
+        prepare_test_tasks(started.dsn)
+        yield started
+
+
+def enqueue_records(dsn: str, count: int, *, offset: int = 0) -> None:
+    query(
+        dsn,
+        "SELECT count(*) FROM queue.enqueue_many((SELECT jsonb_agg(jsonb_build_object("
+        "'queue', 'background', 'job_type', 'test-record-background', "
+        "'data', jsonb_build_object('value', i::text))) "
+        "FROM generate_series(%s::integer, %s::integer) AS i))",
+        (offset + 1, offset + count),
+    )
+
+
+def side_effects(dsn: str) -> tuple[int, int]:
+    """Return (runs recorded, distinct jobs recorded)."""
+    total, distinct = query(
+        dsn, "SELECT count(*), count(DISTINCT job_id) FROM test_side_effects"
+    )[0]
+    return int(total), int(distinct)  # type: ignore[call-overload]
+
+
+def unfinished(dsn: str) -> int:
+    return int(
+        query(  # type: ignore[call-overload]
+            dsn,
+            "SELECT count(*) FROM procrastinate_jobs WHERE queue_name = 'background'"
+            " AND status IN ('todo', 'doing')",
+        )[0][0]
+    )
+
+
+def answers(dsn: str) -> bool:
+    try:
+        query(dsn, "SELECT 1")
+    except psycopg.OperationalError:
+        return False
+    return True
+
+
+def assert_each_job_ran_once(dsn: str, count: int) -> None:
+    assert side_effects(dsn) == (count, count)
+    assert query(
+        dsn,
+        "SELECT count(*) FROM procrastinate_jobs WHERE status NOT IN ('succeeded')"
+        " AND queue_name = 'background'",
+    ) == [(0,)]
+
+
+def test_worker_rides_out_a_postgres_restart_and_runs_each_job_once(cluster, tmp_path):
+    # Heartbeats every 1 s and stalled after 3 s: a 4 s outage outlasts the
+    # stall window, so a rescue that counted the outage as the worker's
+    # silence would re-run its jobs.
+    count = 3000
+    enqueue_records(cluster.dsn, count)
+    with worker_process(cluster.dsn, tmp_path) as worker:
+        wait_for(
+            lambda: side_effects(cluster.dsn)[0] >= 300,
+            timeout=60,
+            what="the drain to start",
+        )
+        cluster.stop("fast")
+        time.sleep(4)
+        cluster.start()
+        restarted_at = side_effects(cluster.dsn)[0]
+        # Throughput is back within seconds, not after a process restart.
+        wait_for(
+            lambda: side_effects(cluster.dsn)[0] >= min(count, restarted_at + 200),
+            timeout=15,
+            what="jobs to run again after the restart",
+        )
+        wait_for(lambda: unfinished(cluster.dsn) == 0, timeout=90, what="the drain")
+        assert worker.poll() is None, "the worker process exited"
+    assert_each_job_ran_once(cluster.dsn, count)
+    assert worker.returncode == 0
+
+
+def test_worker_carries_on_after_its_backends_are_terminated(cluster, tmp_path):
+    count = 3000
+    enqueue_records(cluster.dsn, count)
+    with worker_process(cluster.dsn, tmp_path) as worker:
+        for threshold in (300, 1200):
+            wait_for(
+                lambda: side_effects(cluster.dsn)[0] >= threshold,  # noqa: B023 - waited at once
+                timeout=60,
+                what=f"{threshold} jobs to run",
+            )
+            assert cluster.terminate_backends(WORKER_APP) > 0
+        wait_for(lambda: unfinished(cluster.dsn) == 0, timeout=90, what="the drain")
+        assert worker.poll() is None, "the worker process exited"
+    assert_each_job_ran_once(cluster.dsn, count)
+
+
+def test_worker_exits_nonzero_when_the_database_never_comes_back(cluster, tmp_path):
+    # A worker that cannot start is not a requested shutdown: a restart
+    # policy must see a failure.
+    cluster.stop("fast")
+    with worker_process(cluster.dsn, tmp_path) as worker:
+        returncode = worker.wait(timeout=90)
+    assert returncode != 0
+
+
+async def test_api_answers_503_fast_while_postgres_is_down_then_recovers(cluster):
+    body = {
+        "queue": "background",
+        "type": "test-record-background",
+        "data": {"value": "x"},
+    }
+    headers = auth("admin")
+    async with api_client(cluster.dsn) as client:
+        assert (await client.get("/health/ready")).status_code == 200
+        assert (await client.post(JOBS, json=body, headers=headers)).status_code == 201
+        cluster.stop("fast")
+        for method, path in [
+            ("POST", JOBS),
+            ("GET", "/health/ready"),
+            ("GET", f"{JOBS}/1"),
+            ("POST", JOBS),
+            ("GET", "/health"),
+        ]:
+            started = time.monotonic()
+            response = await client.request(method, path, json=body, headers=headers)
+            elapsed = time.monotonic() - started
+            assert response.status_code == 503, (path, response.text)
+            assert elapsed < 3.0, (path, elapsed)
+            if path.startswith("/api"):
+                assert response.headers["Retry-After"] == "2"
+                assert response.headers["Content-Type"].startswith(
+                    "application/problem+json"
+                )
+                assert "database is unavailable" in response.json()["detail"]
+        cluster.start()
+        deadline = time.monotonic() + 10
+        while True:
+            response = await client.post(JOBS, json=body, headers=headers)
+            if response.status_code == 201 or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.2)
+        assert response.status_code == 201, response.text
+        assert (await client.get("/health/ready")).status_code == 200
+    # Acknowledged enqueues are there: the one before and the one after.
+    assert query(
+        cluster.dsn,
+        "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'test-record-background'",
+    ) == [(2,)]
+
+
+async def test_api_answers_503_within_its_lock_timeout_under_a_held_lock(cluster):
+    # A migration (or an operator) holds procrastinate_jobs locked; requests
+    # that need it give up after API_LOCK_TIMEOUT_MS instead of piling up.
+    body = {
+        "queue": "background",
+        "type": "test-record-background",
+        "data": {"value": "x"},
+    }
+    locked = threading.Event()
+    release = threading.Event()
+
+    def hold_lock() -> None:
+        with psycopg.connect(cluster.dsn) as conn:
+            conn.execute("LOCK TABLE procrastinate_jobs IN ACCESS EXCLUSIVE MODE")
+            locked.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold_lock)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        async with api_client(cluster.dsn) as client:
+            for _ in range(3):
+                started = time.monotonic()
+                response = await client.post(JOBS, json=body, headers=auth("admin"))
+                elapsed = time.monotonic() - started
+                assert response.status_code == 503, response.text
+                # API_LOCK_TIMEOUT_MS (2 s), never a worker's 30 s statement timeout.
+                assert 1.5 < elapsed < 3.5, elapsed
+                assert "a lock it needs is held" in response.json()["detail"]
+            release.set()
+            holder.join(10)
+            ok = await client.post(JOBS, json=body, headers=auth("admin"))
+            assert ok.status_code == 201, ok.text
+    finally:
+        release.set()
+        holder.join(10)
+
+
+def test_rescue_leaves_alone_workers_silent_only_because_the_database_restarted(
+    cluster: PrivateCluster,
+):
+    # A worker whose last heartbeat is 60 s old, with a running job.
+    worker_id = query(
+        cluster.dsn,
+        "INSERT INTO procrastinate_workers (last_heartbeat) VALUES (now() - interval '60 seconds') RETURNING id",
+    )[0][0]
+    job_id = query(
+        cluster.dsn,
+        "SELECT job_id FROM queue.enqueue('background', 'test-record-background', '{}'::jsonb)",
+    )[0][0]
+    query(
+        cluster.dsn,
+        "UPDATE procrastinate_jobs SET status = 'doing', worker_id = %s WHERE id = %s",
+        (worker_id, job_id),
+    )
+    cluster.stop("fast")
+    cluster.start()
+    # Just restarted: the worker had no way to heartbeat; it keeps its job.
+    assert query(cluster.dsn, "SELECT * FROM queue.rescue_stalled_jobs(30)") == []
+    query(cluster.dsn, "SELECT queue.prune_stalled_workers(30)")
+    assert query(
+        cluster.dsn,
+        "SELECT count(*) FROM procrastinate_workers WHERE id = %s",
+        (worker_id,),
+    ) == [(1,)]
+    # Silent for the whole window after the restart: stalled after all.
+    time.sleep(2.5)
+    assert query(
+        cluster.dsn, "SELECT job_id, outcome FROM queue.rescue_stalled_jobs(2)"
+    ) == [(job_id, "returned")]
