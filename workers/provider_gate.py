@@ -17,7 +17,10 @@ the bucket's row lock, so the limits stay exact across processes.
 
 A short wait for a token happens in place; a longer one, an open breaker, an
 emergency stop or a provider's 429 raise `JobDeferred`, which reschedules the
-job without spending an attempt. All the state is in Postgres, so every worker
+job without spending an attempt. A breaker that opens parks the waiting jobs
+of its provider itself (`queue.hold_breaker_jobs`); the few that still meet
+it (already claimed, or enqueued since) come back at a random time within the
+next open period, and leave no outcome row. All the state is in Postgres, so every worker
 process shares the same limits and breakers.
 """
 
@@ -25,6 +28,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -222,6 +226,10 @@ class ProviderGate:
                 return begun.lease_ids, None, breaker
             metrics.RATE_LIMIT_WAITS.labels(bucket, begun.verdict).inc()
             wait_s = STOPPED_RECHECK_S if begun.verdict == "stopped" else begun.wait_s
+            if begun.verdict == "breaker_open":
+                # Spread over one more open period: the jobs turned away
+                # together must not come back together.
+                wait_s += random.uniform(0, wait_s)  # noqa: S311 - jitter, not secrecy
             short = begun.verdict in ("tokens", "concurrency")
             if short and time.monotonic() + wait_s <= deadline:
                 await asyncio.sleep(wait_s)

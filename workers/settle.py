@@ -73,7 +73,14 @@ class Settler:
         elif ending == "interrupted":
             await self._requeue(job, attempt, retry_at=None, counted=False)
         elif isinstance(error, JobDeferred):
-            await self._requeue(job, attempt, retry_at=error.until, counted=False)
+            # Turned away by an open breaker: no outcome row for that.
+            await self._requeue(
+                job,
+                attempt,
+                retry_at=error.until,
+                counted=False,
+                recorded=error.reason != "breaker_open",
+            )
         else:
             retry = task.get_retry_exception(error, job) if task and error else None
             if retry is None:
@@ -150,6 +157,7 @@ class Settler:
         *,
         retry_at: datetime | None,
         counted: bool,
+        recorded: bool = True,
         priority: int | None = None,
         queue: str | None = None,
         lock: str | None = None,
@@ -161,7 +169,11 @@ class Settler:
                     job_id=job_id_of(job),
                     retry_at=retry_at or datetime.now(UTC),
                     count_attempt=counted,
-                    outcome="retried" if counted else attempt.ending,
+                    outcome=None
+                    if not recorded
+                    else "retried"
+                    if counted
+                    else attempt.ending,
                     error_type=attempt.error_type,
                     error_message=attempt.error_message,
                     started_at=attempt.started_at,

@@ -141,7 +141,8 @@ BEGIN
     -- Open long enough, or the last probe never reported: this call probes.
     IF state <> 'closed' THEN
         UPDATE queue.circuit_breakers AS b
-        SET state = 'half_open', retry_at = at + make_interval(secs => b.open_s), updated_at = at
+        SET state = 'half_open', retry_at = at + make_interval(secs => b.open_s),
+            probe_key = begin_provider_call.ledger_key, updated_at = at
         WHERE b.provider = breaker_name;
         state := 'half_open';
     END IF;

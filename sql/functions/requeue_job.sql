@@ -1,7 +1,8 @@
 -- Put a running job back in its queue after an attempt: a retry (counted), or
 -- an attempt that did not really happen (interrupted by shutdown, rate-limited:
 -- not counted). A job whose abort was requested fails instead. Records the
--- attempt's outcome. Returns the job's new status.
+-- attempt's outcome, unless outcome is NULL (a job turned away by an open
+-- breaker: one row per turn would flood the table). Returns the job's new status.
 CREATE OR REPLACE FUNCTION queue.requeue_job(
     job_id bigint,
     retry_at timestamptz,
@@ -40,6 +41,9 @@ BEGIN
         lock = coalesce(new_lock, j.lock)
     WHERE j.id = requeue_job.job_id;
     DELETE FROM queue.job_starts AS s WHERE s.job_id = requeue_job.job_id;
+    IF outcome IS NULL AND new_status = 'todo' THEN
+        RETURN new_status::text;  -- a deferral not worth a row (an open breaker)
+    END IF;
     INSERT INTO queue.job_outcomes (
         job_id, queue_name, job_type, attempt, status, error_type, error_message,
         worker_id, started_at, finished_at, idempotency_key

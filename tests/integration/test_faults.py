@@ -8,14 +8,23 @@ twice, and the API answers 503 at once while the database cannot serve.
 import asyncio
 import threading
 import time
+import urllib.request
 
 import psycopg
 import pytest
 
 from app.cli import run_migrations
+from tests.fakes.fixtures import settings_for_fakes
 from tests.helpers.api import api_client, auth
 from tests.helpers.cluster import PrivateCluster, private_cluster
-from tests.helpers.workers import prepare_test_tasks, query, wait_for, worker_process
+from tests.helpers.workers import (
+    free_port,
+    prepare_test_tasks,
+    provider_env,
+    query,
+    wait_for,
+    worker_process,
+)
 
 JOBS = "/api/v1/queue/jobs"
 WORKER_APP = "queue-service-worker"
@@ -245,3 +254,101 @@ def test_rescue_leaves_alone_workers_silent_only_because_the_database_restarted(
     assert query(
         cluster.dsn, "SELECT job_id, outcome FROM queue.rescue_stalled_jobs(2)"
     ) == [(job_id, "returned")]
+
+
+def turned_away_by_breaker(port: int) -> float:
+    text = (
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5)
+        .read()
+        .decode()
+    )
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("rate_limit_waits_total{")
+        and 'reason="breaker_open"' in line
+    )
+
+
+def test_a_retry_storm_behind_a_breaker_parks_jobs_then_drains_them_once(
+    db_dsn, tmp_path, fake_webhook_receiver
+):
+    # The subscriber fails every request until it is healed.
+    fake_webhook_receiver.fail_next(1_000_000, 503)
+    count = 300
+    env = {
+        **provider_env(settings_for_fakes()),
+        "BREAKER_FAILURE_THRESHOLD": "5",
+        "BREAKER_OPEN_S": "2",
+        "RATE_LIMIT_INTERNAL_PER_S": "100",
+        "WORKER_METRICS_PORT": str(metrics_port := free_port()),
+    }
+    prepare_test_tasks(db_dsn)
+    url = f"{fake_webhook_receiver.url}/hooks"
+    query(
+        db_dsn,
+        "SELECT count(*) FROM queue.enqueue_many((SELECT jsonb_agg(jsonb_build_object("
+        "'queue', 'communication', 'job_type', 'webhook-deliver', 'data', jsonb_build_object("
+        "'url', %s::text, 'eventId', 'evt-' || i, 'event', 'order.paid', 'payload', jsonb_build_object('n', i)), "
+        # Attempts enough for a job that fails in the storm and then probes.
+        "'meta', jsonb_build_object('max_attempts', 10))) "
+        "FROM generate_series(1, %s::integer) AS i))",
+        (url, count),
+    )
+    with worker_process(db_dsn, tmp_path, "--queues", "communication", **env):
+        wait_for(
+            lambda: (
+                query(
+                    db_dsn,
+                    "SELECT state FROM queue.circuit_breakers WHERE provider LIKE 'webhook:%%'",
+                )
+                == [("open",)]
+            ),
+            timeout=30,
+            what="the breaker to open",
+        )
+        time.sleep(6)  # three open periods of the storm
+        storm_calls = len(fake_webhook_receiver.requests)
+        turned_away = turned_away_by_breaker(metrics_port)
+        storm_outcomes = query(
+            db_dsn,
+            "SELECT status, error_type, count(*) FROM queue.job_outcomes GROUP BY 1, 2",
+        )
+        failures = query(
+            db_dsn,
+            "SELECT failures FROM queue.circuit_breakers WHERE provider LIKE 'webhook:%%'",
+        )[0][0]
+        fake_webhook_receiver.clear()  # healed
+        wait_for(
+            lambda: (
+                query(
+                    db_dsn,
+                    "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'webhook-deliver'"
+                    " AND status IN ('todo', 'doing')",
+                )
+                == [(0,)]
+            ),
+            timeout=60,
+            what="the parked jobs to drain",
+        )
+    # During the storm: the calls out when it opened (20 slots), one probe
+    # per open period, and an outcome row for each call, none per job
+    # turned away.
+    assert storm_calls <= 20 + 5, storm_calls
+    assert sum(n for *_, n in storm_outcomes) <= storm_calls, (
+        storm_outcomes,
+        storm_calls,
+    )
+    # The waiting jobs were parked, not each run to be turned away at every
+    # half-open (that was 2 to 3 times per job): only jobs already claimed
+    # when it opened, and retries of the failed calls, meet the open breaker.
+    assert turned_away < count / 2, turned_away
+    assert failures <= 5 + 3, failures
+    # Then every event is delivered, once.
+    delivered = [r.headers.get("X-Webhook-Id") for r in fake_webhook_receiver.requests]
+    assert len(delivered) == count
+    assert len(set(delivered)) == count
+    assert query(
+        db_dsn,
+        "SELECT status::text, count(*) FROM procrastinate_jobs WHERE task_name = 'webhook-deliver' GROUP BY 1",
+    ) == [("succeeded", count)]

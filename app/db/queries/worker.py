@@ -122,7 +122,7 @@ async def requeue_job(
     job_id: int,
     retry_at: datetime | None,
     count_attempt: bool,
-    outcome: str,
+    outcome: str | None,
     error_type: str | None,
     error_message: str | None,
     started_at: datetime,
@@ -132,7 +132,10 @@ async def requeue_job(
     lock: str | None = None,
     claimed_by: int | None = None,
 ) -> str | None:
-    """Put a running job back in its queue; return its new status (None: not ours any more)."""
+    """Put a running job back in its queue; return its new status (None: not ours any more).
+
+    `outcome` None writes no outcome row (a job turned away by an open breaker).
+    """
     params = {
         "job_id": job_id,
         "retry_at": retry_at,
