@@ -151,7 +151,10 @@ BEGIN
     VALUES (ledger_key, begin_provider_call.job_id, breaker_name,
             begin_provider_call.step, begin_provider_call.fingerprint, 'started')
     ON CONFLICT ON CONSTRAINT side_effects_pkey DO UPDATE
-    SET status = 'started', calls = s.calls + 1, job_id = excluded.job_id,
+    SET status = 'started', calls = s.calls + 1,
+        -- The last call never recorded its answer: this one may be a duplicate.
+        resends = s.resends + CASE WHEN s.status = 'started' THEN 1 ELSE 0 END,
+        job_id = excluded.job_id,
         fingerprint = excluded.fingerprint, error = NULL, started_at = at, finished_at = NULL;
 
     RETURN QUERY SELECT 'go'::text, 0::double precision, ids, NULL::jsonb, state,

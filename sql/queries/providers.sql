@@ -29,7 +29,7 @@ ORDER BY c.n;
 
 -- name: list_side_effects :many
 -- The provider calls a job made, oldest first.
-SELECT key, job_id, provider, step, fingerprint, status, calls, response, error,
+SELECT key, job_id, provider, step, fingerprint, status, calls, resends, response, error,
        started_at, finished_at
 FROM queue.side_effects
 WHERE job_id = %(job_id)s

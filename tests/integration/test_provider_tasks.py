@@ -38,7 +38,7 @@ def sql(dsn, statement, params=()):
 def ledger(dsn, job_id=1):
     return sql(
         dsn,
-        "SELECT step, status, calls FROM queue.side_effects WHERE job_id = %s ORDER BY started_at",
+        "SELECT step, status, calls, resends FROM queue.side_effects WHERE job_id = %s ORDER BY started_at",
         (job_id,),
     )
 
@@ -76,7 +76,10 @@ async def test_payment_creates_and_confirms_with_step_keys(deps, db_dsn, fake_st
     assert confirm.headers["Idempotency-Key"] == f"{KEY}:confirm"
     assert result["status"] == "succeeded" and result["amount"] == 1500
     assert result["chargeId"] == fake_stripe.charges[0]["id"]
-    assert ledger(db_dsn) == [("create", "succeeded", 1), ("confirm", "succeeded", 1)]
+    assert ledger(db_dsn) == [
+        ("create", "succeeded", 1, 0),
+        ("confirm", "succeeded", 1, 0),
+    ]
 
 
 async def test_payment_retried_after_success_calls_stripe_no_more(
@@ -110,7 +113,8 @@ async def test_payment_lost_answer_is_replayed_by_stripe_not_charged_twice(
     assert len(fake_stripe.charges) == 1
     confirms = fake_stripe.requests_to(f"/v1/payment_intents/{first['transactionId']}")
     assert len(confirms) == 2  # sent again, and answered from Stripe's key
-    assert ledger(db_dsn)[1] == ("confirm", "succeeded", 2)
+    # Sent again with no recorded answer: a resend, which Stripe's key absorbed.
+    assert ledger(db_dsn)[1] == ("confirm", "succeeded", 2, 1)
 
 
 async def test_payment_declined_card_fails_for_good_with_stripes_code(
@@ -122,7 +126,7 @@ async def test_payment_declined_card_fails_for_good_with_stripes_code(
     assert isinstance(caught.value, PermanentTaskError)
     assert caught.value.code == "card_declined"
     assert fake_stripe.charges == []
-    step, status, _ = ledger(db_dsn)[1]
+    step, status, _, _ = ledger(db_dsn)[1]
     assert (step, status) == ("confirm", "failed")
 
 
@@ -201,6 +205,20 @@ async def test_emergency_stop_defers_without_calling(deps, db_dsn, fake_twilio):
 
     assert caught.value.reason == "stopped"
     assert fake_twilio.requests == []
+
+
+async def test_ledger_counts_a_retry_after_a_recorded_failure_as_no_resend(
+    deps, db_dsn, fake_twilio
+):
+    fake_twilio.fail_next(1, 503)
+    sms = {"to": "+14155550100", "message": "Doors open at 7"}
+    with pytest.raises(ProviderUnavailable):
+        await perform(communication.send_sms, deps, data=sms, job_type="send-sms")
+    await perform(communication.send_sms, deps, data=sms, job_type="send-sms")
+
+    # Two calls, the first answered 503: an ordinary retry, not a resend.
+    assert ledger(db_dsn) == [("send", "succeeded", 2, 0)]
+    assert len(fake_twilio.messages) == 1
 
 
 async def test_empty_bucket_waits_briefly_then_defers(deps, db_dsn, fake_twilio):
@@ -386,4 +404,4 @@ async def test_interrupted_call_frees_its_slots_and_keeps_the_ledger_started(
 
     assert sql(db_dsn, "SELECT count(*) FROM queue.rate_limit_leases") == [(0,)]
     # Nobody knows whether Twilio sent it: the row stays started.
-    assert ledger(db_dsn) == [("send", "started", 1)]
+    assert ledger(db_dsn) == [("send", "started", 1, 0)]

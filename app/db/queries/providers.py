@@ -42,6 +42,7 @@ class SideEffectRow:
     fingerprint: str
     status: str
     calls: int
+    resends: int  # calls made after a call whose answer was never recorded
     response: Any
     error: str | None
     started_at: datetime
