@@ -176,7 +176,12 @@ class Lane:
             )
             for job_id in list(self._running):
                 self.abort(job_id, AbortReason.SHUTDOWN)
-            # A sync body returns when it sees should_abort(); it cannot be cancelled.
+            # A slot still settling its job waits for the database: stop it too;
+            # its job is the rescue's. A sync body returns when it sees
+            # should_abort(); it cannot be cancelled.
+            bodies = {running.slot for running in self._running.values()}
+            for slot in late - bodies:
+                slot.cancel()
             await asyncio.wait(late)
 
     # Claims

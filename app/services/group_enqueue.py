@@ -65,9 +65,12 @@ class GroupEnqueuer:
                     batch[0][1].set_exception(exc)
                 else:
                     await self._write_one_by_one(batch)
-            except (
-                Exception
-            ) as exc:  # the database is unreachable: every caller hears it
+            except Exception as exc:
+                # The database cannot serve: every caller hears it now,
+                # including those that queued behind this batch, whose own
+                # round would only wait out the same timeout again.
+                batch.extend(self._pending)
+                self._pending.clear()
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(exc)

@@ -9,11 +9,15 @@ import asyncio
 import threading
 import time
 import urllib.request
+from datetime import timedelta
 
+import httpx
 import psycopg
 import pytest
 
+from app.api.auth import issue_token
 from app.cli import run_migrations
+from app.domain.access import Role
 from tests.fakes.fixtures import settings_for_fakes
 from tests.helpers.api import api_client, auth
 from tests.helpers.cluster import PrivateCluster, private_cluster
@@ -25,6 +29,8 @@ from tests.helpers.workers import (
     wait_for,
     worker_process,
 )
+from tests.ops import processes as ops_processes
+from tests.ops.processes import JWT_SECRET as OPS_JWT_SECRET
 
 JOBS = "/api/v1/queue/jobs"
 WORKER_APP = "queue-service-worker"
@@ -111,6 +117,77 @@ def test_worker_rides_out_a_postgres_restart_and_runs_each_job_once(cluster, tmp
         assert worker.poll() is None, "the worker process exited"
     assert_each_job_ran_once(cluster.dsn, count)
     assert worker.returncode == 0
+
+
+async def test_api_and_worker_under_load_ride_out_a_restart_losing_nothing(
+    cluster, tmp_path
+):
+    # A real API process and a real worker process, four producers posting
+    # as fast as they are answered, and PostgreSQL stopped for 3 s.
+    acknowledged: list[int] = []
+    answers: list[tuple[int, float, float]] = []  # status, seconds, when
+    stop = asyncio.Event()
+    token = issue_token(
+        secret=OPS_JWT_SECRET, role=Role.ADMIN, sub="load", ttl=timedelta(hours=1)
+    )
+    headers = {"Authorization": f"Bearer {token}"}
+
+    async def produce(client: httpx.AsyncClient, offset: int) -> None:
+        n = offset
+        while not stop.is_set():
+            started = time.monotonic()
+            response = await client.post(
+                JOBS,
+                json={
+                    "queue": "background",
+                    "type": "test-record-background",
+                    "data": {"value": str(n)},
+                },
+                headers=headers,
+            )
+            answers.append((response.status_code, time.monotonic() - started, started))
+            if response.status_code == 201:
+                acknowledged.append(int(response.json()["jobId"]))
+            else:
+                await asyncio.sleep(0.05)
+            n += 4
+
+    with (
+        ops_processes.api(
+            cluster.dsn, tmp_path, free_port(), API_RATE_LIMIT_PER_MINUTE="0"
+        ) as base,
+        worker_process(cluster.dsn, tmp_path) as worker,
+    ):
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            producers = [asyncio.create_task(produce(client, i)) for i in range(4)]
+            await asyncio.sleep(2)
+            await asyncio.to_thread(cluster.stop, "fast")
+            await asyncio.sleep(3)
+            await asyncio.to_thread(cluster.start)
+            restarted = time.monotonic()
+            await asyncio.sleep(5)
+            stop.set()
+            await asyncio.gather(*producers)
+        await asyncio.to_thread(
+            wait_for, lambda: unfinished(cluster.dsn) == 0, timeout=60, what="the drain"
+        )
+        assert worker.poll() is None, "the worker process exited"
+
+    statuses = [status for status, *_ in answers]
+    assert set(statuses) <= {201, 503}, set(statuses)
+    assert 503 in statuses  # the outage was seen, and answered fast
+    assert max(seconds for status, seconds, _ in answers if status == 503) < 3.0
+    # Enqueues succeed again within seconds of the restart.
+    assert any(
+        status == 201 and restarted < at < restarted + 5 for status, _, at in answers
+    )
+    # Every acknowledged job is there, ran, and ran once.
+    assert len(acknowledged) > 100
+    assert query(
+        cluster.dsn,
+        "SELECT count(*), count(DISTINCT job_id) FROM test_side_effects WHERE job_id = ANY(%s)",
+        (acknowledged,),
+    ) == [(len(acknowledged), len(acknowledged))]
 
 
 def test_worker_carries_on_after_its_backends_are_terminated(cluster, tmp_path):

@@ -69,7 +69,7 @@ def running(
 
 
 @contextlib.contextmanager
-def api(dsn: str, log_dir: Path, port: int) -> Iterator[str]:
+def api(dsn: str, log_dir: Path, port: int, **extra_env: str) -> Iterator[str]:
     """Run `queue-service serve` on 127.0.0.1:`port`; yield its base URL once ready."""
     base = f"http://127.0.0.1:{port}"
     env = {
@@ -81,6 +81,7 @@ def api(dsn: str, log_dir: Path, port: int) -> Iterator[str]:
         "PORT": str(port),
         "LOG_FORMAT": "text",
         "LOG_LEVEL": "WARNING",
+        **extra_env,
     }
     with running(
         [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1"],
