@@ -260,9 +260,16 @@ async def test_api_answers_503_fast_while_postgres_is_down_then_recovers(cluster
     ) == [(2,)]
 
 
-async def test_api_answers_503_within_its_lock_timeout_under_a_held_lock(cluster):
-    # A migration (or an operator) holds procrastinate_jobs locked; requests
-    # that need it give up after API_LOCK_TIMEOUT_MS instead of piling up.
+async def test_api_answers_503_under_a_held_lock_with_a_small_pool(cluster, tmp_path):
+    # A migration (or an operator) holds procrastinate_jobs locked. Twelve
+    # requests at once over a pool of two: two wait for the lock, the rest for
+    # a connection; each gives up within its bounds (API_DB_ACQUIRE_TIMEOUT_S
+    # and API_LOCK_TIMEOUT_MS, 2 s each) instead of piling up for the 30 s of
+    # a worker's statement timeout.
+    token = issue_token(
+        secret=OPS_JWT_SECRET, role=Role.ADMIN, sub="lock", ttl=timedelta(hours=1)
+    )
+    headers = {"Authorization": f"Bearer {token}"}
     body = {
         "queue": "background",
         "type": "test-record-background",
@@ -275,28 +282,44 @@ async def test_api_answers_503_within_its_lock_timeout_under_a_held_lock(cluster
         with psycopg.connect(cluster.dsn) as conn:
             conn.execute("LOCK TABLE procrastinate_jobs IN ACCESS EXCLUSIVE MODE")
             locked.set()
-            release.wait(30)
+            release.wait(60)
 
-    holder = threading.Thread(target=hold_lock)
-    holder.start()
-    try:
-        assert locked.wait(10)
-        async with api_client(cluster.dsn) as client:
-            for _ in range(3):
-                started = time.monotonic()
-                response = await client.post(JOBS, json=body, headers=auth("admin"))
-                elapsed = time.monotonic() - started
-                assert response.status_code == 503, response.text
-                # API_LOCK_TIMEOUT_MS (2 s), never a worker's 30 s statement timeout.
-                assert 1.5 < elapsed < 3.5, elapsed
-                assert "a lock it needs is held" in response.json()["detail"]
+    async def timed_post(client: httpx.AsyncClient) -> tuple[httpx.Response, float]:
+        started = time.monotonic()
+        response = await client.post(JOBS, json=body, headers=headers)
+        return response, time.monotonic() - started
+
+    with ops_processes.api(
+        cluster.dsn,
+        tmp_path,
+        free_port(),
+        API_RATE_LIMIT_PER_MINUTE="0",
+        DB_POOL_MIN_SIZE="1",
+        DB_POOL_MAX_SIZE="2",
+    ) as base:
+        holder = threading.Thread(target=hold_lock)
+        holder.start()
+        try:
+            assert locked.wait(10)
+            async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+                answered = await asyncio.gather(
+                    *(timed_post(client) for _ in range(12))
+                )
+                details = {response.json()["detail"] for response, _ in answered}
+                assert {response.status_code for response, _ in answered} == {503}
+                assert all(
+                    response.headers["Retry-After"] == "2" for response, _ in answered
+                )
+                # At worst a connection at the end of its wait, then the lock's wait.
+                assert max(seconds for _, seconds in answered) < 2 + 2 + 1.0
+                assert any("a lock it needs is held" in d for d in details), details
+                release.set()
+                holder.join(10)
+                ok = await client.post(JOBS, json=body, headers=headers)
+                assert ok.status_code == 201, ok.text
+        finally:
             release.set()
             holder.join(10)
-            ok = await client.post(JOBS, json=body, headers=auth("admin"))
-            assert ok.status_code == 201, ok.text
-    finally:
-        release.set()
-        holder.join(10)
 
 
 def test_rescue_leaves_alone_workers_silent_only_because_the_database_restarted(
