@@ -1,10 +1,15 @@
-"""How one attempt of a job ended, from the job chain to the lane that settles it."""
+"""Attempts: how one ended, from the job chain to the lane that settles it.
+
+Also the claimed row as procrastinate's Job, and the key it carries.
+"""
 
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 from procrastinate.jobs import Job
+
+from app.db.queries.worker import ClaimedJob
 
 Ending = Literal[
     "succeeded", "failed", "interrupted", "aborted", "deduplicated", "rate_limited"
@@ -28,3 +33,28 @@ def job_id_of(job: Job) -> int:
     if job.id is None:
         raise RuntimeError(f"job {job.task_name} has no id: it was never saved")
     return job.id
+
+
+def claimed_job(row: ClaimedJob) -> Job:
+    """Return procrastinate's Job for a row the lane claimed."""
+    return Job(
+        id=row.id,
+        status=row.status,
+        priority=row.priority,
+        lock=row.lock,
+        queueing_lock=row.queueing_lock,
+        task_name=row.task_name,
+        task_kwargs=row.args,
+        scheduled_at=row.scheduled_at,
+        queue=row.queue_name,
+        attempts=row.attempts,
+        abort_requested=row.abort_requested,
+        worker_id=row.worker_id,
+    )
+
+
+def idempotency_key(row: ClaimedJob) -> str | None:
+    """Return the idempotency key a claimed job carries in its meta, if any."""
+    meta = row.args.get("meta") if isinstance(row.args, dict) else None
+    key = meta.get("idempotency_key") if isinstance(meta, dict) else None
+    return key if isinstance(key, str) else None

@@ -30,7 +30,6 @@ from typing import cast
 from procrastinate import App
 from procrastinate import exceptions as procrastinate_exceptions
 from procrastinate.job_context import AbortReason, JobContext
-from procrastinate.jobs import Job
 from psycopg_pool import AsyncConnectionPool
 
 from app.db.pool import check_in_background
@@ -43,10 +42,11 @@ from app.db.queries.worker import (
     succeeded_outcomes_for_keys,
 )
 from app.observability import metrics
+from workers.attempts import claimed_job, idempotency_key
 from workers.completions import CompletionWriter
 from workers.deps import DEPS_KEY, WorkerDeps
 from workers.job_chain import body_call, run_attempt
-from workers.outages import is_outage
+from workers.outages import RETRY_CAP_S, RETRY_FIRST_S, is_outage
 from workers.policy import PolicyCache
 from workers.settle import Settler, not_found
 
@@ -265,7 +265,7 @@ class Lane:
             rows = await fetch_jobs(
                 conn, queue_name=self.queue, worker_id=self.worker_id, max_jobs=wanted
             )
-            keyed = {row.id: key for row in rows if (key := _idempotency_key(row))}
+            keyed = {row.id: key for row in rows if (key := idempotency_key(row))}
             if keyed:
                 # Keys that already succeeded, once for the batch, not per job.
                 done = await succeeded_outcomes_for_keys(
@@ -293,23 +293,33 @@ class Lane:
             return
         self._ready = [entry for entry in self._ready if entry[2] > deadline]
         heapq.heapify(self._ready)
-        await self._release([entry[1] for entry in expired])
+        await self._release([entry[1] for entry in expired], insist=True)
 
-    async def _release(self, job_ids: list[int]) -> None:
+    async def _release(self, job_ids: list[int], *, insist: bool = False) -> None:
+        # `insist`: retry through outages while the lane runs, since jobs left
+        # 'doing' under a live worker would wait for nobody. A stopping lane
+        # tries once: its worker row goes when it stops, and the rescue
+        # returns what is left.
         for job_id in job_ids:
             self._recorded.pop(job_id, None)
-        try:
-            async with self._pool.connection() as conn:
-                await release_jobs(conn, job_ids=job_ids)
-        except Exception:
-            # They stay 'doing' under this worker: the rescue returns them
-            # once it stops heartbeating.
-            logger.warning(
-                "Could not return unstarted jobs.",
-                exc_info=True,
-                extra={"action": "release_failed", "count": len(job_ids)},
-            )
-            return
+        delay = RETRY_FIRST_S
+        while True:
+            try:
+                async with self._pool.connection() as conn:
+                    await release_jobs(conn, job_ids=job_ids)
+                break
+            except Exception as exc:
+                if insist and is_outage(exc) and not self._stopping:
+                    check_in_background(self._pool)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, RETRY_CAP_S)
+                    continue
+                logger.warning(
+                    "Could not return unstarted jobs; the rescue returns them once this worker stops.",
+                    exc_info=True,
+                    extra={"action": "release_failed", "count": len(job_ids)},
+                )
+                return
         logger.info(
             "Returned unstarted jobs.",
             extra={
@@ -337,20 +347,7 @@ class Lane:
             self._poke()
 
     async def _run(self, row: ClaimedJob) -> None:
-        job = Job(
-            id=row.id,
-            status=row.status,
-            priority=row.priority,
-            lock=row.lock,
-            queueing_lock=row.queueing_lock,
-            task_name=row.task_name,
-            task_kwargs=row.args,
-            scheduled_at=row.scheduled_at,
-            queue=row.queue_name,
-            attempts=row.attempts,
-            abort_requested=row.abort_requested,
-            worker_id=row.worker_id,
-        )
+        job = claimed_job(row)
         context = JobContext(
             app=self._app,
             worker_name=self.queue,
@@ -386,9 +383,3 @@ class Lane:
             )
         if isinstance(error, asyncio.CancelledError) and reason is None:
             raise error  # the process is being torn down
-
-
-def _idempotency_key(row: ClaimedJob) -> str | None:
-    meta = row.args.get("meta") if isinstance(row.args, dict) else None
-    key = meta.get("idempotency_key") if isinstance(meta, dict) else None
-    return key if isinstance(key, str) else None

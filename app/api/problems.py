@@ -35,7 +35,18 @@ class Problem(ProblemDetailsException):
     def to_response(self, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
         """Add `instance` and `request_id`, log, and render."""
         request_id = request_id_of(request.scope)
-        if self.status_code >= 500:
+        if self.status_code == 503:
+            # An outage answers every request so: one line each, no traceback.
+            logger.warning(
+                "Request answered 503.",
+                extra={
+                    "action": "http_unavailable",
+                    "request_id": request_id,
+                    "path": request.url.path,
+                    "detail": self.detail,
+                },
+            )
+        elif self.status_code >= 500:
             logger.error(
                 "Request failed.",
                 exc_info=self.__cause__ or self,
@@ -153,7 +164,7 @@ def _database_unavailable(exc: Exception) -> Problem:
         status_code=503,
         type_="about:blank",
         title="Service unavailable",
-        detail=f"The database is unavailable: {unavailable_reason(exc)}. Nothing was changed unless a response said so; retry later.",
+        detail=f"The database is unavailable: {unavailable_reason(exc)}. Retry later.",
         headers={"Retry-After": str(RETRY_AFTER_UNAVAILABLE_S)},
     )
 
