@@ -47,7 +47,12 @@ def translate_errors() -> Iterator[None]:
     try:
         yield
     except psycopg.Error as exc:
-        error = SQLSTATE_ERRORS.get(exc.sqlstate or "")
+        sqlstate = exc.sqlstate or ""
+        error = SQLSTATE_ERRORS.get(sqlstate)
+        if error is None and sqlstate.startswith("22"):
+            # A data exception: a value the caller sent that the database
+            # cannot hold (U+0000 in text, an out-of-range number...).
+            error = errors.ValueRefused
         if error is None:
             raise
         message = exc.diag.message_primary or str(exc)

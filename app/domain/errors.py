@@ -29,6 +29,14 @@ class ClientError(ServiceError):
     title = "Bad request"
 
 
+class ValueRefused(ClientError):
+    """The database refused a value of the request as data (SQLSTATE class 22)."""
+
+    status = 422
+    slug = "value-refused"
+    title = "Value refused"
+
+
 class EnqueueRejected(ClientError):
     """The job was rejected at enqueue."""
 

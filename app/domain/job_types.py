@@ -28,6 +28,7 @@ from pydantic import ValidationError
 
 from app.domain.access import ENQUEUERS, Role
 from app.domain.errors import PayloadInvalid
+from app.domain.json_bounds import check_json_bounds
 from app.domain.payloads import (
     AnalyticsTrack,
     CleanupOldData,
@@ -216,12 +217,15 @@ def validate_payload(
 ) -> None:
     """Check `data` against the job type's payload model.
 
-    Types without a model (the periodic ones, and types added at run time in
-    SQL) are left to the database, which knows every type.
+    Every payload first meets the bounds of `app.domain.json_bounds` (no NUL,
+    limited nesting). Types without a model (the periodic ones, and types
+    added at run time in SQL) are then left to the database, which knows
+    every type.
 
     Raises:
         PayloadInvalid: with one `{detail, pointer}` per field error.
     """
+    check_json_bounds(data, pointer_prefix=pointer_prefix)
     entry = CATALOGUE.get(job_type)
     if entry is None or entry.payload is None:
         return

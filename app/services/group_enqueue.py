@@ -8,8 +8,8 @@ fraction of the commits. When idle, a job is written at once: no timer, no
 added latency.
 
 A batch is all or nothing in SQL, so when the database refuses one job of a
-batch, the batch is written again job by job and only that job's request gets
-the error. Every caller hears back only after its job's transaction committed.
+batch (any error but an outage), the batch is written again job by job and
+only that job's request gets the error. Every caller hears back only after its job's transaction committed.
 """
 
 import asyncio
@@ -17,8 +17,8 @@ import logging
 from collections.abc import Sequence
 
 from app.db import Pool
+from app.db.errors import DATABASE_UNAVAILABLE
 from app.db.queries import enqueue as queries
-from app.domain.errors import EnqueueRejected
 from app.services.enqueue import Enqueued, JobRequest, count_enqueued
 
 logger = logging.getLogger(__name__)
@@ -60,12 +60,7 @@ class GroupEnqueuer:
             del self._pending[:MAX_BATCH]
             try:
                 results = await self._write([job for job, _ in batch])
-            except EnqueueRejected as exc:
-                if len(batch) == 1:
-                    batch[0][1].set_exception(exc)
-                else:
-                    await self._write_one_by_one(batch)
-            except Exception as exc:
+            except DATABASE_UNAVAILABLE as exc:
                 # The database cannot serve: every caller hears it now,
                 # including those that queued behind this batch, whose own
                 # round would only wait out the same timeout again.
@@ -74,6 +69,13 @@ class GroupEnqueuer:
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(exc)
+            except Exception as exc:
+                # One job's error (refused, or a value the database cannot
+                # hold): only its own request may hear it.
+                if len(batch) == 1:
+                    batch[0][1].set_exception(exc)
+                else:
+                    await self._write_one_by_one(batch)
             else:
                 count_enqueued(
                     [job for job, _ in batch], [result.duplicate for result in results]

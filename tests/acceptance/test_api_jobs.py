@@ -357,3 +357,36 @@ async def test_bodies_take_camel_case_keys_only(client, db_dsn):
         assert conn.execute("SELECT count(*) FROM procrastinate_jobs").fetchone() == (
             0,
         )
+
+
+async def test_a_nul_byte_or_a_hostile_depth_in_data_is_a_422_naming_the_field(client):
+    nul = await client.post(
+        JOBS,
+        json={
+            "queue": "background",
+            "type": "analytics-track",
+            "data": {"eventType": "seat_viewed", "properties": {"note": "x\u0000"}},
+        },
+        headers=auth("user"),
+    )
+    assert nul.status_code == 422, nul.text
+    assert nul.json()["errors"] == [
+        {
+            "detail": "contains a NUL character (U+0000)",
+            "pointer": "/data/properties/note",
+        }
+    ]
+    deep: dict = {}
+    for _ in range(900):
+        deep = {"a": deep}
+    nested = await client.post(
+        JOBS,
+        json={
+            "queue": "background",
+            "type": "analytics-track",
+            "data": {"eventType": "seat_viewed", "properties": deep},
+        },
+        headers=auth("user"),
+    )
+    assert 400 <= nested.status_code < 500, nested.text
+    assert nested.headers["Content-Type"].startswith("application/problem+json")

@@ -5,7 +5,7 @@ import asyncio
 import pytest
 
 from app.db.pool import create_pool
-from app.domain.errors import UnknownJobType
+from app.domain.errors import UnknownJobType, ValueRefused
 from app.services.enqueue import JobRequest
 from app.services.group_enqueue import MAX_IN_FLIGHT, GroupEnqueuer
 
@@ -92,3 +92,24 @@ async def test_group_enqueue_reports_an_unreachable_database_to_every_caller(db_
         timeout=10,
     )
     assert all(isinstance(o, Exception) for o in outcomes)
+
+
+async def test_a_value_the_database_cannot_hold_fails_only_its_own_request(
+    enqueuer, conn
+):
+    # U+0000 in a string: jsonb refuses it (SQLSTATE 22P05), which is no
+    # refusal of ours. It used to fail every request of its group with 500.
+    poisoned = JobRequest(
+        queue="background", job_type="analytics-track", data={"eventType": "x\x00"}
+    )
+    calls = [enqueuer.enqueue(event(n)) for n in range(50)]
+    calls.insert(25, enqueuer.enqueue(poisoned))
+    calls += [enqueuer.enqueue(event(n)) for n in range(50, 100)]
+
+    results = await asyncio.gather(*calls, return_exceptions=True)
+
+    refused = [r for r in results if isinstance(r, BaseException)]
+    assert len(refused) == 1 and isinstance(refused[0], ValueRefused)
+    assert isinstance(results[25], ValueRefused)
+    cursor = await conn.execute("SELECT count(*) FROM procrastinate_jobs")
+    assert await cursor.fetchone() == (100,)
