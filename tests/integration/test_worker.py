@@ -163,6 +163,23 @@ def test_worker_fails_permanent_errors_at_once(dsn, tmp_path):
     assert side_effects(dsn) == []
 
 
+def test_a_payload_nested_900_deep_from_sql_fails_its_job_for_good(dsn, tmp_path):
+    # SQL producers are not validated by Python: the worker must not trust
+    # what it claims, nor be taken down by it.
+    deep = "{" + '"a": {' * 900 + "}" * 900 + "}"
+    (job,) = query(
+        dsn,
+        "SELECT job_id FROM queue.enqueue('background', 'analytics-track',"
+        " jsonb_build_object('eventType', 'x', 'properties', %s::jsonb))",
+        (deep,),
+    )[0]
+    with worker_process(dsn, tmp_path) as worker:
+        wait_for(lambda: state(dsn, job) == ("failed", 1), what="the job to fail")
+        assert worker.poll() is None
+    error = outcomes(dsn, job)[0][3]
+    assert error.startswith("invalid payload: ") and "deeper than 32" in error
+
+
 def test_cli_retry_requeues_dead_letters(dsn, tmp_path):
     with worker_process(dsn, tmp_path):
         first = enqueue(dsn, "background", "analytics-track", {})

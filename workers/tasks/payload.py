@@ -4,7 +4,8 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from app.domain.errors import PermanentTaskError
+from app.domain.errors import PayloadInvalid, PermanentTaskError
+from app.domain.json_bounds import check_json_bounds
 from app.domain.payloads import Payload, json_pointer
 
 P = TypeVar("P", bound=Payload)
@@ -23,6 +24,12 @@ def load_payload(model: type[P], data: Any) -> P:
         raise PermanentTaskError(
             f"invalid payload: data must be a JSON object, got {type(data).__name__}"
         )
+    try:
+        # The bounds of every payload (no NUL, limited nesting): a document
+        # nested hundreds deep would overflow what reads it after this line.
+        check_json_bounds(data)
+    except PayloadInvalid as exc:
+        raise PermanentTaskError(f"invalid payload: {exc.detail}") from None
     try:
         return model.model_validate(data)
     except ValidationError as exc:
