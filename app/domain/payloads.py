@@ -34,6 +34,11 @@ from pydantic_extra_types.currency_code import ISO4217
 Cents = Annotated[StrictInt, Field(gt=0, le=1_000_000, description="Amount in cents.")]
 E164 = Annotated[str, StringConstraints(pattern=r"^\+[1-9]\d{1,14}$")]
 NonEmpty = Annotated[str, StringConstraints(min_length=1, max_length=512)]
+# A queue's name as callers may write it (`money`, or the old `money-queue`):
+# letters, digits, `-` and `_`, so that it is safe in a file name too.
+QueueName = Annotated[
+    str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+]
 
 
 class Payload(BaseModel):
@@ -169,7 +174,7 @@ class GenerateReport(Payload):
 
     report_type: Literal["jobs", "failures", "throughput"]
     format: Literal["csv", "json"] = "csv"
-    queue: NonEmpty | None = None
+    queue: QueueName | None = None
     period_start: datetime | None = None
     period_end: datetime | None = None
 

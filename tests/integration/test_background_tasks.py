@@ -11,7 +11,12 @@ import pytest
 
 from app.domain.errors import PermanentTaskError
 from tests.helpers.perform import close_deps, open_deps, perform
-from workers.tasks.background import analytics_track, cleanup_old_data, generate_report
+from workers.tasks.background import (
+    analytics_track,
+    cleanup_old_data,
+    generate_report,
+    report_path,
+)
 
 USER = "0f9e4f1c-3b0a-4d0e-9f55-7f5a2f0c9b02"
 
@@ -159,6 +164,30 @@ async def test_generate_report_writes_csv_and_json(deps, db_dsn):
         "finished_at",
         "last_error",
     }
+
+
+async def test_generate_report_cannot_be_steered_outside_its_directory(deps, tmp_path):
+    outside = tmp_path / "outside"
+    for queue in ("../../../outside/x", "/etc/cron.d/x", "money/../../x", "..", "a\\b"):
+        with pytest.raises(PermanentTaskError, match="/data/queue"):
+            await perform(
+                generate_report,
+                deps,
+                data={"reportType": "jobs", "queue": queue},
+                job_type="generate-report",
+            )
+    # Refused before any file or directory was made.
+    assert not outside.exists()
+    assert not deps.report_dir.exists() or list(deps.report_dir.iterdir()) == []
+
+
+def test_report_names_are_slugs_in_the_report_directory(tmp_path):
+    assert (
+        report_path(tmp_path, "jobs", "Money-Queue", 7, "csv")
+        == tmp_path / "jobs-money-queue-7.csv"
+    )
+    assert report_path(tmp_path, "jobs", "../../x", 7, "csv").parent == tmp_path
+    assert report_path(tmp_path, "jobs", None, 7, "json").name == "jobs-all-7.json"
 
 
 async def test_generate_report_refuses_an_unsupported_format(deps):

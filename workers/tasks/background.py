@@ -9,6 +9,7 @@ import dataclasses
 import io
 import json
 import os
+import re
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,7 @@ from typing import Any
 from procrastinate.job_context import JobContext
 
 from app.db.queries import tasks as queries
+from app.domain.errors import PermanentTaskError
 from app.domain.payloads import AnalyticsTrack, CleanupOldData, GenerateReport
 from workers.attempts import job_id_of
 from workers.deps import DEPS_KEY, WorkerDeps
@@ -144,8 +146,13 @@ async def generate_report(
         else:
             rows = await queries.report_throughput(conn, window=window)
     records = [dataclasses.asdict(row) for row in rows]
-    name = f"{payload.report_type}-{payload.queue or 'all'}-{context.job.id}.{payload.format}"
-    path = deps.report_dir / name
+    path = report_path(
+        deps.report_dir,
+        payload.report_type,
+        payload.queue,
+        context.job.id,
+        payload.format,
+    )
     await asyncio.to_thread(_write_atomically, path, _render(records, payload.format))
     return {
         "path": str(path),
@@ -155,6 +162,24 @@ async def generate_report(
         "periodStart": start.isoformat(),
         "periodEnd": end.isoformat(),
     }
+
+
+def report_path(
+    report_dir: Path, report_type: str, queue: str | None, job_id: int | None, fmt: str
+) -> Path:
+    """Return where a report goes: a name of our own, always directly in `report_dir`.
+
+    The payload model already limits the queue to a safe name; the name is
+    made of a slug all the same, and checked to stay in the directory, so a
+    payload that reached here another way cannot write elsewhere.
+    """
+    slug = re.sub(r"[^a-z0-9_-]+", "-", (queue or "all").lower()).strip("-")[:64]
+    path = report_dir / f"{report_type}-{slug or 'all'}-{job_id}.{fmt}"
+    if path.resolve().parent != report_dir.resolve():
+        raise PermanentTaskError(
+            f"report name {path.name!r} leaves the report directory"
+        )
+    return path
 
 
 def _render(records: list[dict[str, Any]], fmt: str) -> str:
