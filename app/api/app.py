@@ -12,6 +12,7 @@ from typing import Any
 
 import swagger_ui_bundle
 from litestar import Litestar
+from litestar.config.app import AppConfig
 from litestar.di import Provide
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
@@ -29,7 +30,7 @@ from app.api.controllers.queues import QueueController
 from app.api.controllers.rate_limits import RateLimitController
 from app.api.controllers.schedules import ScheduleController
 from app.api.problems import problem_details_plugin
-from app.api.rate_limit import rate_limit_config
+from app.api.rate_limit import rate_limit_config, refused_callers_limit
 from app.api.request_ids import request_id_middleware
 from app.services.database import (
     DATABASE_UNAVAILABLE,
@@ -135,7 +136,6 @@ def create_app(settings: Settings) -> Litestar:
         create_static_files_router(path=ASSETS, directories=[SWAGGER_ASSETS]),
     ]
     middleware: list[Any] = [
-        request_id_middleware,
         # Route templates, not paths, as labels: a path carries job ids.
         PrometheusConfig(
             app_name="queue_service",
@@ -144,10 +144,13 @@ def create_app(settings: Settings) -> Litestar:
             exclude_unhandled_paths=True,
         ).middleware,
     ]
+    # Request ids outermost, before authentication, so a 401 names its
+    # request too; then the limit of callers that authentication refuses.
+    outermost: list[Any] = [request_id_middleware]
     if settings.api.rate_limit_per_minute:
-        middleware.append(
-            rate_limit_config(settings.api.rate_limit_per_minute, pool).middleware
-        )
+        limit = rate_limit_config(settings.api.rate_limit_per_minute, pool)
+        middleware.append(limit.middleware)
+        outermost.append(refused_callers_limit(limit))
     return Litestar(
         route_handlers=handlers,
         lifespan=[lifespan],
@@ -161,10 +164,19 @@ def create_app(settings: Settings) -> Litestar:
         # use their camelCase aliases, the old service's field names.
         plugins=[problem_details_plugin(), PydanticPlugin(prefer_alias=True)],
         middleware=middleware,
-        on_app_init=[auth.on_app_init],
+        on_app_init=[auth.on_app_init, _outermost(outermost)],
         openapi_config=openapi,
         debug=False,
         # Litestar's default config replaces the root handler set up by
         # configure_logging (JSON lines, redaction) with its own plain one.
         logging_config=None,
     )
+
+
+def _outermost(middleware: list[Any]) -> Any:
+    # Runs after the JWT plugin has put its middleware first.
+    def on_app_init(app_config: AppConfig) -> AppConfig:
+        app_config.middleware[0:0] = middleware
+        return app_config
+
+    return on_app_init

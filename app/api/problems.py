@@ -70,6 +70,8 @@ class Problem(ProblemDetailsException):
         self.instance = self.instance or request.url.path
         extra = self.extra if isinstance(self.extra, dict) else {}
         self.extra = {**extra, "request_id": request_id}
+        if request_id:
+            self.headers = {**(self.headers or {}), "X-Request-ID": request_id}
         return super().to_response(request)
 
 

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from litestar import Request
-from litestar.exceptions import TooManyRequestsException
+from litestar.exceptions import NotAuthorizedException, TooManyRequestsException
 from litestar.middleware.rate_limit import (
     DURATION_VALUES,
     RateLimitConfig,
     RateLimitMiddleware,
 )
-from litestar.types import Message, Receive, Scope, Send
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.auth import OPEN_PATHS
 from app.domain.access import Principal
@@ -88,17 +88,52 @@ class SharedRateLimitMiddleware(RateLimitMiddleware):
         return fixed
 
     def _quota(self) -> QuotaCache:
-        # One cache per app (Litestar builds a middleware per route), made on
-        # first use, once the lifespan has opened the pool.
-        cache = self.config.shared.get("cache")
-        if cache is None:
-            cache = QuotaCache(
-                self.config.pool(),
-                limit=self.max_requests,
-                window_s=DURATION_VALUES[self.unit],
-            )
-            self.config.shared["cache"] = cache
-        return cache
+        return _quota_of(self.config)
+
+
+def _quota_of(config: SharedRateLimitConfig) -> QuotaCache:
+    # One cache per app (Litestar builds a middleware per route), made on
+    # first use, once the lifespan has opened the pool.
+    cache = config.shared.get("cache")
+    if cache is None:
+        unit, limit = config.rate_limit
+        cache = QuotaCache(config.pool(), limit=limit, window_s=DURATION_VALUES[unit])
+        config.shared["cache"] = cache
+    return cache
+
+
+def refused_callers_limit(
+    config: SharedRateLimitConfig,
+) -> Callable[[ASGIApp], ASGIApp]:
+    """Return middleware, to run before authentication, limiting refused callers.
+
+    A request that authentication refuses never reaches the per-caller limit
+    (it runs after authentication, to count by token subject). Such requests
+    spend the same limit keyed by client address, here; past it they get 429
+    instead of 401, so guessing tokens costs what any other request costs.
+    """
+    unit, limit = config.rate_limit
+
+    def middleware(app: ASGIApp) -> ASGIApp:
+        async def limited(scope: Scope, receive: Receive, send: Send) -> None:
+            try:
+                await app(scope, receive, send)
+            except NotAuthorizedException:
+                verdict = await _quota_of(config).take(_caller_of(scope))
+                if not verdict.allowed:
+                    raise TooManyRequestsException(
+                        headers={
+                            "X-RateLimit-Policy": f"{limit}; w={DURATION_VALUES[unit]}",
+                            "X-RateLimit-Limit": str(limit),
+                            "X-RateLimit-Remaining": "0",
+                            "X-RateLimit-Reset": str(verdict.reset_in_s),
+                        }
+                    ) from None
+                raise
+
+        return limited
+
+    return middleware
 
 
 def _with_headers(send: Send, raw: list[tuple[bytes, bytes]]) -> Send:

@@ -37,9 +37,17 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
         echoed = (b"x-request-id", request_id.encode())
 
         async def send_with_id(message: Message) -> None:
-            # Appended raw: no handler sets this header itself.
+            # Replaces the one a problem response carries (it sets its own, as
+            # errors raised before this middleware, a 401, are rendered outside it).
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), echoed]
+                message["headers"] = [
+                    *(
+                        header
+                        for header in message.get("headers", ())
+                        if header[0].lower() != b"x-request-id"
+                    ),
+                    echoed,
+                ]
             await send(message)
 
         await app(scope, receive, send_with_id)

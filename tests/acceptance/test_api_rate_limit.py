@@ -46,3 +46,22 @@ async def test_rate_limit_is_shared_by_api_processes(db_dsn):
         assert (
             await two.get(QUEUES, headers=auth("admin", sub="roaming"))
         ).status_code == 429
+
+
+async def test_requests_refused_by_authentication_are_limited_by_address(db_dsn):
+    async with api_client(db_dsn, rate_limit_per_minute=3) as client:
+        answers = [
+            await client.get(
+                QUEUES,
+                headers={"Authorization": "Bearer forged", "X-Request-ID": f"guess-{n}"},
+            )
+            for n in range(5)
+        ]
+        assert [a.status_code for a in answers] == [401, 401, 401, 429, 429]
+        # Each names its request, in the header and in the problem.
+        for n, answer in enumerate(answers):
+            assert answer.headers.get_list("X-Request-ID") == [f"guess-{n}"]
+            assert answer.json()["request_id"] == f"guess-{n}"
+        assert 1 <= int(answers[3].headers["Retry-After"]) <= 60
+        # A caller with a valid token from the same address has its own window.
+        assert (await client.get(QUEUES, headers=auth("admin"))).status_code == 200
