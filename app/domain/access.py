@@ -46,6 +46,15 @@ def can_see_job(
     return False
 
 
+def sees_payloads(principal: Principal) -> bool:
+    """Return True when lists of a queue's jobs show this caller their data.
+
+    The monitoring role watches queues, not what is in them: job data carries
+    personal details (emails, phone numbers, payment references).
+    """
+    return principal.role is Role.ADMIN
+
+
 def can_manage_job(principal: Principal, *, venue_id: str | None) -> bool:
     """Return True when the caller may retry or cancel this job."""
     if principal.role is Role.ADMIN:

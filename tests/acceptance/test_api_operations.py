@@ -24,6 +24,27 @@ def enqueue(dsn, queue, job_type, data, **kwargs):
     )[0][0]
 
 
+async def test_the_monitoring_role_sees_queues_but_never_job_payloads(client, db_dsn):
+    secret = {"eventType": "seat_viewed", "properties": {"email": "ann@example.com"}}
+    job = enqueue(db_dsn, "background", "analytics-track", secret)
+    monitoring = auth("monitoring", sub="oncall-1")
+    status = await client.get(f"{API}/queues/background/status", headers=monitoring)
+    page = await client.get(
+        f"{API}/queues/background/jobs?status=waiting", headers=monitoring
+    )
+    assert status.status_code == page.status_code == 200
+    for listed in (status.json()["samples"]["waiting"], page.json()["jobs"]):
+        (seen,) = listed
+        assert seen["id"] == job and seen["type"] == "analytics-track"
+        assert seen["data"] is None and seen["idempotencyKey"] is None
+    assert "ann@example.com" not in status.text + page.text
+    # An admin sees them.
+    admin_page = await client.get(
+        f"{API}/queues/background/jobs?status=waiting", headers=ADMIN
+    )
+    assert admin_page.json()["jobs"][0]["data"] == secret
+
+
 async def test_queues_list_and_status_show_counts_and_samples(client, db_dsn):
     waiting = [
         enqueue(db_dsn, "background", "analytics-track", {"eventType": str(i)})

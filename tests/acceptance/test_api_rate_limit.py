@@ -53,7 +53,10 @@ async def test_requests_refused_by_authentication_are_limited_by_address(db_dsn)
         answers = [
             await client.get(
                 QUEUES,
-                headers={"Authorization": "Bearer forged", "X-Request-ID": f"guess-{n}"},
+                headers={
+                    "Authorization": "Bearer forged",
+                    "X-Request-ID": f"guess-{n}",
+                },
             )
             for n in range(5)
         ]

@@ -70,14 +70,19 @@ def _state(job: job_service.JobRow) -> JobState:
     }.get(job.state, "failed")  # type: ignore[return-value]
 
 
-def job_body(job: job_service.JobRow) -> Job:
-    """Return a job in the old service's shape."""
+def job_body(job: job_service.JobRow, *, with_payload: bool = True) -> Job:
+    """Return a job in the old service's shape.
+
+    Without `with_payload` (callers that watch queues, not jobs: the
+    monitoring role), `data` and the idempotency key, which is rendered from
+    the data, are null.
+    """
     state = _state(job)
     return Job(
         id=job.id,
         queue=job.queue,
         job_type=job.job_type,
-        data=job.data,
+        data=job.data if with_payload else None,
         state=state,
         progress=100 if state in ("completed", "failed", "cancelled", "aborted") else 0,
         attempts=job.attempts,
@@ -88,7 +93,7 @@ def job_body(job: job_service.JobRow) -> Job:
         processed_at=job.started_at,
         finished_at=job.finished_at,
         failed_reason=job.last_error if state == "failed" else None,
-        idempotency_key=job.idempotency_key,
+        idempotency_key=job.idempotency_key if with_payload else None,
         request_id=job.request_id,
     )
 

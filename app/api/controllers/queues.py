@@ -21,7 +21,7 @@ from app.api.schemas.queues import (
     QueueStatusBody,
     QueueSummary,
 )
-from app.domain.access import OBSERVERS, Role
+from app.domain.access import OBSERVERS, Role, sees_payloads
 from app.domain.policy import canonical_queue_name
 from app.services import queues as queue_service
 
@@ -66,18 +66,21 @@ class QueueController(Controller):
     @get(
         "/{name:str}/status", operation_id="getQueueStatus", guards=[allow(*OBSERVERS)]
     )
-    async def get_status(self, conn: Conn, name: FromPath[str]) -> QueueStatusBody:
-        """A queue's counts and up to ten waiting, active and failed jobs."""
+    async def get_status(
+        self, request: AuthRequest, conn: Conn, name: FromPath[str]
+    ) -> QueueStatusBody:
+        """A queue's counts and up to ten waiting, active and failed jobs (payloads: admin only)."""
         found = await queue_service.status(conn, name)
+        payload = sees_payloads(request.user)
         return QueueStatusBody(
             name=found.overview.queue,
             paused=found.overview.paused,
             metrics=counts_body(found.overview),
             oldest_waiting_age_s=found.overview.oldest_waiting_age_s,
             samples=QueueSamples(
-                waiting=[job_body(job) for job in found.waiting],
-                active=[job_body(job) for job in found.active],
-                failed=[job_body(job) for job in found.failed],
+                waiting=[job_body(job, with_payload=payload) for job in found.waiting],
+                active=[job_body(job, with_payload=payload) for job in found.active],
+                failed=[job_body(job, with_payload=payload) for job in found.failed],
             ),
         )
 
@@ -137,13 +140,14 @@ class QueueController(Controller):
     @get("/{name:str}/jobs", operation_id="listQueueJobs", guards=[allow(*OBSERVERS)])
     async def list_jobs(
         self,
+        request: AuthRequest,
         conn: Conn,
         name: FromPath[str],
         status: Annotated[JobState, QueryParameter()] = "waiting",
         start: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
         end: Annotated[int, QueryParameter(ge=0, le=1_000_100)] = 19,
     ) -> QueueJobsPage:
-        """The queue's jobs in one state, positions start to end (at most 100)."""
+        """The queue's jobs in one state, positions start to end (at most 100; payloads: admin only)."""
         end = min(max(end, start), start + 99)
         found = await queue_service.jobs(conn, name, status, start=start, end=end)
         return QueueJobsPage(
@@ -151,7 +155,7 @@ class QueueController(Controller):
             status=status,
             start=start,
             end=end,
-            jobs=[job_body(j) for j in found],
+            jobs=[job_body(j, with_payload=sees_payloads(request.user)) for j in found],
         )
 
     @get(
