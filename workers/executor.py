@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 
 _CHANNEL_PREFIX = "procrastinate_queue_v1#"
 _SIDE_LOOP_RETRY_S = 1.0
+_SIDE_LOOP_STOP_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -103,11 +104,27 @@ class Executor:
             logger.info("Stopping workers.", extra={"action": "workers_stopping"})
             grace = self._settings.shutdown_grace_s
             await asyncio.gather(*(lane.stop(grace) for lane in self._lanes.values()))
+            # The claim loops end at their next turn; one stuck on the database
+            # is cancelled (what it claimed and did not start is the rescue's).
+            _, stuck = await asyncio.wait(lanes, timeout=_SIDE_LOOP_STOP_S)
+            for task in stuck:
+                task.cancel()
             await asyncio.gather(*lanes, return_exceptions=True)
             await self._writer.close()
             for task in side:
                 task.cancel()
-            await asyncio.gather(*side, return_exceptions=True)
+            # A side loop cancelled mid-connect or mid-query may take a while
+            # to unwind (psycopg cancels the query on the server); it must not
+            # hold the process past its shutdown.
+            _, stuck = await asyncio.wait(side, timeout=_SIDE_LOOP_STOP_S)
+            if stuck:
+                logger.warning(
+                    "Side loops did not stop in time; leaving them.",
+                    extra={
+                        "action": "side_loops_stuck",
+                        "loops": sorted(task.get_name() for task in stuck),
+                    },
+                )
             for lane in self._lanes.values():
                 if lane.worker_id is not None:
                     with contextlib.suppress(Exception):

@@ -59,7 +59,12 @@ class VerifiedTokenCache(JWTAuthenticationMiddleware):
         """Return the cached result of a still-valid token, else verify it."""
         cache = _TOKEN_CACHE
         # The key holds the verifying key too: apps with other keys never share entries.
-        key = (self.algorithm, self.token_secret, encoded_token)
+        key = (
+            self.algorithm,
+            self.token_secret,
+            repr((self.token_issuer, self.token_audience)),
+            encoded_token,
+        )
         hit = cache.get(key)
         if hit is not None and hit[0] > time.time():
             cache.move_to_end(key)
@@ -73,9 +78,9 @@ class VerifiedTokenCache(JWTAuthenticationMiddleware):
 
 # Shared by the middleware instances of every route (Litestar builds one per
 # route); bounded, oldest use evicted first.
-_TOKEN_CACHE: OrderedDict[tuple[str, str, str], tuple[float, AuthenticationResult]] = (
-    OrderedDict()
-)
+_TOKEN_CACHE: OrderedDict[
+    tuple[str, str, str, str], tuple[float, AuthenticationResult]
+] = OrderedDict()
 
 
 def jwt_auth(settings: ApiSettings) -> JWTAuth[Principal, Token]:
@@ -84,12 +89,26 @@ def jwt_auth(settings: ApiSettings) -> JWTAuth[Principal, Token]:
         secret, algorithm = Path(settings.jwt_public_key_file).read_text(), "RS256"
     else:
         secret, algorithm = settings.jwt_secret.get_secret_value(), "HS256"
+    max_ttl = timedelta(seconds=settings.jwt_max_ttl_s)
+
+    async def principal(
+        token: Token, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> Principal:
+        # A stolen token is good until it expires: refuse long-lived ones.
+        if token.iat is not None and token.exp - token.iat > max_ttl:
+            raise NotAuthorizedException(
+                f"token lives longer than JWT_MAX_TTL_S ({settings.jwt_max_ttl_s} s)"
+            )
+        return await principal_from_token(token, connection)
+
     return JWTAuth[Principal, Token](
-        retrieve_user_handler=principal_from_token,
+        retrieve_user_handler=principal,
         token_secret=secret,
         algorithm=algorithm,
         exclude=OPEN_PATHS,
         require_claims=["exp", "iat", "sub"],
+        accepted_issuers=[settings.jwt_issuer] if settings.jwt_issuer else None,
+        accepted_audiences=[settings.jwt_audience] if settings.jwt_audience else None,
         authentication_middleware_class=VerifiedTokenCache,
     )
 
@@ -101,6 +120,8 @@ def issue_token(
     sub: str,
     venues: Iterable[str] = (),
     ttl: timedelta = timedelta(hours=1),
+    issuer: str | None = None,
+    audience: str | None = None,
 ) -> str:
     """Return an HS256 token for the configured secret (for `queue-service token`)."""
     now = datetime.now(UTC)
@@ -108,6 +129,8 @@ def issue_token(
         sub=sub,
         exp=now + ttl,
         iat=now,
+        iss=issuer,
+        aud=audience,
         extras={"role": role.value, "venues": list(venues)},
     )
     return token.encode(secret=secret, algorithm="HS256")

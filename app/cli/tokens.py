@@ -3,7 +3,7 @@
 import argparse
 from datetime import timedelta
 
-from app.settings import Settings
+from app.settings import Settings, UnsafeSettingsError
 
 
 def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
@@ -15,13 +15,26 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
         raise SystemExit(
             "tokens are verified with RS256 (JWT_PUBLIC_KEY_FILE): sign them with your private key"
         )
+    try:
+        # A token signed with a guessable secret is anyone's to forge.
+        settings.check_safe()
+    except UnsafeSettingsError as exc:
+        raise SystemExit(f"refusing to sign a token: {exc}") from None
+    ttl = _duration(args.ttl)
+    if ttl.total_seconds() > settings.api.jwt_max_ttl_s:
+        raise SystemExit(
+            f"--ttl {args.ttl} is longer than JWT_MAX_TTL_S ({settings.api.jwt_max_ttl_s} s): "
+            "the API would refuse the token"
+        )
     print(
         issue_token(
             secret=settings.api.jwt_secret.get_secret_value(),
             role=Role(args.role),
             sub=args.sub,
             venues=[v for v in (args.venues or "").split(",") if v],
-            ttl=_duration(args.ttl),
+            ttl=ttl,
+            issuer=settings.api.jwt_issuer,
+            audience=settings.api.jwt_audience,
         )
     )
     return 0

@@ -9,6 +9,12 @@ from pydantic import Field, PositiveFloat, PositiveInt, SecretStr, field_validat
 from app.settings.base import Group, env_alias
 
 DEV_JWT_SECRET = "dev-only-secret-change-me"  # noqa: S105 - refused outside dev
+# The values the shipped examples (.env.example, ops/k8s/secret.example.yaml)
+# carry: whoever copies them unchanged must not get a working service.
+PLACEHOLDER_JWT_SECRETS = frozenset(
+    {DEV_JWT_SECRET, "change-me-to-a-long-random-secret"}
+)
+MIN_JWT_SECRET_BYTES = 32
 
 
 class DatabaseSettings(Group):
@@ -58,6 +64,21 @@ class ApiSettings(Group):
         default=None,
         validation_alias=env_alias("JWT_PUBLIC_KEY_FILE"),
         description="PEM public key; when set, RS256 tokens are verified with it.",
+    )
+    jwt_issuer: str | None = Field(
+        default=None,
+        validation_alias=env_alias("JWT_ISSUER"),
+        description="When set, tokens must carry this `iss` claim.",
+    )
+    jwt_audience: str | None = Field(
+        default=None,
+        validation_alias=env_alias("JWT_AUDIENCE"),
+        description="When set, tokens must name this audience in `aud`.",
+    )
+    jwt_max_ttl_s: PositiveInt = Field(
+        default=86_400,
+        validation_alias=env_alias("JWT_MAX_TTL_S"),
+        description="Tokens living longer than this (exp - iat) are refused, as is `queue-service token --ttl` past it.",
     )
     rate_limit_per_minute: int = Field(
         default=600,

@@ -6,7 +6,8 @@ from pydantic import Field
 
 from app.settings.base import Group, env_alias
 from app.settings.groups import (
-    DEV_JWT_SECRET,
+    MIN_JWT_SECRET_BYTES,
+    PLACEHOLDER_JWT_SECRETS,
     ApiSettings,
     DatabaseSettings,
     LogSettings,
@@ -37,17 +38,24 @@ class Settings(Group):
     log: LogSettings = Field(default_factory=LogSettings)
 
     def check_safe(self) -> None:
-        """Refuse defaults that are only safe in dev.
+        """Refuse secrets that are only safe in dev.
 
         Raises:
-            UnsafeSettingsError: outside dev, when the dev JWT secret is in use.
+            UnsafeSettingsError: outside dev, when tokens are HS256 and
+                JWT_SECRET is a placeholder of the shipped examples (or the dev
+                default) or shorter than MIN_JWT_SECRET_BYTES.
         """
-        if (
-            self.env != "dev"
-            and self.api.jwt_secret.get_secret_value() == DEV_JWT_SECRET
-        ):
-            if self.api.jwt_public_key_file is None:
-                raise UnsafeSettingsError(
-                    "JWT_SECRET is the dev-only default; set JWT_SECRET or "
-                    "JWT_PUBLIC_KEY_FILE, or QUEUE_ENV=dev for local use"
-                )
+        if self.env == "dev" or self.api.jwt_public_key_file is not None:
+            return
+        secret = self.api.jwt_secret.get_secret_value()
+        if secret in PLACEHOLDER_JWT_SECRETS:
+            raise UnsafeSettingsError(
+                "JWT_SECRET is a placeholder of the shipped examples (or the dev-only "
+                "default); set a random one (openssl rand -hex 32) or JWT_PUBLIC_KEY_FILE, "
+                "or QUEUE_ENV=dev for local use"
+            )
+        if len(secret.encode()) < MIN_JWT_SECRET_BYTES:
+            raise UnsafeSettingsError(
+                f"JWT_SECRET is {len(secret.encode())} bytes; HS256 needs at least "
+                f"{MIN_JWT_SECRET_BYTES} (openssl rand -hex 32), or use JWT_PUBLIC_KEY_FILE"
+            )

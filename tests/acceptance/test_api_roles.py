@@ -1,11 +1,20 @@
 """Every endpoint and every role: 200/201 for those allowed, 401 without a token,
 403 for a role that may not, 404 for what a caller may not see or what is not there."""
 
+from datetime import timedelta
+
 import psycopg
 import pytest
+from litestar.testing import AsyncTestClient
 from psycopg.types.json import Jsonb
 
-from tests.helpers.api import auth
+from app.api.app import create_app
+from app.api.auth import issue_token
+from app.domain.access import Role
+from app.settings import ApiSettings, DatabaseSettings, Settings
+from tests.helpers.api import SECRET, auth
+
+QUEUES = "/api/v1/queue/queues"
 
 API = "/api/v1/queue"
 VENUE = "6b1d9a4e-8a55-4a57-9c1e-2d8f8f1f0a01"
@@ -198,3 +207,37 @@ async def test_tokens_without_a_valid_role_are_refused(client):
             f"{API}/queues", headers={"Authorization": f"Bearer {forged}"}
         )
         assert response.status_code == 401, claims
+
+
+async def test_issuer_audience_and_lifetime_are_enforced_when_configured(db_dsn):
+    settings = Settings(
+        env="test",
+        database=DatabaseSettings(url=db_dsn),
+        api=ApiSettings(
+            jwt_secret=SECRET,
+            jwt_issuer="ticketing-auth",
+            jwt_audience="queue-service",
+            jwt_max_ttl_s=3600,
+        ),
+    )
+
+    def bearer(**claims):
+        return {
+            "Authorization": f"Bearer {issue_token(secret=SECRET, role=Role.ADMIN, sub='a', **claims)}"
+        }
+
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        good = bearer(issuer="ticketing-auth", audience="queue-service")
+        assert (await client.get(QUEUES, headers=good)).status_code == 200
+        for refused in (
+            bearer(audience="queue-service"),  # no issuer
+            bearer(issuer="someone-else", audience="queue-service"),
+            bearer(issuer="ticketing-auth", audience="another-api"),
+            bearer(
+                issuer="ticketing-auth",
+                audience="queue-service",
+                ttl=timedelta(hours=2),
+            ),
+        ):
+            response = await client.get(QUEUES, headers=refused)
+            assert response.status_code == 401, response.text

@@ -47,11 +47,33 @@ def test_token_starts_with_the_users_example(tmp_path):
         "token",
         "--role",
         "admin",
-        env={"HOME": str(tmp_path), "QUEUE_SERVICE_API_PORT": "tcp://192.0.2.1:3020"},
+        env={
+            "HOME": str(tmp_path),
+            "QUEUE_ENV": "dev",  # the dev secret: tokens for local use only
+            "QUEUE_SERVICE_API_PORT": "tcp://192.0.2.1:3020",
+        },
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().count(".") == 2  # a JWT
     assert "names no setting" not in result.stderr
+
+
+def test_token_refuses_to_sign_with_an_unsafe_secret_outside_dev(tmp_path):
+    for secret in (None, "short", "change-me-to-a-long-random-secret"):
+        env = {"HOME": str(tmp_path)} | ({"JWT_SECRET": secret} if secret else {})
+        result = _cli("token", "--role", "admin", env=env)
+        assert result.returncode != 0
+        assert result.stdout == ""
+        assert "refusing to sign a token: JWT_SECRET" in result.stderr
+    too_long = _cli(
+        "token",
+        "--role",
+        "admin",
+        "--ttl",
+        "2d",
+        env={"HOME": str(tmp_path), "JWT_SECRET": JWT_SECRET},
+    )
+    assert too_long.returncode != 0 and "JWT_MAX_TTL_S" in too_long.stderr
 
 
 def test_token_starts_with_every_services_links(tmp_path):

@@ -1,4 +1,5 @@
 import logging
+from pathlib import Path
 
 import pydantic
 import pytest
@@ -85,9 +86,45 @@ def test_settings_dev_with_default_jwt_secret_is_safe(clean_env):
 
 
 def test_settings_prod_with_real_jwt_secret_is_safe(clean_env):
-    settings = Settings(env="prod", api=ApiSettings(jwt_secret="s3cret-value"))  # noqa: S106
-    assert settings.api.jwt_secret.get_secret_value() == "s3cret-value"
+    secret = "4f9c2b7e1d8a6f3c5b0e9d2a7c4f1b8e"  # noqa: S105 - 32 random-looking bytes
+    settings = Settings(env="prod", api=ApiSettings(jwt_secret=secret))
+    assert settings.api.jwt_secret.get_secret_value() == secret
     settings.check_safe()
+
+
+@pytest.mark.parametrize(
+    ("secret", "says"),
+    [
+        ("s3cret-value", "needs at least 32"),
+        ("x" * 31, "needs at least 32"),
+        ("change-me-to-a-long-random-secret", "placeholder"),
+        ("dev-only-secret-change-me", "placeholder"),
+    ],
+)
+def test_settings_prod_refuses_short_and_placeholder_jwt_secrets(
+    clean_env, secret, says
+):
+    settings = Settings(env="prod", api=ApiSettings(jwt_secret=secret))
+    with pytest.raises(UnsafeSettingsError, match=says):
+        settings.check_safe()
+
+
+def test_the_shipped_example_secrets_are_refused(clean_env):
+    # Whoever copies an example unchanged gets a refusal, not a forgeable service.
+    root = Path(__file__).resolve().parents[2]
+    examples = {
+        line.split("=", 1)[1]
+        for line in (root / ".env.example").read_text().splitlines()
+        if line.startswith("JWT_SECRET=")
+    } | {
+        line.split(":", 1)[1].strip()
+        for line in (root / "ops/k8s/secret.example.yaml").read_text().splitlines()
+        if line.strip().startswith("JWT_SECRET:")
+    }
+    assert examples
+    for secret in examples:
+        with pytest.raises(UnsafeSettingsError):
+            Settings(env="prod", api=ApiSettings(jwt_secret=secret)).check_safe()
 
 
 def test_database_settings_read_plain_environment_names(clean_env):
