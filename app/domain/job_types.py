@@ -46,8 +46,19 @@ from app.domain.payloads import (
     json_pointer,
 )
 
-# Internal types: the service enqueues them itself (periodic tasks, the monitor).
-OPERATORS = frozenset({Role.ADMIN})
+# Who may enqueue a type over HTTP. Decided per type, by what its jobs do:
+# - nobody: the service's own jobs (periodic tasks, the monitor, pages to the
+#   on-call phone); an HTTP caller must not trigger them;
+# - admin only: moving money out (refunds, payouts), webhooks to any URL,
+#   deleting data, reports over every queue; the ticketing backend's own
+#   services call with an admin token;
+# - admin and venue admins (their own venues, by data.venueId): messages to
+#   people and ticket mints, which a venue's staff sends;
+# - every enqueuer, users included: paying for one's own tickets and
+#   recording analytics.
+NOBODY: frozenset[Role] = frozenset()
+ADMINS = frozenset({Role.ADMIN})
+STAFF = frozenset({Role.ADMIN, Role.VENUE_ADMIN})
 
 
 @dataclass(frozen=True)
@@ -64,7 +75,7 @@ class JobType:
     bucket: str | None = None
     # Overrides the queue's keep_succeeded (nft-mint: a year, for disputes).
     keep_succeeded: timedelta | None = None
-    enqueue_roles: frozenset[Role] = ENQUEUERS
+    enqueue_roles: frozenset[Role] = ADMINS
 
 
 _TYPES = (
@@ -77,6 +88,7 @@ _TYPES = (
         "payment-{venueId}-{userId}-{eventId}-{amount}",
         "stripe",
         "stripe",
+        enqueue_roles=ENQUEUERS,
     ),
     JobType(
         "refund-process",
@@ -108,6 +120,7 @@ _TYPES = (
         "minting",
         "minting",
         keep_succeeded=timedelta(days=365),
+        enqueue_roles=STAFF,
     ),
     JobType(
         "send-email",
@@ -118,6 +131,7 @@ _TYPES = (
         "email-{template|subject}-{to}-{date}",
         "sendgrid",
         "sendgrid",
+        enqueue_roles=STAFF,
     ),
     JobType(
         "send-sms",
@@ -128,6 +142,7 @@ _TYPES = (
         "sms-{to}-{template}-{hour}",
         "twilio",
         "twilio-sms",
+        enqueue_roles=STAFF,
     ),
     JobType(
         "send-push",
@@ -138,6 +153,7 @@ _TYPES = (
         "push-{userId}-{title}-{hour}",
         "push",
         "internal",
+        enqueue_roles=STAFF,
     ),
     JobType(
         "webhook-deliver",
@@ -150,7 +166,12 @@ _TYPES = (
         "internal",
     ),
     JobType(
-        "analytics-track", "background", "Record an analytics event.", 3, AnalyticsTrack
+        "analytics-track",
+        "background",
+        "Record an analytics event.",
+        3,
+        AnalyticsTrack,
+        enqueue_roles=ENQUEUERS,
     ),
     JobType(
         "cleanup-old-data",
@@ -171,28 +192,28 @@ _TYPES = (
         "maintenance",
         "Return jobs of workers that stopped heartbeating to their queue.",
         10,
-        enqueue_roles=OPERATORS,
+        enqueue_roles=NOBODY,
     ),
     JobType(
         "run-retention",
         "maintenance",
         "Delete finished jobs, outcomes, keys, metrics and alerts past their retention.",
         5,
-        enqueue_roles=OPERATORS,
+        enqueue_roles=NOBODY,
     ),
     JobType(
         "run-schedules",
         "maintenance",
         "Enqueue the due runs of active schedules (queue.schedules).",
         8,
-        enqueue_roles=OPERATORS,
+        enqueue_roles=NOBODY,
     ),
     JobType(
         "monitor",
         "maintenance",
         "Snapshot the queues, check thresholds and database health, raise alerts.",
         9,
-        enqueue_roles=OPERATORS,
+        enqueue_roles=NOBODY,
     ),
     # SMS and voice pages draw from twilio-sms or twilio-voice, both in the
     # twilio group: the task picks the channel's bucket.
@@ -205,7 +226,7 @@ _TYPES = (
         "alert-{alertId}-{channel}",
         "twilio",
         "twilio",
-        enqueue_roles=OPERATORS,
+        enqueue_roles=NOBODY,
     ),
 )
 
@@ -248,3 +269,12 @@ def validate_payload(
         raise PayloadInvalid(
             f"invalid data for job type {job_type}: {summary}", errors=errors
         ) from exc
+
+
+def may_enqueue(role: Role, job_type: str) -> bool:
+    """Return True when `role` may enqueue `job_type` over HTTP.
+
+    Types an operator added at run time in SQL, unknown here, are admin-only.
+    """
+    entry = CATALOGUE.get(job_type)
+    return role in (entry.enqueue_roles if entry else ADMINS)

@@ -23,7 +23,7 @@ from app.domain.errors import (
     IdempotencyKeyReused,
     PayloadInvalid,
 )
-from app.domain.job_types import validate_payload
+from app.domain.job_types import CATALOGUE, may_enqueue, validate_payload
 from app.domain.policy import canonical_queue_name
 from app.services.enqueue import Enqueued, JobRequest, count_enqueued
 from app.services.group_enqueue import GroupEnqueuer
@@ -116,6 +116,22 @@ def _run_at(options: JobOptions) -> datetime | None:
     return datetime.now(UTC) + timedelta(milliseconds=options.delay_ms)
 
 
+def _check_allowed(principal: Principal, job_type: str, data: dict[str, Any]) -> None:
+    # The type's own rule first (`JobType.enqueue_roles`), then the venue's.
+    if not may_enqueue(principal.role, job_type):
+        entry = CATALOGUE.get(job_type)
+        roles = (
+            sorted(role.value for role in entry.enqueue_roles) if entry else ["admin"]
+        )
+        allowed = (
+            ", ".join(roles) if roles else "nobody: the service enqueues it itself"
+        )
+        raise Forbidden(
+            f"role {principal.role.value} may not enqueue {job_type} (allowed: {allowed})"
+        )
+    _check_venue(principal, data)
+
+
 def _check_venue(principal: Principal, data: dict[str, Any]) -> None:
     venue = data.get("venueId")
     if not can_enqueue_for_venue(principal, venue if isinstance(venue, str) else None):
@@ -142,12 +158,13 @@ async def enqueue_request(
     request under that key is refused.
 
     Raises:
-        Forbidden: a venue admin adding a job for another venue.
+        Forbidden: the caller's role may not enqueue this type, or a venue
+            admin adds a job for another venue.
         PayloadInvalid: `data` does not match the job type's model.
         EnqueueRejected: the database refused the job, with its message.
         IdempotencyKeyReused: the key names a job created by another request.
     """
-    _check_venue(principal, data)
+    _check_allowed(principal, job_type, data)
     validate_payload(job_type, data)
     fingerprint = request_fingerprint(queue, job_type, data, options)
     meta = {**_meta(principal, data, options, request_id), "request_hash": fingerprint}
@@ -199,7 +216,7 @@ async def enqueue_batch(
     valid: list[tuple[int, BatchItem]] = []
     for index, item in enumerate(items):
         try:
-            _check_venue(principal, item.data)
+            _check_allowed(principal, item.job_type, item.data)
             validate_payload(
                 item.job_type, item.data, pointer_prefix=f"/jobs/{index}/data"
             )
