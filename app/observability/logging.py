@@ -37,6 +37,11 @@ _PHONE = re.compile(
     r"|\d{3}([ .-])\d{3}\1\d{4})"
     r"(?!\w)(?![.-]\d)"
 )
+# Credentials in a URL or a DSN: `postgresql://user:secret@host` keeps its
+# scheme and host (a user name alone is no secret), `password=secret` its key. Masked before emails, which a
+# URL's `secret@host` would otherwise look like (leaking its first letter).
+_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/?#@:]*:[^\s/?#@]*@")
+_DSN_PASSWORD = re.compile(r"(?i)\b(password|passwd|pwd)=('[^']*'|[^\s&;]+)")
 _DIGIT = re.compile(r"\d")
 _PHONE_DIGITS = range(8, 16)
 _KEEP_DIGITS = 4
@@ -63,12 +68,15 @@ def _mask_phone(match: re.Match[str]) -> str:
 
 
 def redact(text: str) -> str:
-    """Return `text` with email addresses and phone numbers masked.
+    """Return `text` with credentials, email addresses and phone numbers masked.
 
     Ids (job ids, UUIDs), ISO timestamps, IP addresses and ports pass unchanged.
     """
     if "@" in text:
+        text = _URL_CREDENTIALS.sub(r"\1***@", text)
         text = _EMAIL.sub(_mask_email, text)
+    if "=" in text:
+        text = _DSN_PASSWORD.sub(r"\1=***", text)
     return _PHONE.sub(_mask_phone, text)
 
 

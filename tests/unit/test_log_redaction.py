@@ -199,3 +199,27 @@ def test_redact_long_digit_runs_cost_one_pass():
     started = time.perf_counter()
     assert redact(text) == text  # over 15 digits: not a phone
     assert time.perf_counter() - started < 0.05
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        (
+            "could not connect to postgresql://queue:s3cret@db.example.com:5432/q",
+            "could not connect to postgresql://***@db.example.com:5432/q",
+        ),
+        ("host=db password=s3cret dbname=q", "host=db password=*** dbname=q"),
+        (
+            "dsn host=db password='with space' port=5432",
+            "dsn host=db password=*** port=5432",
+        ),
+        (
+            "POST https://bob:tok@hooks.example.com/x",
+            "POST https://***@hooks.example.com/x",
+        ),
+    ],
+)
+def test_credentials_in_urls_and_dsns_are_masked_whole(text, masked):
+    # The email mask alone left "s***@db.example.com": the password's first letter.
+    assert redact(text) == masked
+    assert "s3cret" not in redact(text) and "tok@" not in redact(text)
