@@ -46,7 +46,7 @@ from workers.attempts import claimed_job, idempotency_key
 from workers.completions import CompletionWriter
 from workers.deps import DEPS_KEY, WorkerDeps
 from workers.job_chain import body_call, run_attempt
-from workers.outages import RETRY_CAP_S, RETRY_FIRST_S, is_outage
+from workers.outages import is_outage, until_done
 from workers.policy import PolicyCache
 from workers.settle import Settler, not_found
 
@@ -302,24 +302,25 @@ class Lane:
         # returns what is left.
         for job_id in job_ids:
             self._recorded.pop(job_id, None)
-        delay = RETRY_FIRST_S
-        while True:
-            try:
-                async with self._pool.connection() as conn:
-                    await release_jobs(conn, job_ids=job_ids)
-                break
-            except Exception as exc:
-                if insist and is_outage(exc) and not self._stopping:
-                    check_in_background(self._pool)
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, RETRY_CAP_S)
-                    continue
-                logger.warning(
-                    "Could not return unstarted jobs; the rescue returns them once this worker stops.",
-                    exc_info=True,
-                    extra={"action": "release_failed", "count": len(job_ids)},
-                )
-                return
+
+        async def release() -> None:
+            async with self._pool.connection() as conn:
+                await release_jobs(conn, job_ids=job_ids)
+
+        try:
+            await until_done(
+                self._pool,
+                "release",
+                release,
+                keep_trying=lambda: insist and not self._stopping,
+            )
+        except Exception:
+            logger.warning(
+                "Could not return unstarted jobs; the rescue returns them once this worker stops.",
+                exc_info=True,
+                extra={"action": "release_failed", "count": len(job_ids)},
+            )
+            return
         logger.info(
             "Returned unstarted jobs.",
             extra={

@@ -34,12 +34,17 @@ def is_outage(exc: BaseException) -> bool:
 
 
 async def until_done(
-    pool: AsyncConnectionPool, what: str, call: Callable[[], Awaitable[T]]
+    pool: AsyncConnectionPool,
+    what: str,
+    call: Callable[[], Awaitable[T]],
+    *,
+    keep_trying: Callable[[], bool] = lambda: True,
 ) -> T:
     """Run `call` until it succeeds, retrying outages with capped backoff.
 
-    Errors that are not outages propagate at once. Cancellation (shutdown past
-    the grace period) ends the retries.
+    Errors that are not outages propagate at once, and so does an outage once
+    `keep_trying()` says no (a stopping lane). Cancellation (shutdown past the
+    grace period) ends the retries.
     """
     delay = RETRY_FIRST_S
     while True:
@@ -47,6 +52,8 @@ async def until_done(
             return await call()
         except OUTAGE_ERRORS as exc:
             check_in_background(pool)
+            if not keep_trying():
+                raise
             logger.warning(
                 "The database is unavailable; retrying.",
                 extra={"action": "db_retry", "what": what, "error": str(exc)[:200]},
