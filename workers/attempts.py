@@ -58,3 +58,12 @@ def idempotency_key(row: ClaimedJob) -> str | None:
     meta = row.args.get("meta") if isinstance(row.args, dict) else None
     key = meta.get("idempotency_key") if isinstance(meta, dict) else None
     return key if isinstance(key, str) else None
+
+
+def refusal(what: str, ending: str, exc: BaseException) -> str:
+    """Say why an attempt that ended (`ending`) could not be written as such.
+
+    The database's message, without NUL (it would be refused again) and short.
+    """
+    reason = str(exc).replace("\x00", "")[:500]
+    return f"the attempt ended ({ending}) but its {what} was refused: {reason}"

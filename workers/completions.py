@@ -38,6 +38,7 @@ from app.db.pool import check_in_background
 from app.db.queries.tasks import AnalyticsEvent, insert_analytics_events
 from app.db.queries.worker import Completion, finish_jobs, mark_jobs_started
 from app.observability import metrics
+from workers.attempts import refusal
 from workers.outages import RETRY_CAP_S, RETRY_FIRST_S, is_outage
 
 logger = logging.getLogger(__name__)
@@ -179,14 +180,13 @@ class CompletionWriter:
         )
         if refused.error_type == _REFUSED:
             return  # even the plain failure was refused: the rescue has it at stop
-        reason = str(exc).replace("\x00", "")[:500]
         await self._write(
             [
                 dataclasses.replace(
                     refused,
                     status="failed",
                     error_type=_REFUSED,
-                    error_message=f"the attempt ended ({refused.status}) but its completion was refused: {reason}",
+                    error_message=refusal("completion", refused.status, exc),
                     result=None,
                     analytics=(),
                 )

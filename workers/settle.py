@@ -26,7 +26,7 @@ from app.db.queries.tasks import AnalyticsEvent
 from app.db.queries.worker import Completion, requeue_job
 from app.domain.errors import JobDeferred
 from app.observability import metrics
-from workers.attempts import Attempt, job_id_of
+from workers.attempts import Attempt, job_id_of, refusal
 from workers.callbacks import callback_url, enqueue_callback
 from workers.completions import CompletionRows, CompletionWriter
 from workers.outages import until_done
@@ -192,12 +192,11 @@ class Settler:
                 exc_info=True,
                 extra={"action": "requeue_refused", "job_id": job.id},
             )
-            reason = str(exc).replace("\x00", "")[:500]
             refused = dataclasses.replace(
                 attempt,
                 ending="failed",
                 error_type="RequeueRefused",
-                error_message=f"the attempt ended ({attempt.ending}) but its requeue was refused: {reason}",
+                error_message=refusal("requeue", attempt.ending, exc),
             )
             await self._complete(job, Status.FAILED, refused)
 

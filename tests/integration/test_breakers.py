@@ -10,24 +10,19 @@ from app.db.queries.providers import (
     begin_provider_calls,
     end_provider_calls,
 )
+from tests.helpers.workers import query
 
 HOST_A = "https://a.example.com/hooks"
 HOST_B = "https://b.example.com/hooks"
 
 
-def sql(dsn, statement, params=None):
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        cursor = conn.execute(statement, params)
-        return cursor.fetchall() if cursor.description else []
-
-
 @pytest.fixture
 async def conn(db_dsn):
-    sql(
+    query(
         db_dsn,
         "UPDATE queue.circuit_breakers SET failure_threshold = 3, open_s = 30",
     )
-    sql(
+    query(
         db_dsn,
         "UPDATE queue.rate_limits SET rate_per_s = 10, burst = 1000, tokens = 1000,"
         " max_concurrent = NULL WHERE name IN ('stripe', 'internal')",
@@ -74,8 +69,18 @@ async def end(conn, begun, key, outcome, *, bucket="stripe"):
     return state
 
 
+async def open_then_due(conn, dsn):
+    """Open the stripe breaker with three failures, then make it due to half-open."""
+    for i in range(3):
+        await end(conn, await begin(conn, f"k{i}"), f"k{i}", "unavailable")
+    query(
+        dsn,
+        "UPDATE queue.circuit_breakers SET retry_at = now() WHERE provider = 'stripe'",
+    )
+
+
 def breaker(dsn, name="stripe"):
-    return sql(
+    return query(
         dsn,
         "SELECT state, failures, retry_at FROM queue.circuit_breakers WHERE provider = %s",
         (name,),
@@ -100,7 +105,7 @@ async def test_calls_out_when_the_breaker_opened_do_not_count_again(conn, db_dsn
     state, failures, _ = breaker(db_dsn)
     # The threshold's three, not eight; the open period counts from the third.
     assert (state, failures) == ("open", 3)
-    opened_for = sql(
+    opened_for = query(
         db_dsn,
         "SELECT retry_at - opened_at FROM queue.circuit_breakers WHERE provider = 'stripe'",
     )[0][0]
@@ -109,12 +114,7 @@ async def test_calls_out_when_the_breaker_opened_do_not_count_again(conn, db_dsn
 
 async def test_only_the_probe_moves_a_half_open_breaker(conn, db_dsn):
     straggler = await begin(conn, "straggler")
-    for i in range(3):
-        await end(conn, await begin(conn, f"k{i}"), f"k{i}", "unavailable")
-    sql(
-        db_dsn,
-        "UPDATE queue.circuit_breakers SET retry_at = now() WHERE provider = 'stripe'",
-    )
+    await open_then_due(conn, db_dsn)
     probe = await begin(conn, "probe")
     assert (probe.verdict, probe.breaker_state) == ("go", "half_open")
     # With the probe out, others are turned away.
@@ -127,12 +127,7 @@ async def test_only_the_probe_moves_a_half_open_breaker(conn, db_dsn):
 
 
 async def test_a_failed_probe_opens_the_breaker_again(conn, db_dsn):
-    for i in range(3):
-        await end(conn, await begin(conn, f"k{i}"), f"k{i}", "unavailable")
-    sql(
-        db_dsn,
-        "UPDATE queue.circuit_breakers SET retry_at = now() WHERE provider = 'stripe'",
-    )
+    await open_then_due(conn, db_dsn)
     probe = await begin(conn, "probe")
     assert await end(conn, probe, "probe", "unavailable") == "open"
 
@@ -140,7 +135,7 @@ async def test_a_failed_probe_opens_the_breaker_again(conn, db_dsn):
 def enqueue_hooks(dsn, url, count):
     return [
         row[0]
-        for row in sql(
+        for row in query(
             dsn,
             "SELECT job_id FROM queue.enqueue_many(%s)",
             (
@@ -178,7 +173,7 @@ async def test_an_opening_breaker_parks_its_waiting_jobs_spread_at_the_providers
         await end(conn, begun, key, "unavailable", bucket="internal")
     _, _, retry_at = breaker(db_dsn, "webhook:a.example.com")
 
-    parked = sql(
+    parked = query(
         db_dsn,
         "SELECT extract(epoch FROM scheduled_at - %s) FROM procrastinate_jobs"
         " WHERE id = ANY(%s) ORDER BY scheduled_at",
@@ -191,7 +186,7 @@ async def test_an_opening_breaker_parks_its_waiting_jobs_spread_at_the_providers
     for place, offset in enumerate(offsets):
         assert place / 10 <= offset < (place + 1) / 10
     # The other subscriber's jobs are not held back.
-    assert sql(
+    assert query(
         db_dsn,
         "SELECT count(*) FROM procrastinate_jobs WHERE id = ANY(%s) AND scheduled_at IS NULL",
         (b_jobs,),
@@ -199,23 +194,23 @@ async def test_an_opening_breaker_parks_its_waiting_jobs_spread_at_the_providers
 
 
 async def test_a_job_turned_away_by_an_open_breaker_leaves_no_outcome_row(db_dsn):
-    job_id = sql(
+    job_id = query(
         db_dsn,
         "SELECT job_id FROM queue.enqueue('communication', 'send-email',"
         ' \'{"to": "a@example.com", "subject": "s", "body": "b"}\'::jsonb)',
     )[0][0]
-    sql(
+    query(
         db_dsn,
         "UPDATE procrastinate_jobs SET status = 'doing' WHERE id = %s",
         (job_id,),
     )
-    status = sql(
+    status = query(
         db_dsn,
         "SELECT queue.requeue_job(%s, now() + interval '10 seconds', false, NULL, 'JobDeferred',"
         " 'the sendgrid circuit breaker is open', now(), now())",
         (job_id,),
     )
     assert status == [("todo",)]
-    assert sql(
+    assert query(
         db_dsn, "SELECT count(*) FROM queue.job_outcomes WHERE job_id = %s", (job_id,)
     ) == [(0,)]
