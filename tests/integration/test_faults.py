@@ -408,12 +408,15 @@ def test_a_retry_storm_behind_a_breaker_parks_jobs_then_drains_them_once(
             what="the breaker to open",
         )
         time.sleep(6)  # three open periods of the storm
-        storm_calls = len(fake_webhook_receiver.requests)
-        turned_away = turned_away_by_breaker(metrics_port)
+        # Outcomes before calls: an outcome is written only after its call
+        # came back, so a call in flight between the two reads cannot make
+        # outcomes outnumber calls.
         storm_outcomes = query(
             db_dsn,
             "SELECT status, error_type, count(*) FROM queue.job_outcomes GROUP BY 1, 2",
         )
+        storm_calls = len(fake_webhook_receiver.requests)
+        turned_away = turned_away_by_breaker(metrics_port)
         failures = query(
             db_dsn,
             "SELECT failures FROM queue.circuit_breakers WHERE provider LIKE 'webhook:%%'",
