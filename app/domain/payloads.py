@@ -34,6 +34,10 @@ from pydantic_extra_types.currency_code import ISO4217
 Cents = Annotated[StrictInt, Field(gt=0, le=1_000_000, description="Amount in cents.")]
 E164 = Annotated[str, StringConstraints(pattern=r"^\+[1-9]\d{1,14}$")]
 NonEmpty = Annotated[str, StringConstraints(min_length=1, max_length=512)]
+# An id that goes into a header and a signed line: no control characters.
+HeaderToken = Annotated[
+    str, StringConstraints(min_length=1, max_length=512, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
 # A queue's name as callers may write it (`money`, or the old `money-queue`):
 # letters, digits, `-` and `_`, so that it is safe in a file name too.
 QueueName = Annotated[
@@ -147,7 +151,7 @@ class WebhookDeliver(Payload):
     """POST an event to a subscriber."""
 
     url: AnyHttpUrl
-    event_id: NonEmpty
+    event_id: HeaderToken
     event: NonEmpty
     payload: dict[str, Any]
 

@@ -1,10 +1,18 @@
 """The plain settings groups: database, API, workers, providers, logging."""
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import platformdirs
-from pydantic import Field, PositiveFloat, PositiveInt, SecretStr, field_validator
+from pydantic import (
+    Field,
+    IPvAnyNetwork,
+    PositiveFloat,
+    PositiveInt,
+    SecretStr,
+    field_validator,
+)
+from pydantic_settings import NoDecode
 
 from app.settings.base import Group, env_alias
 
@@ -256,6 +264,23 @@ class ProviderSettings(Group):
         validation_alias=env_alias("WEBHOOK_SIGNING_SECRET"),
         description="HMAC-SHA256 key of the X-Webhook-Signature header of webhooks we send.",
     )
+    webhook_allowed_networks: Annotated[tuple[IPvAnyNetwork, ...], NoDecode] = Field(
+        default=(),
+        validation_alias=env_alias("WEBHOOK_ALLOWED_NETWORKS"),
+        description=(
+            "Comma-separated CIDRs that webhook and callback URLs may reach although"
+            " they are not public (loopback, private, link-local); empty: public only."
+        ),
+    )
+
+    @field_validator("webhook_allowed_networks", mode="before")
+    @classmethod
+    def _split_networks(cls, value: object) -> object:
+        # `127.0.0.0/8, ::1/128` in the environment; a tuple from code.
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
     provider_connect_timeout_s: PositiveFloat = Field(
         default=5.0,
         validation_alias=env_alias("PROVIDER_CONNECT_TIMEOUT_S"),

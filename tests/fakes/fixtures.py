@@ -79,6 +79,8 @@ def settings_for_fakes(
         "minting_url": minting.url if minting else None,
         "push_url": push.url if push else None,
         "webhook_signing_secret": webhook_secret.decode() if webhook_secret else None,
+        # The fakes listen on loopback, which webhooks may not reach unless named.
+        "webhook_allowed_networks": "127.0.0.0/8,::1/128",
         "provider_connect_timeout_s": connect_timeout_s,
         "provider_timeout_s": timeout_s,
     }

@@ -132,17 +132,22 @@ class FakeWebhookReceiver(FakeServer):
         }
 
     def signature_is_valid(self, request: RecordedRequest) -> bool:
-        """Whether the request carries a fresh, correct HMAC-SHA256 signature."""
+        """Whether the request carries a fresh, correct signature for this URL.
+
+        The signed content is the id, the timestamp and this receiver's own
+        URL, each followed by a newline, then the body.
+        """
         if self.secret is None:
             return False
+        event_id = request.headers.get("x-webhook-id", "")
         timestamp = request.headers.get("x-webhook-timestamp", "")
         signature = request.headers.get("x-webhook-signature", "")
         if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > 300:
             return False
-        expected = hmac.new(
-            self.secret, timestamp.encode() + b"." + request.body, hashlib.sha256
-        ).hexdigest()
-        return hmac.compare_digest("sha256=" + expected, signature)
+        own_url = self.url + request.path
+        content = f"{event_id}\n{timestamp}\n{own_url}\n".encode() + request.body
+        expected = hmac.new(self.secret, content, hashlib.sha256).hexdigest()
+        return hmac.compare_digest("v1=" + expected, signature)
 
     def answer(self, request: RecordedRequest) -> Answer:
         if request.method != "POST":

@@ -155,6 +155,8 @@ def provider_env(settings: ProviderSettings) -> dict[str, str]:
             continue
         if hasattr(value, "get_secret_value"):
             value = value.get_secret_value()
+        if isinstance(value, tuple):
+            value = ",".join(str(item) for item in value)
         variable = name.upper()
         alias = field.validation_alias
         choices = getattr(alias, "choices", ())

@@ -37,7 +37,7 @@ from workers.providers.errors import (
     ProviderUnavailable,
     parse_retry_after,
 )
-from workers.providers.http_services import sign, verify
+from workers.providers.webhooks import sign, verify
 
 Make = Callable[[ProviderSettings], Providers]
 
@@ -829,26 +829,65 @@ async def test_webhook_is_signed_and_the_receiver_verifies_it(
     assert body["payload"] == {"orderId": "o-1"}
     assert datetime.fromisoformat(body["deliveredAt"]).timestamp() == timestamp
     signature = request.headers["X-Webhook-Signature"]
-    assert signature == sign(WEBHOOK_SECRET, timestamp, request.body)
+    assert signature == sign(WEBHOOK_SECRET, "evt-1", timestamp, url, request.body)
     assert verify(
-        WEBHOOK_SECRET, request.headers["X-Webhook-Timestamp"], request.body, signature
+        WEBHOOK_SECRET,
+        url=url,
+        event_id=request.headers["X-Webhook-Id"],
+        timestamp=request.headers["X-Webhook-Timestamp"],
+        body=request.body,
+        signature=signature,
     )
 
 
-def test_webhook_signature_fails_for_a_tampered_body_a_wrong_secret_or_a_stale_time():
+def test_webhook_signature_fails_for_any_other_body_url_id_secret_or_time():
     now = 1_700_000_000
+    url = "https://hooks.example.com/orders"
     body = b'{"event":"order.paid","payload":{"amount":1500}}'
-    signature = sign(WEBHOOK_SECRET, now, body)
+    signature = sign(WEBHOOK_SECRET, "evt-1", now, url, body)
 
-    assert signature.startswith("sha256=") and len(signature) == 7 + 64
-    assert verify(WEBHOOK_SECRET, now, body, signature, now=now)
-    tampered = body.replace(b"1500", b"1")
-    assert not verify(WEBHOOK_SECRET, now, tampered, signature, now=now)
-    assert not verify(b"other-secret", now, body, signature, now=now)
-    assert not verify(WEBHOOK_SECRET, now + 1, body, signature, now=now)
-    assert not verify(WEBHOOK_SECRET, now, body, signature, now=now + 301)
-    assert verify(WEBHOOK_SECRET, now, body, signature, now=now + 301, tolerance_s=None)
-    assert not verify(WEBHOOK_SECRET, "not-a-time", body, signature, now=now)
+    def check(**changed: Any) -> bool:
+        given: dict[str, Any] = {
+            "url": url,
+            "event_id": "evt-1",
+            "timestamp": now,
+            "body": body,
+            "signature": signature,
+            "now": now,
+        }
+        return verify(changed.pop("secret", WEBHOOK_SECRET), **{**given, **changed})
+
+    assert signature.startswith("v1=") and len(signature) == 3 + 64
+    assert check()
+    assert not check(body=body.replace(b"1500", b"1"))
+    assert not check(secret=b"other-secret")
+    assert not check(timestamp=now + 1)
+    assert not check(now=now + 301)
+    assert check(now=now + 301, tolerance_s=None)
+    assert not check(timestamp="not-a-time")
+    # Replayed to another subscriber, or under another id: refused.
+    assert not check(url="https://other.example.com/orders")
+    assert not check(event_id="evt-2")
+
+
+def test_webhook_signatures_of_a_chosen_url_and_body_fit_no_other_url():
+    # With fields joined by ".", a caller choosing the URL
+    # `https://victim/hook.x` and the body could make one delivery's
+    # signature verify at `https://victim/hook` with another body.
+    now = 1_700_000_000
+    signature = sign(WEBHOOK_SECRET, "e", now, "https://victim.example/hook.x", b"{}")
+
+    assert not verify(
+        WEBHOOK_SECRET,
+        url="https://victim.example/hook",
+        event_id="e",
+        timestamp=now,
+        body=b"x\n{}",
+        signature=signature,
+        now=now,
+    )
+    with pytest.raises(ValueError, match="control character"):
+        sign(WEBHOOK_SECRET, "e\n1", now, "https://victim.example/hook", b"{}")
 
 
 async def test_webhook_receiver_flags_a_wrong_signature(

@@ -9,10 +9,11 @@ import asyncio
 from dataclasses import dataclass
 
 from app.settings import ProviderSettings
-from workers.providers.http_services import MintingProvider, PushProvider, WebhookSender
+from workers.providers.http_services import MintingProvider, PushProvider
 from workers.providers.sendgrid import SendGridProvider
 from workers.providers.stripe import StripeProvider
 from workers.providers.twilio import TwilioProvider
+from workers.providers.webhooks import WebhookSender
 
 
 @dataclass(frozen=True)
