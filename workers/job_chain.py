@@ -5,6 +5,10 @@ decides the job's next state. It
 - answers a job whose idempotency key already had a succeeded attempt when it
   was claimed (the lane asks once per claim) with the recorded result, without
   running the task body again;
+- stops a body that runs past its execution timeout (the job type's, else its
+  queue's): the attempt fails with `ExecutionTimedOut`, retried by the queue's
+  policy, and the slot is free again. A synchronous body runs on in its
+  thread after that; every shipped body is asynchronous;
 - turns how the body ended (result, error, abort, shutdown, provider limit)
   into an `Attempt`, with the error's message redacted;
 - observes the metrics and logs the attempt with the job's request id. Debug
@@ -26,7 +30,7 @@ from procrastinate.tasks import Task
 from prometheus_client import Counter, Histogram
 
 from app.db.queries.worker import RecordedOutcome
-from app.domain.errors import JobDeferred
+from app.domain.errors import ExecutionTimedOut, JobDeferred
 from app.observability import metrics
 from app.observability.logging import redact
 from workers.attempts import Attempt, Ending
@@ -63,8 +67,13 @@ async def run_attempt(
     context: JobContext,
     call: Callable[[], Awaitable[Any]],
     recorded: RecordedOutcome | None = None,
+    *,
+    timeout_s: float | None = None,
 ) -> tuple[Attempt, BaseException | None]:
-    """Run one attempt, or answer it with `recorded`; return how it ended, and its error."""
+    """Run one attempt, or answer it with `recorded`; return how it ended, and its error.
+
+    `timeout_s` bounds the body's run; None lets it run as long as it takes.
+    """
     job = context.job
     started_at = datetime.now(UTC)
     if recorded is not None:
@@ -88,7 +97,7 @@ async def run_attempt(
         )
     clock = time.perf_counter()
     try:
-        result = await call()
+        result = await _within(call, timeout_s)
     except (asyncio.CancelledError, procrastinate_exceptions.JobAborted) as exc:
         # No reason: the process itself is being torn down, as at shutdown.
         shutdown = context.abort_reason() in (AbortReason.SHUTDOWN, None)
@@ -130,6 +139,19 @@ async def run_attempt(
             "Job succeeded.", extra={**_log_extra(context), "action": "job_succeeded"}
         )
     return Attempt(started_at, datetime.now(UTC), "succeeded", result=result), None
+
+
+async def _within(call: Callable[[], Awaitable[Any]], timeout_s: float | None) -> Any:
+    deadline = asyncio.timeout(timeout_s)
+    try:
+        async with deadline:
+            return await call()
+    except TimeoutError as exc:
+        if not deadline.expired():
+            raise  # the body's own timeout, not ours
+        raise ExecutionTimedOut(
+            f"ran past its execution timeout of {timeout_s:g} s and was stopped"
+        ) from exc
 
 
 def _ended(

@@ -93,6 +93,7 @@ class Lane:
         self._app = app
         self._pool: AsyncConnectionPool = deps.pool
         self._writer = writer
+        self._policies = policies
         self._settler = Settler(
             pool=deps.pool,
             writer=writer,
@@ -368,7 +369,14 @@ class Lane:
             slot = cast(asyncio.Task[None], asyncio.current_task())
             self._running[row.id] = _Running(slot, is_async)
             try:
-                attempt, error = await run_attempt(context, call, recorded)
+                attempt, error = await run_attempt(
+                    context,
+                    call,
+                    recorded,
+                    timeout_s=self._policies.execution_timeout_s(
+                        job.queue, job.task_name
+                    ),
+                )
             finally:
                 del self._running[row.id]
         reason = self._aborts.pop(row.id, None)

@@ -2,7 +2,8 @@
 
 The retry strategy runs synchronously inside procrastinate, so it reads a cache
 that a background task refreshes every few seconds: an edit of a queue's row
-reaches every process within that interval, without a restart.
+(or of a job type's execution timeout) reaches every process within that
+interval, without a restart.
 """
 
 import asyncio
@@ -10,7 +11,7 @@ import logging
 
 from psycopg_pool import AsyncConnectionPool
 
-from app.db.queries.queues import QueueRow, list_queues
+from app.db.queries.queues import QueueRow, list_job_type_timeouts, list_queues
 from app.domain.policy import QueuePolicy
 
 logger = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ def policy_from_row(row: QueueRow) -> QueuePolicy:
         keep_results=row.keep_results,
         keep_succeeded=row.keep_succeeded,
         concurrency=row.concurrency,
+        execution_timeout_s=row.execution_timeout_s,
     )
 
 
@@ -41,10 +43,16 @@ class PolicyCache:
 
     def __init__(self) -> None:
         self._policies: dict[str, QueuePolicy] = {}
+        self._type_timeouts: dict[str, float] = {}
 
     def get(self, queue: str) -> QueuePolicy:
         """Return the queue's policy (a one-attempt fallback for unknown queues)."""
         return self._policies.get(queue, FALLBACK)
+
+    def execution_timeout_s(self, queue: str, job_type: str) -> float:
+        """How long an attempt of this type may run: the type's, else the queue's."""
+        own = self._type_timeouts.get(job_type)
+        return own if own is not None else self.get(queue).execution_timeout_s
 
     def all(self) -> list[QueuePolicy]:
         """Return every known policy."""
@@ -54,7 +62,9 @@ class PolicyCache:
         """Reload every queue's row."""
         async with pool.connection() as conn:
             rows = await list_queues(conn)
+            timeouts = await list_job_type_timeouts(conn)
         self._policies = {row.name: policy_from_row(row) for row in rows}
+        self._type_timeouts = {t.name: t.execution_timeout_s for t in timeouts}
 
     async def keep_fresh(self, pool: AsyncConnectionPool, *, every_s: float) -> None:
         """Refresh forever; a failed refresh keeps the last policies and is retried."""

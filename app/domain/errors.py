@@ -149,6 +149,10 @@ class PermanentTaskError(TaskError):
     """A failure another attempt cannot fix: the job fails at once."""
 
 
+class ExecutionTimedOut(RetryableTaskError):
+    """The attempt ran past its execution timeout and its worker stopped it."""
+
+
 class ProviderNotConfigured(PermanentTaskError):
     """The provider this job needs is not configured."""
 

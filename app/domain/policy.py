@@ -12,7 +12,7 @@ from typing import Literal
 
 @dataclass(frozen=True)
 class QueuePolicy:
-    """The part of a queue's policy that decides retries and retention."""
+    """The part of a queue's policy that decides retries, retention and timeouts."""
 
     name: str
     max_attempts: int
@@ -24,6 +24,7 @@ class QueuePolicy:
     keep_results: bool = True
     keep_succeeded: timedelta = timedelta(days=7)
     concurrency: int = 10
+    execution_timeout_s: float = 600.0
 
 
 def canonical_queue_name(queue: str) -> str:

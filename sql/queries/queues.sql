@@ -1,8 +1,16 @@
 -- name: list_queues :many
 -- Every queue with its policy, in name order.
 SELECT name, tier, max_attempts, backoff, backoff_base_s, backoff_factor, backoff_cap_s,
-       backoff_jitter, keep_succeeded, keep_failed, keep_results, concurrency, paused
+       backoff_jitter, keep_succeeded, keep_failed, keep_results, concurrency, paused,
+       extract(epoch FROM execution_timeout)::float8 AS execution_timeout_s
 FROM queue.queues
+ORDER BY name;
+
+-- name: list_job_type_timeouts :many
+-- The job types that set their own execution timeout.
+SELECT name, extract(epoch FROM execution_timeout)::float8 AS execution_timeout_s
+FROM queue.job_types
+WHERE execution_timeout IS NOT NULL
 ORDER BY name;
 
 -- name: set_queue_paused :many
@@ -49,7 +57,7 @@ SELECT name, tier, max_attempts, backoff, backoff_base_s, backoff_factor, backof
        extract(epoch FROM keep_failed)::float8 AS keep_failed_s, keep_results, concurrency,
        alert_max_waiting, extract(epoch FROM alert_max_oldest_age)::float8 AS alert_max_oldest_age_s,
        alert_max_failed_per_hour, extract(epoch FROM idempotency_key_ttl)::float8 AS idempotency_key_ttl_s,
-       paused, updated_at
+       extract(epoch FROM execution_timeout)::float8 AS execution_timeout_s, paused, updated_at
 FROM queue.queues
 WHERE name = queue.canonical_queue_name(%(queue)s);
 
@@ -70,6 +78,7 @@ UPDATE queue.queues SET
     alert_max_oldest_age = coalesce(make_interval(secs => %(alert_max_oldest_age_s)s), alert_max_oldest_age),
     alert_max_failed_per_hour = coalesce(%(alert_max_failed_per_hour)s, alert_max_failed_per_hour),
     idempotency_key_ttl = coalesce(make_interval(secs => %(idempotency_key_ttl_s)s), idempotency_key_ttl),
+    execution_timeout = coalesce(make_interval(secs => %(execution_timeout_s)s), execution_timeout),
     updated_at = now()
 WHERE name = queue.canonical_queue_name(%(queue)s)
 RETURNING name;

@@ -1,6 +1,7 @@
 """Queues, rate limits, metrics and alerts over HTTP against the real database."""
 
 import psycopg
+import pytest
 from psycopg.types.json import Jsonb
 
 from tests.helpers.api import auth
@@ -180,6 +181,43 @@ async def test_queue_config_reads_and_changes_policy(client, db_dsn):
     assert sql(
         db_dsn, "SELECT details FROM queue.audit_log WHERE action = 'queue.config'"
     ) == [({"max_attempts": 7, "concurrency": 3},)]
+
+
+async def test_queue_config_sets_the_execution_timeout(client, db_dsn):
+    config = (await client.get(f"{API}/queues/money/config", headers=ADMIN)).json()
+    assert config["executionTimeoutS"] == 300
+    changed = await client.patch(
+        f"{API}/queues/money/config", json={"executionTimeoutS": 90}, headers=ADMIN
+    )
+    assert changed.status_code == 200 and changed.json()["executionTimeoutS"] == 90
+    assert sql(
+        db_dsn,
+        "SELECT extract(epoch FROM execution_timeout) FROM queue.queues WHERE name = 'money'",
+    ) == [(90,)]
+    for zero_or_days in (0, 2 * 86400):
+        refused = await client.patch(
+            f"{API}/queues/money/config",
+            json={"executionTimeoutS": zero_or_days},
+            headers=ADMIN,
+        )
+        assert refused.status_code == 422
+
+
+@pytest.mark.parametrize(
+    "field",
+    ["alertMaxWaiting", "alertMaxFailedPerHour", "alertMaxOldestAgeS", "concurrency"],
+)
+async def test_queue_config_refuses_numbers_out_of_range_with_a_pointer(
+    client, db_dsn, field
+):
+    answer = await client.patch(
+        f"{API}/queues/money/config", json={field: 2**40}, headers=ADMIN
+    )
+
+    assert answer.status_code == 422, answer.text
+    problem = answer.json()
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert [e["pointer"] for e in problem["errors"]] == [f"/{field}"]
 
 
 async def test_rate_limit_endpoints_answer_from_the_table(client, db_dsn):

@@ -180,6 +180,61 @@ def test_a_payload_nested_900_deep_from_sql_fails_its_job_for_good(dsn, tmp_path
     assert error.startswith("invalid payload: ") and "deeper than 32" in error
 
 
+def test_a_job_past_its_execution_timeout_is_stopped_and_its_slot_freed(dsn, tmp_path):
+    # One slot: the job after the stuck one runs only if the slot comes back.
+    query(dsn, "UPDATE queue.queues SET concurrency = 1 WHERE name = 'background'")
+    query(
+        dsn,
+        "UPDATE queue.job_types SET execution_timeout = '1 second'"
+        " WHERE name = 'test-record-background'",
+    )
+    with worker_process(dsn, tmp_path, "--queues", "background") as worker:
+        stuck = enqueue(
+            dsn, "background", "test-record-background", {"sleep": 3600}, priority=9
+        )
+        after = enqueue(
+            dsn, "background", "test-record-background", {"value": "after"}, priority=1
+        )
+        wait_for(lambda: state(dsn, stuck) == ("failed", 2), timeout=30, what="stop")
+        wait_for(lambda: side_effects(dsn, after), what="the next job to run")
+        assert worker.poll() is None
+
+    assert [row[:4] for row in outcomes(dsn, stuck)] == [
+        (
+            1,
+            "retried",
+            "ExecutionTimedOut",
+            "ran past its execution timeout of 1 s and was stopped",
+        ),
+        (
+            2,
+            "failed",
+            "ExecutionTimedOut",
+            "ran past its execution timeout of 1 s and was stopped",
+        ),
+    ]
+    assert side_effects(dsn, stuck) == []
+
+
+def test_a_queue_execution_timeout_applies_to_types_without_their_own(dsn, tmp_path):
+    query(
+        dsn,
+        "UPDATE queue.queues SET execution_timeout = '1 second' WHERE name = 'money'",
+    )
+    with worker_process(dsn, tmp_path, "--queues", "money"):
+        slow = enqueue(dsn, "money", "test-record-money", {"sleep": 3600})
+        wait_for(
+            lambda: (
+                [row[2] for row in outcomes(dsn, slow)][:1] == ["ExecutionTimedOut"]
+            ),
+            timeout=30,
+            what="the slow job to be stopped",
+        )
+        # Within the limit: runs to the end.
+        quick = enqueue(dsn, "money", "test-record-money", {"sleep": 0.2})
+        wait_for(lambda: state(dsn, quick) == ("succeeded", 1), what="the quick job")
+
+
 def test_cli_retry_requeues_dead_letters(dsn, tmp_path):
     with worker_process(dsn, tmp_path):
         first = enqueue(dsn, "background", "analytics-track", {})

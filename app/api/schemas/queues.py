@@ -94,6 +94,7 @@ class QueueConfig(Schema):
     alert_max_oldest_age_s: float
     alert_max_failed_per_hour: int
     idempotency_key_ttl_s: float
+    execution_timeout_s: float
     updated_at: datetime
 
 
@@ -117,7 +118,13 @@ class QueueConfigPatch(Schema):
     keep_failed_s: float | None = Field(default=None, ge=0, le=3650 * 86400)
     keep_results: bool | None = None
     concurrency: int | None = Field(default=None, ge=1, le=1000)
-    alert_max_waiting: int | None = Field(default=None, ge=1)
-    alert_max_oldest_age_s: float | None = Field(default=None, gt=0)
-    alert_max_failed_per_hour: int | None = Field(default=None, ge=1)
+    alert_max_waiting: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    alert_max_oldest_age_s: float | None = Field(default=None, gt=0, le=3650 * 86400)
+    alert_max_failed_per_hour: int | None = Field(default=None, ge=1, le=2**31 - 1)
     idempotency_key_ttl_s: float | None = Field(default=None, ge=0, le=3650 * 86400)
+    execution_timeout_s: float | None = Field(
+        default=None,
+        ge=1,
+        le=86400,
+        description="How long an attempt may run before its worker stops it.",
+    )

@@ -26,6 +26,15 @@ class QueueRow:
     keep_results: bool
     concurrency: int
     paused: bool
+    execution_timeout_s: float
+
+
+@dataclass(frozen=True)
+class JobTypeTimeout:
+    """A job type's own execution timeout."""
+
+    name: str
+    execution_timeout_s: float
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,11 @@ class QueueName:
 async def list_queues(conn: Connection) -> list[QueueRow]:
     """Return every queue's policy."""
     return await fetch_all(conn, "list_queues", {}, QueueRow)
+
+
+async def list_job_type_timeouts(conn: Connection) -> list[JobTypeTimeout]:
+    """Return the job types that set their own execution timeout."""
+    return await fetch_all(conn, "list_job_type_timeouts", {}, JobTypeTimeout)
 
 
 async def set_queue_paused(conn: Connection, *, queue: str, paused: bool) -> bool:
@@ -90,6 +104,7 @@ class QueueConfigRow:
     alert_max_oldest_age_s: float
     alert_max_failed_per_hour: int
     idempotency_key_ttl_s: float
+    execution_timeout_s: float
     paused: bool
     updated_at: datetime
 
@@ -127,6 +142,7 @@ CONFIG_FIELDS = (
     "alert_max_oldest_age_s",
     "alert_max_failed_per_hour",
     "idempotency_key_ttl_s",
+    "execution_timeout_s",
 )
 
 
