@@ -6,6 +6,7 @@
 - monitoring: read-only queues, metrics, rate limits and alerts; no jobs.
 """
 
+import hashlib
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -26,6 +27,14 @@ class Principal:
     sub: str
     role: Role
     venues: tuple[str, ...] = ()
+
+    @property
+    def key_scope(self) -> str:
+        """The caller's own idempotency-key space: a digest of its subject.
+
+        Fixed-length hex, so no subject can spell another's scope.
+        """
+        return "sub-" + hashlib.sha256(self.sub.encode()).hexdigest()[:32]
 
 
 ENQUEUERS = frozenset({Role.ADMIN, Role.VENUE_ADMIN, Role.USER})

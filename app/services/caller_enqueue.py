@@ -25,7 +25,7 @@ from app.domain.errors import (
 )
 from app.domain.job_types import CATALOGUE, may_enqueue, validate_payload
 from app.domain.policy import canonical_queue_name
-from app.services.enqueue import Enqueued, JobRequest, count_enqueued
+from app.services.enqueue import Enqueued, JobRequest, count_enqueued, scoped_key
 from app.services.group_enqueue import GroupEnqueuer
 
 
@@ -155,7 +155,8 @@ async def enqueue_request(
 
     A replay with the same idempotency key (given, or rendered from the type's
     template) and the same request returns the original job; a different
-    request under that key is refused.
+    request under that key is refused. Keys are the caller's own
+    (`Principal.key_scope`): another caller's same key is another key.
 
     Raises:
         Forbidden: the caller's role may not enqueue this type, or a venue
@@ -177,12 +178,17 @@ async def enqueue_request(
             run_at=_run_at(options),
             idempotency_key=idempotency_key,
             meta=meta,
+            key_scope=principal.key_scope,
         )
     )
     if result.duplicate:
         async with enqueuer.pool.connection() as conn:
             stored = await job_queries.get_request_hash(
-                conn, job_id=result.job_id, idempotency_key=idempotency_key
+                conn,
+                job_id=result.job_id,
+                idempotency_key=scoped_key(principal.key_scope, idempotency_key)
+                if idempotency_key is not None
+                else None,
             )
         if stored is not None and stored != fingerprint:
             raise IdempotencyKeyReused(
@@ -242,6 +248,7 @@ async def enqueue_batch(
             priority=item.options.priority,
             run_at=_run_at(item.options),
             meta=_meta(principal, item.data, item.options, request_id),
+            key_scope=principal.key_scope,
         )
 
     if stop_on_error:

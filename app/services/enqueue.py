@@ -21,6 +21,11 @@ from app.domain.policy import canonical_queue_name
 from app.observability import metrics
 
 
+def scoped_key(scope: str, key: str) -> str:
+    """The stored form of a key in a caller's space, as `queue.enqueue_jobs` writes it."""
+    return f"@{scope}:{key}"
+
+
 @dataclass(frozen=True)
 class JobRequest:
     """One job to enqueue; the fields of `queue.enqueue`."""
@@ -32,6 +37,8 @@ class JobRequest:
     run_at: datetime | None = None
     idempotency_key: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    # The caller's own key space (`queue.enqueue_jobs`); None: the shared one.
+    key_scope: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         """Return the object `queue.enqueue_many` expects for this job."""
@@ -42,6 +49,7 @@ class JobRequest:
             "priority": self.priority,
             "run_at": self.run_at.isoformat() if self.run_at else None,
             "idempotency_key": self.idempotency_key,
+            "key_scope": self.key_scope,
             "meta": self.meta,
         }
 
@@ -55,6 +63,7 @@ class JobRequest:
             "run_at": self.run_at,
             "idempotency_key": self.idempotency_key,
             "meta": self.meta,
+            "key_scope": self.key_scope,
         }
 
 

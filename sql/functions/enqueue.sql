@@ -1,5 +1,7 @@
 -- Enqueue one job. Returns its id, and duplicate = true when the idempotency key
 -- (given or rendered from the job type's template) already names a job.
+-- key_scope: the caller's own key space (see queue.enqueue_jobs); without it,
+-- keys are in the space every unscoped producer shares.
 -- SECURITY DEFINER: producers may call this without any right on the tables.
 CREATE OR REPLACE FUNCTION queue.enqueue(
     queue text,
@@ -8,7 +10,8 @@ CREATE OR REPLACE FUNCTION queue.enqueue(
     priority integer DEFAULT NULL,
     run_at timestamptz DEFAULT NULL,
     idempotency_key text DEFAULT NULL,
-    meta jsonb DEFAULT '{}'
+    meta jsonb DEFAULT '{}',
+    key_scope text DEFAULT NULL
 )
     RETURNS TABLE (job_id bigint, duplicate boolean)
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -56,11 +59,12 @@ BEGIN
             'priority', priority,
             'run_at', run_at,
             'idempotency_key', idempotency_key,
+            'key_scope', key_scope,
             'meta', meta
         )),
         false
     ) AS r;
 END;
 $$;
-REVOKE ALL ON FUNCTION queue.enqueue(text, text, jsonb, integer, timestamptz, text, jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION queue.enqueue(text, text, jsonb, integer, timestamptz, text, jsonb) TO queue_producer;
+REVOKE ALL ON FUNCTION queue.enqueue(text, text, jsonb, integer, timestamptz, text, jsonb, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION queue.enqueue(text, text, jsonb, integer, timestamptz, text, jsonb, text) TO queue_producer;

@@ -3,6 +3,9 @@
 -- the event and NOTIFY listening workers when the caller's transaction commits)
 -- and deduplicates them through the primary key of queue.idempotency_keys.
 -- Errors carry SQLSTATEs of class QS (see the README) and name the bad value.
+-- A job's key_scope puts its key (given or rendered) in that caller's own key
+-- space, stored as '@<scope>:<key>'; keys given without a scope may not start
+-- with '@', so no caller can reach into a scoped space.
 -- Internal: callers use queue.enqueue or queue.enqueue_many, which pin the
 -- search_path this function resolves procrastinate's objects with.
 CREATE OR REPLACE FUNCTION queue.enqueue_jobs(jobs jsonb, label_index boolean)
@@ -69,8 +72,9 @@ BEGIN
             WHEN NOT e.run_at_ok THEN 'bad_run_at'
             WHEN NOT e.meta_ok THEN 'bad_meta'
             WHEN NOT e.key_ok THEN 'bad_idempotency_key'
+            WHEN NOT e.scope_ok THEN 'bad_key_scope'
             WHEN k.key IS NULL AND t.idempotency_key_template IS NOT NULL THEN 'key_fields_missing'
-            WHEN octet_length(k.key) > 512 THEN 'rendered_key_too_long'
+            WHEN octet_length(k.unscoped) > 512 THEN 'rendered_key_too_long'
         END
     )::queue.enqueue_row AS job
     FROM (
@@ -93,9 +97,13 @@ BEGIN
             coalesce(jsonb_typeof(j.job -> 'meta'), 'null') IN ('null', 'object') AS meta_ok,
             coalesce(jsonb_typeof(j.job -> 'idempotency_key'), 'null') = 'null'
                 OR (jsonb_typeof(j.job -> 'idempotency_key') = 'string'
-                    AND octet_length(j.job ->> 'idempotency_key') BETWEEN 1 AND 512) AS key_ok
+                    AND octet_length(j.job ->> 'idempotency_key') BETWEEN 1 AND 512
+                    AND left(j.job ->> 'idempotency_key', 1) <> '@') AS key_ok,
+            coalesce(jsonb_typeof(j.job -> 'key_scope'), 'null') = 'null'
+                OR (jsonb_typeof(j.job -> 'key_scope') = 'string'
+                    AND j.job ->> 'key_scope' ~ '^[A-Za-z0-9_-]{1,64}$') AS scope_ok
         FROM jsonb_array_elements(jobs) WITH ORDINALITY AS j(job, ord),
-            (VALUES ('{queue,job_type,data,priority,run_at,idempotency_key,meta}'::text[])) AS known(fields)
+            (VALUES ('{queue,job_type,data,priority,run_at,idempotency_key,key_scope,meta}'::text[])) AS known(fields)
     ) AS e
     LEFT JOIN queue.queues AS q ON q.name = queue.canonical_queue_name(e.job ->> 'queue')
     LEFT JOIN queue.job_types AS t ON t.name = e.job ->> 'job_type'
@@ -105,7 +113,15 @@ BEGIN
             WHEN jsonb_typeof(e.job -> 'idempotency_key') = 'string' THEN e.job ->> 'idempotency_key'
             WHEN t.idempotency_key_template IS NOT NULL THEN
                 queue.render_idempotency_key(t.idempotency_key_template, e.job -> 'data', enqueued_at)
-        END AS key
+        END AS unscoped
+    ) AS u
+    CROSS JOIN LATERAL (
+        SELECT CASE
+            WHEN e.scope_ok AND jsonb_typeof(e.job -> 'key_scope') = 'string' AND u.unscoped IS NOT NULL
+                THEN '@' || (e.job ->> 'key_scope') || ':' || u.unscoped
+            ELSE u.unscoped
+        END AS key,
+        u.unscoped
     ) AS k
     ) AS v;
 

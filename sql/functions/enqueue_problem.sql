@@ -14,9 +14,9 @@ CROSS JOIN LATERAL (VALUES
     ('not_an_object', 'QS009',
      format('a job must be a JSON object, got %s', jsonb_typeof(job))),
     ('unknown_field', 'QS009', format(
-        'unknown field "%s" (fields: queue, job_type, data, priority, run_at, idempotency_key, meta)',
+        'unknown field "%s" (fields: queue, job_type, data, priority, run_at, idempotency_key, key_scope, meta)',
         (SELECT min(f) FROM jsonb_object_keys(CASE WHEN jsonb_typeof(job) = 'object' THEN job END) AS f
-         WHERE f NOT IN ('queue', 'job_type', 'data', 'priority', 'run_at', 'idempotency_key', 'meta')))),
+         WHERE f NOT IN ('queue', 'job_type', 'data', 'priority', 'run_at', 'idempotency_key', 'key_scope', 'meta')))),
     ('unknown_queue', 'QS001', format('unknown queue "%s" (queues: %s)',
         job ->> 'queue', (SELECT string_agg(q.name, ', ' ORDER BY q.name) FROM queue.queues AS q))),
     ('unknown_job_type', 'QS002', format('unknown job type "%s" (job types of queue "%s": %s)',
@@ -34,8 +34,11 @@ CROSS JOIN LATERAL (VALUES
     ('bad_run_at', 'QS009', format('run_at must be an ISO 8601 timestamp, got %s', job -> 'run_at')),
     ('bad_meta', 'QS010', format('meta must be a JSON object, got %s', jsonb_typeof(job -> 'meta'))),
     ('bad_idempotency_key', 'QS011', format(
-        'idempotency_key must be a string of 1 to 512 bytes, got %s',
+        'idempotency_key must be a string of 1 to 512 bytes that does not start with "@" (which marks a key scope), got %s',
         left((job -> 'idempotency_key')::text, 80))),
+    ('bad_key_scope', 'QS011', format(
+        'key_scope must be 1 to 64 letters, digits, "-" or "_", got %s',
+        left((job -> 'key_scope')::text, 80))),
     ('key_fields_missing', 'QS006', format(
         'job type "%s" needs data field(s) %s for its idempotency key "%s" (or pass idempotency_key)',
         t.name,

@@ -2,7 +2,8 @@
 -- Enqueue one job through the single enqueue path.
 SELECT job_id, duplicate
 FROM queue.enqueue(
-    %(queue)s, %(job_type)s, %(data)s, %(priority)s, %(run_at)s, %(idempotency_key)s, %(meta)s
+    %(queue)s, %(job_type)s, %(data)s, %(priority)s, %(run_at)s, %(idempotency_key)s, %(meta)s,
+    %(key_scope)s
 );
 
 -- name: enqueue_many :many

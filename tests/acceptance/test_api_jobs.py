@@ -128,6 +128,50 @@ async def test_template_keys_behave_like_the_header(client):
     assert (first.status_code, again.status_code, other.status_code) == (201, 200, 409)
 
 
+async def test_another_callers_idempotency_key_neither_finds_nor_blocks_their_job(
+    client,
+):
+    body = {
+        "queue": "money",
+        "type": "refund-process",
+        "data": {"transactionId": "pi_1"},
+    }
+    owner = {**auth("admin", sub="billing"), "Idempotency-Key": "refund-pi_1"}
+    squatter = {**auth("admin", sub="intruder"), "Idempotency-Key": "refund-pi_1"}
+
+    squatted = await client.post(
+        JOBS, json={**body, "data": {"transactionId": "pi_9"}}, headers=squatter
+    )
+    first = await client.post(JOBS, json=body, headers=owner)
+    same_body = await client.post(JOBS, json=body, headers=squatter)
+    again = await client.post(JOBS, json=body, headers=owner)
+
+    assert (squatted.status_code, first.status_code) == (201, 201)
+    # The squatter's key is its own: the owner's request was not blocked, and
+    # the squatter learns nothing of the owner's job even with the same body.
+    assert same_body.status_code == 409
+    assert same_body.json()["job_id"] == squatted.json()["jobId"]
+    assert (again.status_code, again.json()["jobId"]) == (200, first.json()["jobId"])
+    assert first.json()["jobId"] != squatted.json()["jobId"]
+
+
+async def test_a_squatted_template_key_cannot_make_the_real_payment_fail(client):
+    real = {"queue": "money", "type": "payment-process", "data": PAYMENT}
+    squat = {**real, "data": {**PAYMENT, "paymentMethodId": "pm_attacker"}}
+    payer = auth("user", sub=PAYMENT["userId"])
+
+    squatted = await client.post(JOBS, json=squat, headers=auth("user", sub="mallory"))
+    paid = await client.post(JOBS, json=real, headers=payer)
+    replayed = await client.post(JOBS, json=real, headers=payer)
+
+    assert (squatted.status_code, paid.status_code, replayed.status_code) == (
+        201,
+        201,
+        200,
+    )
+    assert replayed.json()["jobId"] == paid.json()["jobId"]
+
+
 async def test_body_errors_are_422_with_pointers(client):
     response = await client.post(
         JOBS,

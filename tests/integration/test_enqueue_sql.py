@@ -101,6 +101,43 @@ def test_enqueue_same_key_returns_existing_job(db_dsn):
         )
 
 
+def test_keys_of_different_scopes_are_different_keys(db_dsn):
+    with psycopg.connect(db_dsn, autocommit=True) as conn:
+        orders = enqueue_sql(
+            conn, "money", "payment-process", PAYMENT, key_scope="orders"
+        )
+        billing = enqueue_sql(
+            conn, "money", "payment-process", PAYMENT, key_scope="billing"
+        )
+        shared = enqueue_sql(conn, "money", "payment-process", PAYMENT)
+        again = enqueue_sql(
+            conn, "money", "payment-process", PAYMENT, key_scope="orders"
+        )
+        batch = conn.execute(
+            "SELECT job_id, duplicate FROM queue.enqueue_many(%s)",
+            (
+                Jsonb(
+                    [
+                        {
+                            "queue": "money",
+                            "job_type": "payment-process",
+                            "data": PAYMENT,
+                            "key_scope": "orders",
+                        }
+                    ]
+                ),
+            ),
+        ).fetchall()
+
+        assert len({orders[0], billing[0], shared[0]}) == 3
+        assert again == (orders[0], True)
+        assert batch == [(orders[0], True)]
+        assert job_row(conn, orders[0])[5]["meta"]["idempotency_key"] == (
+            "@orders:" + PAYMENT_KEY
+        )
+        assert job_row(conn, shared[0])[5]["meta"]["idempotency_key"] == PAYMENT_KEY
+
+
 def test_enqueue_applies_defaults_aliases_and_options(db_dsn):
     with psycopg.connect(db_dsn, autocommit=True) as conn:
         job_id, _ = enqueue_sql(
@@ -256,6 +293,27 @@ INVALID = [
         "QS011",
         "is 620 bytes, more than 512",
         id="long-rendered-key",
+    ),
+    pytest.param(
+        ("background", "analytics-track", {}),
+        {"idempotency_key": "@sub-0123:payment-1"},
+        "QS011",
+        'does not start with "@" (which marks a key scope)',
+        id="key-reaching-into-a-scope",
+    ),
+    pytest.param(
+        ("background", "analytics-track", {}),
+        {"idempotency_key": "k", "key_scope": "a:b"},
+        "QS011",
+        'key_scope must be 1 to 64 letters, digits, "-" or "_", got "a:b"',
+        id="bad-key-scope",
+    ),
+    pytest.param(
+        ("background", "analytics-track", {}),
+        {"idempotency_key": "k", "key_scope": "s" * 65},
+        "QS011",
+        "key_scope must be 1 to 64",
+        id="long-key-scope",
     ),
 ]
 

@@ -39,6 +39,7 @@ async def enqueue(
     run_at: datetime | None,
     idempotency_key: str | None,
     meta: dict[str, Any],
+    key_scope: str | None = None,
 ) -> EnqueuedRow:
     """Call `queue.enqueue` on the caller's connection (and transaction)."""
     params = {
@@ -49,6 +50,7 @@ async def enqueue(
         "run_at": run_at,
         "idempotency_key": idempotency_key,
         "meta": Jsonb(meta),
+        "key_scope": key_scope,
     }
     row = await fetch_one(conn, "enqueue", params, EnqueuedRow)
     if row is None:  # queue.enqueue returns exactly one row or raises
