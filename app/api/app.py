@@ -29,6 +29,7 @@ from app.api.controllers.metrics import MetricsController
 from app.api.controllers.queues import QueueController
 from app.api.controllers.rate_limits import RateLimitController
 from app.api.controllers.schedules import ScheduleController
+from app.api.documented import ClosedBodiesSchemaPlugin
 from app.api.problems import problem_details_plugin
 from app.api.rate_limit import rate_limit_config, refused_callers_limit
 from app.api.request_ids import request_id_middleware
@@ -162,7 +163,14 @@ def create_app(settings: Settings) -> Litestar:
         },
         # Bodies are snake_case in Python; responses and the OpenAPI document
         # use their camelCase aliases, the old service's field names.
-        plugins=[problem_details_plugin(), PydanticPlugin(prefer_alias=True)],
+        # The closed-bodies schema plugin comes first, so it is the one asked.
+        plugins=[
+            problem_details_plugin(),
+            ClosedBodiesSchemaPlugin(prefer_alias=True),
+            # Strict: lax mode takes true for 1 and 0 for false, which the
+            # document (integer, boolean) does not.
+            PydanticPlugin(prefer_alias=True, validate_strict=True),
+        ],
         middleware=middleware,
         on_app_init=[auth.on_app_init, _outermost(outermost)],
         openapi_config=openapi,

@@ -36,11 +36,32 @@ async def principal_from_token(
     del connection
     role = token.extras.get("role")
     venues = token.extras.get("venues", [])
-    if role not in {r.value for r in Role}:
-        raise NotAuthorizedException(f"token has no valid role claim (got {role!r})")
-    if not isinstance(venues, list) or not all(isinstance(v, str) for v in venues):
-        raise NotAuthorizedException("token's venues claim must be a list of strings")
+    if not isinstance(role, str) or role not in _ROLES:
+        shown = role if isinstance(role, str) else type(role).__name__
+        raise NotAuthorizedException(
+            f"token has no valid role claim (got {shown!r:.40})"
+        )
+    if not isinstance(venues, list) or not all(_plain_id(v) for v in venues):
+        raise NotAuthorizedException(
+            "token's venues claim must be a list of ids (1-256 characters, no control characters)"
+        )
+    if not _plain_id(token.sub):
+        raise NotAuthorizedException(
+            "token's sub claim must be 1-256 characters without control characters"
+        )
     return Principal(sub=token.sub, role=Role(role), venues=tuple(venues))
+
+
+_ROLES = frozenset(r.value for r in Role)
+
+
+def _plain_id(value: object) -> bool:
+    # Subjects and venues go into job metadata, key scopes and log lines.
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= 256
+        and not any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value)
+    )
 
 
 class VerifiedTokenCache(JWTAuthenticationMiddleware):

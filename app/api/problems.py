@@ -92,8 +92,14 @@ def _service_error(exc: errors.ServiceError) -> Problem:
 
 
 def _plain(error: Any) -> Any:
-    # Batch errors are dataclasses; field errors are dicts already.
-    return vars(error) if hasattr(error, "__dataclass_fields__") else error
+    # A refused batch job (a BatchError) is worded as in a batch's answer;
+    # field errors are dicts already.
+    if hasattr(error, "__dataclass_fields__"):
+        plain = dict(vars(error))
+        if "job_type" in plain:
+            plain["type"] = plain.pop("job_type")
+        return plain
+    return error
 
 
 def _pointer(key: str | None, source: Any) -> str:
@@ -103,6 +109,10 @@ def _pointer(key: str | None, source: Any) -> str:
     prefix = "" if where in (None, "body") else f"/{where}"
     if not key:
         return prefix
+    if where == "header":
+        # Litestar names the handler's argument (idempotency_key); the
+        # caller sent the header (Idempotency-Key).
+        key = "-".join(word.capitalize() for word in str(key).split("_"))
     parts = [part.replace("~", "~0").replace("/", "~1") for part in str(key).split(".")]
     return prefix + "".join(f"/{part}" for part in parts)
 
@@ -171,6 +181,19 @@ def _database_unavailable(exc: Exception) -> Problem:
     )
 
 
+def _undecodable(exc: Exception) -> Problem:
+    # Only a request's bytes are decoded as UTF-8 before a handler runs. The
+    # decoder's offset is within the piece it was given, not the body.
+    del exc
+    return Problem(
+        status_code=400,
+        type_="/problems/not-utf-8",
+        title="Bad request",
+        detail="The body is not UTF-8; JSON bodies must be.",
+        extra={"errors": [{"detail": "not UTF-8", "pointer": ""}]},
+    )
+
+
 def _unexpected(exc: Exception) -> Problem:
     del exc
     return Problem(
@@ -200,6 +223,7 @@ def problem_details_plugin() -> ProblemDetailsPlugin:
                 ValidationException: _chained(_validation_error),
                 HTTPException: _chained(_http_error),
                 **dict.fromkeys(DATABASE_UNAVAILABLE, _chained(_database_unavailable)),
+                UnicodeDecodeError: _chained(_undecodable),
                 Exception: _chained(_unexpected),
             },
         )

@@ -28,8 +28,10 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
         if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
             return
+        # Latin-1 reads any bytes; what is not a plain id is replaced below.
         given = next(
-            (v.decode() for k, v in scope["headers"] if k == b"x-request-id"), None
+            (v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"),
+            None,
         )
         request_id = given if given and _ACCEPTABLE.match(given) else str(uuid.uuid4())
         scope.setdefault("state", {})["request_id"] = request_id

@@ -49,9 +49,12 @@ def translate_errors() -> Iterator[None]:
     except psycopg.Error as exc:
         sqlstate = exc.sqlstate or ""
         error = SQLSTATE_ERRORS.get(sqlstate)
-        if error is None and sqlstate.startswith("22"):
+        if error is None and (
+            sqlstate.startswith("22") or isinstance(exc, psycopg.DataError)
+        ):
             # A data exception: a value the caller sent that the database
-            # cannot hold (U+0000 in text, an out-of-range number...).
+            # cannot hold (U+0000 in text, which psycopg itself refuses to
+            # send, an out-of-range number...).
             error = errors.ValueRefused
         if error is None:
             raise

@@ -8,6 +8,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from app.api.auth import allow
 from app.api.context import AppSettings, AuthRequest, Conn, audit_context
+from app.api.documented import OptionalBodyOperation, problems
 from app.api.schemas.alerts import Alert, AlertTest
 from app.domain.access import OBSERVERS, Role
 from app.services import alerts as alert_service
@@ -39,7 +40,11 @@ class AlertController(Controller):
     tags = ["alerts"]  # noqa: RUF012 - Litestar's class-level configuration
     guards = [allow(*OBSERVERS)]  # noqa: RUF012
 
-    @get("/", operation_id="listAlerts")
+    @get(
+        "/",
+        operation_id="listAlerts",
+        responses=problems(),
+    )
     async def list_alerts(
         self,
         conn: Conn,
@@ -57,6 +62,7 @@ class AlertController(Controller):
     @post(
         "/{alert_id:int}/acknowledge",
         operation_id="acknowledgeAlert",
+        responses=problems(404),
         status_code=HTTP_200_OK,
     )
     async def acknowledge(
@@ -72,6 +78,8 @@ class AlertController(Controller):
     @post(
         "/test",
         operation_id="testAlert",
+        operation_class=OptionalBodyOperation,
+        responses=problems(),
         guards=[allow(Role.ADMIN)],
         status_code=HTTP_201_CREATED,
     )

@@ -8,6 +8,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from app.api.auth import allow
 from app.api.context import AppSettings, AuthRequest, Conn, Enqueuer, audit_context
+from app.api.documented import problems
 from app.api.request_ids import request_id_of
 from app.api.schemas.jobs import (
     BatchCreate,
@@ -41,6 +42,8 @@ IdempotencyKey = Annotated[
         required=False,
         min_length=1,
         max_length=255,
+        # Visible ASCII: a key goes into logs, SQL and the next request.
+        pattern=r"^[!-~]+$",
         description="Same key and body: the original job (200). Same key, other body: 409.",
     ),
 ]
@@ -107,6 +110,7 @@ class JobController(Controller):
     @post(
         "/",
         operation_id="addJob",
+        responses=problems(404, 409),
         guards=[allow(*ENQUEUERS)],
         status_code=HTTP_201_CREATED,
     )
@@ -143,6 +147,7 @@ class JobController(Controller):
     @post(
         "/batch",
         operation_id="addJobs",
+        responses=problems(404, 409),
         guards=[allow(*ENQUEUERS)],
         status_code=HTTP_201_CREATED,
     )
@@ -191,7 +196,12 @@ class JobController(Controller):
             ],
         )
 
-    @get("/{job_id:int}", operation_id="getJob", guards=[allow(*ENQUEUERS)])
+    @get(
+        "/{job_id:int}",
+        operation_id="getJob",
+        responses=problems(404),
+        guards=[allow(*ENQUEUERS)],
+    )
     async def get_job(
         self, request: AuthRequest, conn: Conn, job_id: FromPath[int]
     ) -> Job:
@@ -201,6 +211,7 @@ class JobController(Controller):
     @get(
         "/{job_id:int}/outcomes",
         operation_id="getJobOutcomes",
+        responses=problems(404),
         guards=[allow(*ENQUEUERS)],
     )
     async def get_outcomes(
@@ -227,6 +238,7 @@ class JobController(Controller):
     @get(
         "/{job_id:int}/explain",
         operation_id="explainJob",
+        responses=problems(404),
         guards=[allow(*ENQUEUERS)],
     )
     async def explain_job(
@@ -260,6 +272,7 @@ class JobController(Controller):
     @post(
         "/{job_id:int}/retry",
         operation_id="retryJob",
+        responses=problems(404, 409),
         guards=[allow(*JOB_MANAGERS)],
         status_code=HTTP_200_OK,
     )
@@ -275,6 +288,7 @@ class JobController(Controller):
     @delete(
         "/{job_id:int}",
         operation_id="cancelJob",
+        responses=problems(404, 409),
         guards=[allow(*JOB_MANAGERS)],
         status_code=HTTP_200_OK,
     )

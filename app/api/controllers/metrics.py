@@ -9,6 +9,7 @@ from litestar.params import QueryParameter
 from app.api.auth import allow
 from app.api.context import AppSettings, Conn
 from app.api.controllers.queues import summary_body
+from app.api.documented import problems
 from app.api.schemas.metrics import (
     FailureByType,
     FailureReport,
@@ -36,6 +37,7 @@ class MetricsController(Controller):
     @get(
         "/prometheus",
         operation_id="getPrometheusMetrics",
+        responses=problems(),
         media_type=CONTENT_TYPE_LATEST,
     )
     async def prometheus(self, conn: Conn, settings: AppSettings) -> Response[bytes]:
@@ -47,7 +49,11 @@ class MetricsController(Controller):
             media_type=CONTENT_TYPE_LATEST,
         )
 
-    @get("/summary", operation_id="getMetricsSummary")
+    @get(
+        "/summary",
+        operation_id="getMetricsSummary",
+        responses=problems(),
+    )
     async def summary(
         self, conn: Conn, hours: Annotated[int, QueryParameter(ge=1, le=24 * 30)] = 24
     ) -> MetricsSummary:
@@ -83,7 +89,11 @@ class MetricsController(Controller):
             ],
         )
 
-    @get("/throughput", operation_id="getThroughput")
+    @get(
+        "/throughput",
+        operation_id="getThroughput",
+        responses=problems(),
+    )
     async def throughput(
         self,
         conn: Conn,
@@ -99,7 +109,11 @@ class MetricsController(Controller):
             for p in points
         ]
 
-    @get("/failures", operation_id="getFailures")
+    @get(
+        "/failures",
+        operation_id="getFailures",
+        responses=problems(),
+    )
     async def failures(
         self, conn: Conn, hours: Annotated[int, QueryParameter(ge=1, le=24 * 30)] = 24
     ) -> FailureReport:

@@ -9,6 +9,7 @@ from litestar.status_codes import HTTP_200_OK
 from app.api.auth import allow
 from app.api.context import AuthRequest, Conn, audit_context
 from app.api.controllers.jobs import job_body
+from app.api.documented import problems
 from app.api.schemas.jobs import JobState
 from app.api.schemas.queues import (
     QueueAction,
@@ -58,13 +59,18 @@ class QueueController(Controller):
     path = "/api/v1/queue/queues"
     tags = ["queues"]  # noqa: RUF012 - Litestar's class-level configuration
 
-    @get("/", operation_id="listQueues", guards=[allow(*OBSERVERS)])
+    @get(
+        "/", operation_id="listQueues", responses=problems(), guards=[allow(*OBSERVERS)]
+    )
     async def list_queues(self, conn: Conn) -> list[QueueSummary]:
         """Every queue with its counts."""
         return [summary_body(row) for row in await queue_service.overview(conn)]
 
     @get(
-        "/{name:str}/status", operation_id="getQueueStatus", guards=[allow(*OBSERVERS)]
+        "/{name:str}/status",
+        operation_id="getQueueStatus",
+        responses=problems(404),
+        guards=[allow(*OBSERVERS)],
     )
     async def get_status(
         self, request: AuthRequest, conn: Conn, name: FromPath[str]
@@ -87,6 +93,7 @@ class QueueController(Controller):
     @post(
         "/{name:str}/pause",
         operation_id="pauseQueue",
+        responses=problems(404),
         guards=[allow(Role.ADMIN)],
         status_code=HTTP_200_OK,
     )
@@ -102,6 +109,7 @@ class QueueController(Controller):
     @post(
         "/{name:str}/resume",
         operation_id="resumeQueue",
+        responses=problems(404),
         guards=[allow(Role.ADMIN)],
         status_code=HTTP_200_OK,
     )
@@ -117,6 +125,7 @@ class QueueController(Controller):
     @post(
         "/{name:str}/clear",
         operation_id="clearQueue",
+        responses=problems(404),
         guards=[allow(Role.ADMIN)],
         status_code=HTTP_200_OK,
     )
@@ -137,7 +146,12 @@ class QueueController(Controller):
             queue=canonical_queue_name(name), type=type, removed=removed
         )
 
-    @get("/{name:str}/jobs", operation_id="listQueueJobs", guards=[allow(*OBSERVERS)])
+    @get(
+        "/{name:str}/jobs",
+        operation_id="listQueueJobs",
+        responses=problems(404),
+        guards=[allow(*OBSERVERS)],
+    )
     async def list_jobs(
         self,
         request: AuthRequest,
@@ -159,7 +173,10 @@ class QueueController(Controller):
         )
 
     @get(
-        "/{name:str}/config", operation_id="getQueueConfig", guards=[allow(*OBSERVERS)]
+        "/{name:str}/config",
+        operation_id="getQueueConfig",
+        responses=problems(404),
+        guards=[allow(*OBSERVERS)],
     )
     async def get_config(self, conn: Conn, name: FromPath[str]) -> QueueConfig:
         """The queue's policy."""
@@ -168,6 +185,7 @@ class QueueController(Controller):
     @patch(
         "/{name:str}/config",
         operation_id="updateQueueConfig",
+        responses=problems(404),
         guards=[allow(Role.ADMIN)],
     )
     async def update_config(

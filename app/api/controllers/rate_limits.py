@@ -6,6 +6,7 @@ from litestar.status_codes import HTTP_200_OK
 
 from app.api.auth import allow
 from app.api.context import AuthRequest, Conn, audit_context
+from app.api.documented import OptionalBodyOperation, problems
 from app.api.schemas.rate_limits import (
     EmergencyStop,
     RateLimitCheck,
@@ -58,6 +59,7 @@ class RateLimitController(Controller):
     @get(
         "/status/{key:str}",
         operation_id="getRateLimitStatus",
+        responses=problems(404),
         guards=[allow(*OBSERVERS)],
     )
     async def get_status(self, conn: Conn, key: FromPath[str]) -> RateLimitStatus:
@@ -67,6 +69,7 @@ class RateLimitController(Controller):
     @get(
         "/check/{service:str}",
         operation_id="checkRateLimit",
+        responses=problems(404),
         guards=[allow(*OBSERVERS)],
     )
     async def check(self, conn: Conn, service: FromPath[str]) -> RateLimitCheck:
@@ -83,6 +86,7 @@ class RateLimitController(Controller):
     @post(
         "/reset/{service:str}",
         operation_id="resetRateLimit",
+        responses=problems(404),
         guards=[allow(Role.ADMIN)],
         status_code=HTTP_200_OK,
     )
@@ -97,6 +101,8 @@ class RateLimitController(Controller):
     @post(
         "/emergency-stop",
         operation_id="emergencyStop",
+        operation_class=OptionalBodyOperation,
+        responses=problems(404),
         guards=[allow(Role.ADMIN)],
         status_code=HTTP_200_OK,
     )
@@ -112,6 +118,8 @@ class RateLimitController(Controller):
     @post(
         "/resume",
         operation_id="resumeRateLimits",
+        operation_class=OptionalBodyOperation,
+        responses=problems(404),
         guards=[allow(Role.ADMIN)],
         status_code=HTTP_200_OK,
     )

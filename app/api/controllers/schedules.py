@@ -6,6 +6,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from app.api.auth import allow
 from app.api.context import AuthRequest, Conn, audit_context
+from app.api.documented import problems
 from app.api.schemas.schedules import Schedule, ScheduleCreate, SchedulePatch
 from app.domain.access import OBSERVERS, Role
 from app.services import schedules as schedule_service
@@ -17,12 +18,22 @@ class ScheduleController(Controller):
     path = "/api/v1/queue/schedules"
     tags = ["schedules"]  # noqa: RUF012 - Litestar's class-level configuration
 
-    @get("/", operation_id="listSchedules", guards=[allow(*OBSERVERS)])
+    @get(
+        "/",
+        operation_id="listSchedules",
+        responses=problems(),
+        guards=[allow(*OBSERVERS)],
+    )
     async def list_schedules(self, conn: Conn) -> list[Schedule]:
         """Every schedule, in name order."""
         return [Schedule.from_row(row) for row in await schedule_service.list_all(conn)]
 
-    @get("/{name:str}", operation_id="getSchedule", guards=[allow(*OBSERVERS)])
+    @get(
+        "/{name:str}",
+        operation_id="getSchedule",
+        responses=problems(404),
+        guards=[allow(*OBSERVERS)],
+    )
     async def get_schedule(self, conn: Conn, name: FromPath[str]) -> Schedule:
         """One schedule with its last and next run."""
         return Schedule.from_row(await schedule_service.get(conn, name))
@@ -30,6 +41,7 @@ class ScheduleController(Controller):
     @post(
         "/",
         operation_id="createSchedule",
+        responses=problems(409),
         guards=[allow(Role.ADMIN)],
         status_code=HTTP_201_CREATED,
     )
@@ -50,7 +62,12 @@ class ScheduleController(Controller):
         )
         return Schedule.from_row(row)
 
-    @patch("/{name:str}", operation_id="updateSchedule", guards=[allow(Role.ADMIN)])
+    @patch(
+        "/{name:str}",
+        operation_id="updateSchedule",
+        responses=problems(404),
+        guards=[allow(Role.ADMIN)],
+    )
     async def update_schedule(
         self,
         request: AuthRequest,
@@ -70,6 +87,7 @@ class ScheduleController(Controller):
     @delete(
         "/{name:str}",
         operation_id="deleteSchedule",
+        responses=problems(404),
         guards=[allow(Role.ADMIN)],
         status_code=HTTP_200_OK,
     )

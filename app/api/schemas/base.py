@@ -6,6 +6,12 @@ from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 from pydantic.config import ExtraValues
 
+# Names as the catalogue and queue.queues allow them (the same checks as
+# queue.job_types' and app.domain.payloads.QueueName), so a name that can
+# never exist is a 422 with a pointer, not a lookup.
+JOB_TYPE_PATTERN = r"^[a-z][a-z0-9-]*$"
+QUEUE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+
 
 class Schema(BaseModel):
     """Base of every body: camelCase keys on the wire, unknown keys refused.

@@ -5,7 +5,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from app.api.schemas.base import Schema
+from app.api.schemas.base import JOB_TYPE_PATTERN, QUEUE_PATTERN, Schema
 
 MAX_DELAY_MS = 365 * 24 * 3600 * 1000
 
@@ -39,12 +39,14 @@ class JobCreate(Schema):
     queue: str = Field(
         min_length=1,
         max_length=64,
+        pattern=QUEUE_PATTERN,
         description="money, communication, background (or money-queue ...).",
     )
     job_type: str = Field(
         alias="type",
         min_length=1,
         max_length=128,
+        pattern=JOB_TYPE_PATTERN,
         description="Job type, e.g. payment-process.",
     )
     data: dict[str, Any] = Field(
@@ -66,7 +68,9 @@ class JobCreated(Schema):
 class BatchJobIn(Schema):
     """One job of POST /jobs/batch."""
 
-    job_type: str = Field(alias="type", min_length=1, max_length=128)
+    job_type: str = Field(
+        alias="type", min_length=1, max_length=128, pattern=JOB_TYPE_PATTERN
+    )
     data: dict[str, Any]
     options: JobOptionsIn | None = None
 
@@ -86,7 +90,7 @@ class BatchOptions(Schema):
 class BatchCreate(Schema):
     """POST /jobs/batch."""
 
-    queue: str = Field(min_length=1, max_length=64)
+    queue: str = Field(min_length=1, max_length=64, pattern=QUEUE_PATTERN)
     jobs: list[BatchJobIn] = Field(min_length=1, max_length=100)
     options: BatchOptions | None = None
 

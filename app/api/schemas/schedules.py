@@ -3,9 +3,9 @@
 from datetime import datetime
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from app.api.schemas.base import Schema
+from app.api.schemas.base import JOB_TYPE_PATTERN, QUEUE_PATTERN, Schema
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 CRON_DESCRIPTION = (
@@ -52,12 +52,14 @@ class ScheduleCreate(Schema):
         default=None,
         min_length=1,
         max_length=64,
+        pattern=QUEUE_PATTERN,
         description="The job type's queue (the default) or an alias of it.",
     )
     job_type: str = Field(
         alias="type",
         min_length=1,
         max_length=128,
+        pattern=JOB_TYPE_PATTERN,
         description="Job type, e.g. cleanup-old-data.",
     )
     data: dict[str, Any] = Field(
@@ -69,27 +71,35 @@ class ScheduleCreate(Schema):
     active: bool = Field(default=False, description="Runs only while true.")
 
 
+# The default of a PATCH field the body left out: never validated, never
+# dumped (`exclude_unset`), so a field that may not be null need not be typed
+# as nullable.
+LEFT_OUT: Any = None
+
+
 class SchedulePatch(Schema):
     """PATCH /schedules/:name: the fields to change (priority null: the type's default).
 
     The snake_case names are the fields `schedules.update` takes, so
-    `model_dump(exclude_unset=True)` is the change.
+    `model_dump(exclude_unset=True)` is the change. Only `priority` may be
+    null: the others are typed without None (their default, `LEFT_OUT`, is
+    never validated and never dumped), so the document and the server agree
+    that `"cron": null` is refused.
     """
 
-    cron: str | None = Field(
-        default=None, min_length=1, max_length=100, description=CRON_DESCRIPTION
+    cron: str = Field(
+        default=LEFT_OUT, min_length=1, max_length=100, description=CRON_DESCRIPTION
     )
-    queue: str | None = Field(default=None, min_length=1, max_length=64)
-    job_type: str | None = Field(
-        default=None, alias="type", min_length=1, max_length=128
+    queue: str = Field(
+        default=LEFT_OUT, min_length=1, max_length=64, pattern=QUEUE_PATTERN
     )
-    data: dict[str, Any] | None = None
+    job_type: str = Field(
+        default=LEFT_OUT,
+        alias="type",
+        min_length=1,
+        max_length=128,
+        pattern=JOB_TYPE_PATTERN,
+    )
+    data: dict[str, Any] = Field(default=LEFT_OUT)
     priority: int | None = Field(default=None, ge=1, le=10)
-    active: bool | None = None
-
-    @field_validator("cron", "queue", "job_type", "data", "active")
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("may not be null")
-        return value
+    active: bool = Field(default=LEFT_OUT)
