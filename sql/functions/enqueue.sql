@@ -36,7 +36,8 @@ BEGIN
         WHERE t.name = enqueue.job_type
           AND t.queue = queue.canonical_queue_name(enqueue.queue)
           AND t.idempotency_key_template IS NULL;
-        IF FOUND AND octet_length(enqueue.data::text) <= 65536 THEN
+        IF FOUND AND octet_length(enqueue.data::text) <= 65536
+           AND NOT queue.json_too_deep(enqueue.data) THEN
             RETURN QUERY SELECT (procrastinate_defer_jobs_v1(ARRAY[ROW(
                 kind.queue, kind.name, coalesce(enqueue.priority, kind.default_priority), NULL, NULL,
                 jsonb_build_object(

@@ -30,6 +30,12 @@ BEGIN
                 coalesce(jsonb_typeof(jobs), 'NULL')
             USING ERRCODE = 'QS009';
     END IF;
+    -- A bound on one statement's work and memory; split larger batches.
+    IF jsonb_array_length(jobs) > 100000 THEN
+        RAISE EXCEPTION 'jobs holds % jobs, more than 100000 in one call; split the batch',
+                jsonb_array_length(jobs)
+            USING ERRCODE = 'QS009';
+    END IF;
 
     -- 1. Parse and validate every job in one pass. Each row carries its first
     --    error; the checks are ordered so the message names the root cause.
@@ -68,6 +74,7 @@ BEGIN
             WHEN t.queue <> q.name THEN 'wrong_queue'
             WHEN jsonb_typeof(e.job -> 'data') IS DISTINCT FROM 'object' THEN 'data_not_an_object'
             WHEN octet_length((e.job -> 'data')::text) > 65536 THEN 'data_too_large'
+            WHEN queue.json_too_deep(e.job -> 'data') THEN 'data_too_deep'
             WHEN NOT e.priority_ok THEN 'bad_priority'
             WHEN NOT e.run_at_ok THEN 'bad_run_at'
             WHEN NOT e.meta_ok THEN 'bad_meta'

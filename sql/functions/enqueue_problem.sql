@@ -29,6 +29,7 @@ CROSS JOIN LATERAL (VALUES
         coalesce(jsonb_typeof(job -> 'data'), 'nothing'))),
     ('data_too_large', 'QS005', format('data is %s bytes, more than the limit of 65536',
         octet_length((job -> 'data')::text))),
+    ('data_too_deep', 'QS005', 'data nests deeper than 32 levels'),
     ('bad_priority', 'QS007', format('priority must be an integer from 1 to 10, got %s',
         job -> 'priority')),
     ('bad_run_at', 'QS009', format('run_at must be an ISO 8601 timestamp, got %s', job -> 'run_at')),

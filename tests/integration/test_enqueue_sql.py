@@ -22,6 +22,14 @@ PAYMENT_KEY = (
 )
 
 
+def nested(levels: int) -> object:
+    """A value `levels` containers deep: {"a": {"a": ... 1}}."""
+    value: object = 1
+    for _ in range(levels):
+        value = {"a": value}
+    return value
+
+
 def enqueue_sql(
     conn: psycopg.Connection, queue: str, job_type: str, data: object, **kwargs
 ):
@@ -295,6 +303,13 @@ INVALID = [
         id="long-rendered-key",
     ),
     pytest.param(
+        ("background", "analytics-track", {"properties": nested(32)}),
+        {},
+        "QS005",
+        "data nests deeper than 32 levels",
+        id="data-too-deep",
+    ),
+    pytest.param(
         ("background", "analytics-track", {}),
         {"idempotency_key": "@sub-0123:payment-1"},
         "QS011",
@@ -431,6 +446,39 @@ def test_enqueue_many_rejects_the_whole_batch(db_dsn, jobs, sqlstate, message):
             conn.execute("SELECT * FROM queue.enqueue_many(%s)", (Jsonb(jobs),))
         assert caught.value.sqlstate == sqlstate
         assert message in caught.value.diag.message_primary
+        assert conn.execute("SELECT count(*) FROM procrastinate_jobs").fetchone() == (
+            0,
+        )
+
+
+def test_enqueue_takes_data_32_levels_deep_and_no_deeper(db_dsn):
+    # The worker's and the API's bound, counted the same way: a value 32 steps
+    # below `data` is taken, 33 is refused.
+    with psycopg.connect(db_dsn, autocommit=True) as conn:
+        job_id, _ = enqueue_sql(
+            conn, "background", "analytics-track", {"eventType": "x", "p": nested(31)}
+        )
+        assert job_id
+        with pytest.raises(psycopg.Error) as caught:
+            enqueue_sql(
+                conn,
+                "background",
+                "analytics-track",
+                {"eventType": "x", "p": nested(32)},
+            )
+        assert caught.value.sqlstate == "QS005"
+
+
+def test_enqueue_many_refuses_more_than_100000_jobs_in_one_call(db_dsn):
+    with psycopg.connect(db_dsn, autocommit=True) as conn:
+        with pytest.raises(psycopg.Error) as caught:
+            conn.execute(
+                "SELECT count(*) FROM queue.enqueue_many((SELECT jsonb_agg(jsonb_build_object("
+                "'queue', 'background', 'job_type', 'analytics-track',"
+                " 'data', jsonb_build_object('eventType', 'x'))) FROM generate_series(1, 100001)))"
+            )
+        assert caught.value.sqlstate == "QS009"
+        assert "100001 jobs, more than 100000" in caught.value.diag.message_primary
         assert conn.execute("SELECT count(*) FROM procrastinate_jobs").fetchone() == (
             0,
         )

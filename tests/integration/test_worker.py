@@ -163,14 +163,18 @@ def test_worker_fails_permanent_errors_at_once(dsn, tmp_path):
     assert side_effects(dsn) == []
 
 
-def test_a_payload_nested_900_deep_from_sql_fails_its_job_for_good(dsn, tmp_path):
-    # SQL producers are not validated by Python: the worker must not trust
+def test_a_payload_nested_900_deep_deferred_around_the_enqueue_path_fails_for_good(
+    dsn, tmp_path
+):
+    # queue.enqueue refuses such data (QS005); a job deferred with
+    # procrastinate's own function skips that check. The worker must not trust
     # what it claims, nor be taken down by it.
     deep = "{" + '"a": {' * 900 + "}" * 900 + "}"
     (job,) = query(
         dsn,
-        "SELECT job_id FROM queue.enqueue('background', 'analytics-track',"
-        " jsonb_build_object('eventType', 'x', 'properties', %s::jsonb))",
+        "SELECT (procrastinate_defer_jobs_v1(ARRAY[ROW('background', 'analytics-track',"
+        " 5, NULL, NULL, jsonb_build_object('data', jsonb_build_object('eventType', 'x',"
+        " 'properties', %s::jsonb), 'meta', '{}'::jsonb), NULL)::procrastinate_job_to_defer_v1]))[1]",
         (deep,),
     )[0]
     with worker_process(dsn, tmp_path) as worker:
