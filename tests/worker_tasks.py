@@ -2,7 +2,8 @@
 
 `test-record-<queue>` records each run in `test_side_effects` (created by the
 test fixture), after sleeping `sleep` seconds; it fails with a retryable error
-while its attempt is ≤ `fail_attempts`, or permanently when `permanent` is set.
+while its attempt is ≤ `fail_attempts`, or permanently when `permanent` is set;
+`result` = `nul` or `object` makes it return what no jsonb column can hold.
 `test-sync-abort` is a sync task that runs until asked to abort.
 """
 
@@ -32,13 +33,18 @@ async def record(
     if data.get("permanent"):
         raise PermanentTaskError("told to fail for good")
     if attempt <= int(data.get("fail_attempts", 0)):
-        raise RetryableTaskError(f"told to fail attempt {attempt}")
+        said = "\x00" if data.get("nul_in_error") else ""
+        raise RetryableTaskError(f"told to fail attempt {attempt}{said}")
     deps: WorkerDeps = context.additional_context[DEPS_KEY]
     async with deps.pool.connection() as conn:
         await conn.execute(
             "INSERT INTO test_side_effects (job_id, attempt, value) VALUES (%s, %s, %s)",
             (job.id, attempt, data.get("value")),
         )
+    if data.get("result") == "nul":
+        return {"value": "nul\x00inside"}
+    if data.get("result") == "object":
+        return {"value": object()}
     return {"value": data.get("value"), "attempt": attempt}
 
 

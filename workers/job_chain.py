@@ -161,6 +161,9 @@ def _ended(
     # Provider errors quote what they refused ("The 'To' number +1415... is
     # not a valid phone number"); outcomes and queue.failures keep no personal data.
     message = redact(str(exc) or type(exc).__doc__ or type(exc).__name__)
+    # A NUL cannot be stored (jsonb, text): the write would be refused and a
+    # retryable failure would fail the job instead. It reads as U+FFFD.
+    message = message.replace("\x00", "\ufffd")
     return Attempt(
         started_at,
         datetime.now(UTC),

@@ -184,6 +184,51 @@ def test_a_payload_nested_900_deep_deferred_around_the_enqueue_path_fails_for_go
     assert error.startswith("invalid payload: ") and "deeper than 32" in error
 
 
+def test_a_result_the_database_cannot_hold_fails_its_job_and_no_other(dsn, tmp_path):
+    # Completions are written in batches: the refused one must not take the
+    # others down, nor stay 'doing' under a live worker.
+    with worker_process(dsn, tmp_path, "--queues", "money") as worker:
+        good = [
+            enqueue(dsn, "money", "test-record-money", {"value": f"ok-{i}"})
+            for i in range(20)
+        ]
+        nul = enqueue(dsn, "money", "test-record-money", {"result": "nul"})
+        unencodable = enqueue(dsn, "money", "test-record-money", {"result": "object"})
+        for job in (nul, unencodable):
+            wait_for(lambda job=job: state(dsn, job) == ("failed", 1), what="refusal")
+        for job in good:
+            wait_for(lambda job=job: state(dsn, job) == ("succeeded", 1), what="good")
+        assert worker.poll() is None
+
+    for job in (nul, unencodable):
+        ((attempt, status, error_type, error, result),) = outcomes(dsn, job)
+        assert (attempt, status, error_type, result) == (
+            1,
+            "failed",
+            "CompletionRefused",
+            None,
+        )
+        assert error.startswith(
+            "the attempt ended (succeeded) but its completion was refused: "
+        ), error
+
+
+def test_an_error_message_with_a_nul_is_stored_and_the_job_retried(dsn, tmp_path):
+    with worker_process(dsn, tmp_path, "--queues", "money"):
+        job = enqueue(
+            dsn,
+            "money",
+            "test-record-money",
+            {"fail_attempts": 1, "nul_in_error": True},
+        )
+        wait_for(lambda: state(dsn, job) == ("succeeded", 2), what="the retry")
+
+    assert [row[:4] for row in outcomes(dsn, job)] == [
+        (1, "retried", "RetryableTaskError", "told to fail attempt 1\ufffd"),
+        (2, "succeeded", None, None),
+    ]
+
+
 def test_a_job_past_its_execution_timeout_is_stopped_and_its_slot_freed(dsn, tmp_path):
     # One slot: the job after the stuck one runs only if the slot comes back.
     query(dsn, "UPDATE queue.queues SET concurrency = 1 WHERE name = 'background'")
