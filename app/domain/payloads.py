@@ -74,7 +74,8 @@ class PaymentProcess(Payload):
     amount: Cents
     currency: ISO4217
     payment_method_id: NonEmpty
-    description: str | None = None
+    # Stripe's own limit for a PaymentIntent's description.
+    description: Annotated[str, StringConstraints(max_length=1000)] | None = None
 
 
 class RefundProcess(Payload):
