@@ -3,7 +3,8 @@
 `test-record-<queue>` records each run in `test_side_effects` (created by the
 test fixture), after sleeping `sleep` seconds; it fails with a retryable error
 while its attempt is ≤ `fail_attempts`, or permanently when `permanent` is set;
-`result` = `nul` or `object` makes it return what no jsonb column can hold.
+`result` = `nul` or `object` makes it return what no jsonb column can hold;
+`mark_start` records a `start` row before the sleep.
 `test-sync-abort` is a sync task that runs until asked to abort.
 """
 
@@ -28,6 +29,13 @@ async def record(
 ) -> dict[str, Any]:
     data = data or {}
     job = context.job
+    deps: WorkerDeps = context.additional_context[DEPS_KEY]
+    if data.get("mark_start"):
+        async with deps.pool.connection() as conn:
+            await conn.execute(
+                "INSERT INTO test_side_effects (job_id, attempt, value) VALUES (%s, %s, 'start')",
+                (job.id, job.attempts + 1),
+            )
     await asyncio.sleep(float(data.get("sleep", 0)))
     attempt = job.attempts + 1
     if data.get("permanent"):
@@ -35,7 +43,6 @@ async def record(
     if attempt <= int(data.get("fail_attempts", 0)):
         said = "\x00" if data.get("nul_in_error") else ""
         raise RetryableTaskError(f"told to fail attempt {attempt}{said}")
-    deps: WorkerDeps = context.additional_context[DEPS_KEY]
     async with deps.pool.connection() as conn:
         await conn.execute(
             "INSERT INTO test_side_effects (job_id, attempt, value) VALUES (%s, %s, %s)",

@@ -57,6 +57,8 @@ async def enqueue_callback(
                 job_type="webhook-deliver",
                 data={
                     "url": url,
+                    # Its own stream: one job's callback waits for nobody's.
+                    "stream": f"job-{job_id}",
                     "eventId": f"job-{job_id}",
                     "event": "job.completed" if succeeded else "job.failed",
                     "payload": payload,

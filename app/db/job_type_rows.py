@@ -15,10 +15,10 @@ from app.domain.job_types import JobType
 _UPSERT = """
 INSERT INTO queue.job_types AS t (
     name, queue, default_priority, idempotency_key_template, keep_succeeded, provider,
-    bucket, description
+    bucket, description, ordering_key_template
 )
 VALUES (%(name)s, %(queue)s, %(default_priority)s, %(key_template)s, %(keep_succeeded)s,
-        %(provider)s, %(bucket)s, %(description)s)
+        %(provider)s, %(bucket)s, %(description)s, %(ordering_template)s)
 ON CONFLICT ON CONSTRAINT job_types_pkey DO UPDATE
 SET queue = EXCLUDED.queue,
     default_priority = EXCLUDED.default_priority,
@@ -26,12 +26,14 @@ SET queue = EXCLUDED.queue,
     keep_succeeded = EXCLUDED.keep_succeeded,
     provider = EXCLUDED.provider,
     bucket = EXCLUDED.bucket,
-    description = EXCLUDED.description
+    description = EXCLUDED.description,
+    ordering_key_template = EXCLUDED.ordering_key_template
 WHERE (t.queue, t.default_priority, t.idempotency_key_template, t.keep_succeeded,
-       t.provider, t.bucket, t.description)
+       t.provider, t.bucket, t.description, t.ordering_key_template)
       IS DISTINCT FROM
       (EXCLUDED.queue, EXCLUDED.default_priority, EXCLUDED.idempotency_key_template,
-       EXCLUDED.keep_succeeded, EXCLUDED.provider, EXCLUDED.bucket, EXCLUDED.description)
+       EXCLUDED.keep_succeeded, EXCLUDED.provider, EXCLUDED.bucket, EXCLUDED.description,
+       EXCLUDED.ordering_key_template)
 RETURNING t.name
 """
 
@@ -53,6 +55,7 @@ def write_job_types(
                 "provider": job_type.provider,
                 "bucket": job_type.bucket,
                 "description": job_type.description,
+                "ordering_template": job_type.ordering_template,
             },
         ).fetchone()
         if row is not None:

@@ -16,7 +16,7 @@ may enqueue it. Everything else is derived from this module:
 - a task's provider calls go through its type's provider and bucket
   (`workers.tasks.calls.JobCalls`).
 
-Key templates: `{field}` is a payload key (the JSON's camelCase), `{a|b}` the
+Key templates (and ordering templates): `{field}` is a payload key (the JSON's camelCase), `{a|b}` the
 first present of a and b, `{date}` / `{hour}` the UTC enqueue date and hour.
 """
 
@@ -76,6 +76,9 @@ class JobType:
     # Overrides the queue's keep_succeeded (nft-mint: a year, for disputes).
     keep_succeeded: timedelta | None = None
     enqueue_roles: frozenset[Role] = ADMINS
+    # Jobs of one rendered key run one at a time, in enqueue order, unless the
+    # caller gives its own ordering_key (a missing field: no ordering).
+    ordering_template: str | None = None
 
 
 _TYPES = (
@@ -164,6 +167,8 @@ _TYPES = (
         "webhook-{eventId}-{url}",
         "webhook",
         "internal",
+        # Per subscriber and stream; per subscriber when no stream is given.
+        ordering_template="webhook-{url}-{stream|url}",
     ),
     JobType(
         "analytics-track",

@@ -155,6 +155,9 @@ class WebhookDeliver(Payload):
     event_id: HeaderToken
     event: NonEmpty
     payload: dict[str, Any]
+    # What the events are about (`order-42`): a subscriber gets one stream's
+    # events one at a time, in order (the type's ordering template).
+    stream: NonEmpty | None = None
 
 
 class AnalyticsTrack(Payload):

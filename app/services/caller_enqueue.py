@@ -36,6 +36,7 @@ class JobOptions:
     priority: int | None = None
     delay_ms: int | None = None
     attempts: int | None = None
+    ordering_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -179,6 +180,7 @@ async def enqueue_request(
             idempotency_key=idempotency_key,
             meta=meta,
             key_scope=principal.key_scope,
+            ordering_key=options.ordering_key,
         )
     )
     if result.duplicate:
@@ -249,6 +251,7 @@ async def enqueue_batch(
             run_at=_run_at(item.options),
             meta=_meta(principal, item.data, item.options, request_id),
             key_scope=principal.key_scope,
+            ordering_key=item.options.ordering_key,
         )
 
     if stop_on_error:

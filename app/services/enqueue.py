@@ -39,6 +39,8 @@ class JobRequest:
     meta: dict[str, Any] = field(default_factory=dict)
     # The caller's own key space (`queue.enqueue_jobs`); None: the shared one.
     key_scope: str | None = None
+    # Jobs of one ordering key run one at a time, in order; None: the type's.
+    ordering_key: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         """Return the object `queue.enqueue_many` expects for this job."""
@@ -50,6 +52,7 @@ class JobRequest:
             "run_at": self.run_at.isoformat() if self.run_at else None,
             "idempotency_key": self.idempotency_key,
             "key_scope": self.key_scope,
+            "ordering_key": self.ordering_key,
             "meta": self.meta,
         }
 
@@ -64,6 +67,7 @@ class JobRequest:
             "idempotency_key": self.idempotency_key,
             "meta": self.meta,
             "key_scope": self.key_scope,
+            "ordering_key": self.ordering_key,
         }
 
 
@@ -85,6 +89,7 @@ async def enqueue(
     run_at: datetime | None = None,
     idempotency_key: str | None = None,
     meta: dict[str, Any] | None = None,
+    ordering_key: str | None = None,
 ) -> Enqueued:
     """Enqueue one job on `conn`, in its current transaction.
 
@@ -103,6 +108,7 @@ async def enqueue(
         run_at=run_at,
         idempotency_key=idempotency_key,
         meta=meta or {},
+        ordering_key=ordering_key,
     )
     if not row.duplicate:
         metrics.ENQUEUED_JOBS.labels(canonical_queue_name(queue), job_type).inc()

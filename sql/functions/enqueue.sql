@@ -1,7 +1,8 @@
 -- Enqueue one job. Returns its id, and duplicate = true when the idempotency key
 -- (given or rendered from the job type's template) already names a job.
 -- key_scope: the caller's own key space (see queue.enqueue_jobs); without it,
--- keys are in the space every unscoped producer shares.
+-- keys are in the space every unscoped producer shares. ordering_key: jobs of
+-- one key run one at a time, in enqueue order (else the type's template's).
 -- SECURITY DEFINER: producers may call this without any right on the tables.
 CREATE OR REPLACE FUNCTION queue.enqueue(
     queue text,
@@ -11,7 +12,8 @@ CREATE OR REPLACE FUNCTION queue.enqueue(
     run_at timestamptz DEFAULT NULL,
     idempotency_key text DEFAULT NULL,
     meta jsonb DEFAULT '{}',
-    key_scope text DEFAULT NULL
+    key_scope text DEFAULT NULL,
+    ordering_key text DEFAULT NULL
 )
     RETURNS TABLE (job_id bigint, duplicate boolean)
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -27,6 +29,7 @@ BEGIN
     -- two paths cannot disagree on what is accepted. The envelope is built as
     -- the batch code builds it.
     IF enqueue.idempotency_key IS NULL
+       AND enqueue.ordering_key IS NULL
        AND jsonb_typeof(enqueue.data) = 'object'
        AND (enqueue.meta IS NULL OR jsonb_typeof(enqueue.meta) = 'object')
        AND (enqueue.priority IS NULL OR enqueue.priority BETWEEN 1 AND 10)
@@ -35,7 +38,8 @@ BEGIN
         FROM queue.job_types AS t
         WHERE t.name = enqueue.job_type
           AND t.queue = queue.canonical_queue_name(enqueue.queue)
-          AND t.idempotency_key_template IS NULL;
+          AND t.idempotency_key_template IS NULL
+          AND t.ordering_key_template IS NULL;
         IF FOUND AND octet_length(enqueue.data::text) <= 65536
            AND NOT queue.json_too_deep(enqueue.data) THEN
             RETURN QUERY SELECT (procrastinate_defer_jobs_v1(ARRAY[ROW(
@@ -61,11 +65,12 @@ BEGIN
             'run_at', run_at,
             'idempotency_key', idempotency_key,
             'key_scope', key_scope,
+            'ordering_key', ordering_key,
             'meta', meta
         )),
         false
     ) AS r;
 END;
 $$;
-REVOKE ALL ON FUNCTION queue.enqueue(text, text, jsonb, integer, timestamptz, text, jsonb, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION queue.enqueue(text, text, jsonb, integer, timestamptz, text, jsonb, text) TO queue_producer;
+REVOKE ALL ON FUNCTION queue.enqueue(text, text, jsonb, integer, timestamptz, text, jsonb, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION queue.enqueue(text, text, jsonb, integer, timestamptz, text, jsonb, text, text) TO queue_producer;

@@ -5,7 +5,9 @@
 -- Errors carry SQLSTATEs of class QS (see the README) and name the bad value.
 -- A job's key_scope puts its key (given or rendered) in that caller's own key
 -- space, stored as '@<scope>:<key>'; keys given without a scope may not start
--- with '@', so no caller can reach into a scoped space.
+-- with '@', so no caller can reach into a scoped space. A job's ordering_key
+-- (given, or rendered from its type's ordering_key_template) is procrastinate's
+-- serial lock: queue.fetch_jobs runs one job of a key at a time, in order.
 -- Internal: callers use queue.enqueue or queue.enqueue_many, which pin the
 -- search_path this function resolves procrastinate's objects with.
 CREATE OR REPLACE FUNCTION queue.enqueue_jobs(jobs jsonb, label_index boolean)
@@ -80,9 +82,11 @@ BEGIN
             WHEN NOT e.meta_ok THEN 'bad_meta'
             WHEN NOT e.key_ok THEN 'bad_idempotency_key'
             WHEN NOT e.scope_ok THEN 'bad_key_scope'
+            WHEN NOT e.ordering_ok THEN 'bad_ordering_key'
             WHEN k.key IS NULL AND t.idempotency_key_template IS NOT NULL THEN 'key_fields_missing'
             WHEN octet_length(k.unscoped) > 512 THEN 'rendered_key_too_long'
-        END
+        END,
+        o.ordering_key
     )::queue.enqueue_row AS job
     FROM (
         SELECT
@@ -108,9 +112,12 @@ BEGIN
                     AND left(j.job ->> 'idempotency_key', 1) <> '@') AS key_ok,
             coalesce(jsonb_typeof(j.job -> 'key_scope'), 'null') = 'null'
                 OR (jsonb_typeof(j.job -> 'key_scope') = 'string'
-                    AND j.job ->> 'key_scope' ~ '^[A-Za-z0-9_-]{1,64}$') AS scope_ok
+                    AND j.job ->> 'key_scope' ~ '^[A-Za-z0-9_-]{1,64}$') AS scope_ok,
+            coalesce(jsonb_typeof(j.job -> 'ordering_key'), 'null') = 'null'
+                OR (jsonb_typeof(j.job -> 'ordering_key') = 'string'
+                    AND octet_length(j.job ->> 'ordering_key') BETWEEN 1 AND 512) AS ordering_ok
         FROM jsonb_array_elements(jobs) WITH ORDINALITY AS j(job, ord),
-            (VALUES ('{queue,job_type,data,priority,run_at,idempotency_key,key_scope,meta}'::text[])) AS known(fields)
+            (VALUES ('{queue,job_type,data,priority,run_at,idempotency_key,key_scope,ordering_key,meta}'::text[])) AS known(fields)
     ) AS e
     LEFT JOIN queue.queues AS q ON q.name = queue.canonical_queue_name(e.job ->> 'queue')
     LEFT JOIN queue.job_types AS t ON t.name = e.job ->> 'job_type'
@@ -130,6 +137,13 @@ BEGIN
         END AS key,
         u.unscoped
     ) AS k
+    CROSS JOIN LATERAL (
+        SELECT CASE
+            WHEN jsonb_typeof(e.job -> 'ordering_key') = 'string' THEN e.job ->> 'ordering_key'
+            WHEN t.ordering_key_template IS NOT NULL AND jsonb_typeof(e.job -> 'data') = 'object' THEN
+                queue.render_idempotency_key(t.ordering_key_template, e.job -> 'data', enqueued_at)
+        END AS ordering_key
+    ) AS o
     ) AS v;
 
     IF batch IS NULL THEN
@@ -161,7 +175,7 @@ BEGIN
            array_agg(b.job_type ORDER BY b.job_index),
            array_agg(b.args -> 'meta' ->> 'request_hash' ORDER BY b.job_index),
            procrastinate_defer_jobs_v1(array_agg(ROW(
-               b.queue_name, b.job_type, b.priority, NULL, NULL, b.args, b.run_at
+               b.queue_name, b.job_type, b.priority, b.ordering_key, NULL, b.args, b.run_at
            )::procrastinate_job_to_defer_v1 ORDER BY b.job_index))
     INTO deferred_index, deferred_keys, deferred_types, deferred_hashes, deferred_ids
     FROM unnest(batch) AS b

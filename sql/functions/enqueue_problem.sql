@@ -14,9 +14,9 @@ CROSS JOIN LATERAL (VALUES
     ('not_an_object', 'QS009',
      format('a job must be a JSON object, got %s', jsonb_typeof(job))),
     ('unknown_field', 'QS009', format(
-        'unknown field "%s" (fields: queue, job_type, data, priority, run_at, idempotency_key, key_scope, meta)',
+        'unknown field "%s" (fields: queue, job_type, data, priority, run_at, idempotency_key, key_scope, ordering_key, meta)',
         (SELECT min(f) FROM jsonb_object_keys(CASE WHEN jsonb_typeof(job) = 'object' THEN job END) AS f
-         WHERE f NOT IN ('queue', 'job_type', 'data', 'priority', 'run_at', 'idempotency_key', 'key_scope', 'meta')))),
+         WHERE f NOT IN ('queue', 'job_type', 'data', 'priority', 'run_at', 'idempotency_key', 'key_scope', 'ordering_key', 'meta')))),
     ('unknown_queue', 'QS001', format('unknown queue "%s" (queues: %s)',
         job ->> 'queue', (SELECT string_agg(q.name, ', ' ORDER BY q.name) FROM queue.queues AS q))),
     ('unknown_job_type', 'QS002', format('unknown job type "%s" (job types of queue "%s": %s)',
@@ -37,6 +37,9 @@ CROSS JOIN LATERAL (VALUES
     ('bad_idempotency_key', 'QS011', format(
         'idempotency_key must be a string of 1 to 512 bytes that does not start with "@" (which marks a key scope), got %s',
         left((job -> 'idempotency_key')::text, 80))),
+    ('bad_ordering_key', 'QS011', format(
+        'ordering_key must be a string of 1 to 512 bytes, got %s',
+        left((job -> 'ordering_key')::text, 80))),
     ('bad_key_scope', 'QS011', format(
         'key_scope must be 1 to 64 letters, digits, "-" or "_", got %s',
         left((job -> 'key_scope')::text, 80))),

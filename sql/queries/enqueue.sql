@@ -3,7 +3,7 @@
 SELECT job_id, duplicate
 FROM queue.enqueue(
     %(queue)s, %(job_type)s, %(data)s, %(priority)s, %(run_at)s, %(idempotency_key)s, %(meta)s,
-    %(key_scope)s
+    %(key_scope)s, %(ordering_key)s
 );
 
 -- name: enqueue_many :many

@@ -2,6 +2,7 @@
 
 import psycopg
 
+from app.services.enqueue import enqueue
 from tests.helpers.api import auth
 
 JOBS = "/api/v1/queue/jobs"
@@ -35,7 +36,7 @@ async def test_add_job_creates_it_and_get_shows_it(client, db_dsn):
         "queue": "money",
         "type": "payment-process",
         "status": "queued",
-        "options": {"priority": 9, "delay": None, "attempts": 4},
+        "options": {"priority": 9, "delay": None, "attempts": 4, "orderingKey": None},
     }
 
     shown = await client.get(f"{JOBS}/{body['jobId']}", headers=auth("user", sub="u-7"))
@@ -434,3 +435,30 @@ async def test_a_nul_byte_or_a_hostile_depth_in_data_is_a_422_naming_the_field(c
     )
     assert 400 <= nested.status_code < 500, nested.text
     assert nested.headers["Content-Type"].startswith("application/problem+json")
+
+
+async def test_an_ordering_key_from_http_and_python_becomes_the_jobs_serial_lock(
+    client, db_dsn
+):
+    body = {
+        "queue": "money",
+        "type": "refund-process",
+        "data": {"transactionId": "pi_1"},
+        "options": {"orderingKey": "venue-7-refunds"},
+    }
+    created = await client.post(JOBS, json=body, headers=auth("admin"))
+    assert created.status_code == 201, created.text
+    async with await psycopg.AsyncConnection.connect(db_dsn, autocommit=True) as conn:
+        python = await enqueue(
+            conn,
+            queue="money",
+            job_type="refund-process",
+            data={"transactionId": "pi_2"},
+            ordering_key="venue-7-refunds",
+        )
+    with psycopg.connect(db_dsn) as conn:
+        locks = conn.execute(
+            "SELECT lock FROM procrastinate_jobs WHERE id = ANY(%s) ORDER BY id",
+            ([created.json()["jobId"], python.job_id],),
+        ).fetchall()
+    assert locks == [("venue-7-refunds",), ("venue-7-refunds",)]

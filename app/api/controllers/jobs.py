@@ -52,7 +52,10 @@ IdempotencyKey = Annotated[
 def _options(options: JobOptionsIn | None) -> JobOptions:
     given = options or JobOptionsIn()
     return JobOptions(
-        priority=given.priority, delay_ms=given.delay, attempts=given.attempts
+        priority=given.priority,
+        delay_ms=given.delay,
+        attempts=given.attempts,
+        ordering_key=given.ordering_key,
     )
 
 

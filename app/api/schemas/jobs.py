@@ -31,6 +31,15 @@ class JobOptionsIn(Schema):
     attempts: int | None = Field(
         default=None, ge=1, le=10, description="Attempts before the job fails for good."
     )
+    ordering_key: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=512,
+        description=(
+            "Jobs of one ordering key run one at a time, in enqueue order "
+            "(webhook-deliver: per subscriber URL and stream unless given)."
+        ),
+    )
 
 
 class JobCreate(Schema):

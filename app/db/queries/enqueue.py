@@ -40,6 +40,7 @@ async def enqueue(
     idempotency_key: str | None,
     meta: dict[str, Any],
     key_scope: str | None = None,
+    ordering_key: str | None = None,
 ) -> EnqueuedRow:
     """Call `queue.enqueue` on the caller's connection (and transaction)."""
     params = {
@@ -51,6 +52,7 @@ async def enqueue(
         "idempotency_key": idempotency_key,
         "meta": Jsonb(meta),
         "key_scope": key_scope,
+        "ordering_key": ordering_key,
     }
     row = await fetch_one(conn, "enqueue", params, EnqueuedRow)
     if row is None:  # queue.enqueue returns exactly one row or raises
