@@ -47,12 +47,12 @@ FROM (
                WHEN 'held' THEN extract(epoch FROM r.hold_until - admission.at)::double precision
                WHEN 'concurrency' THEN least(1.0, greatest(0.05,
                    extract(epoch FROM l.earliest_expiry - admission.at)::double precision))
-               WHEN 'tokens' THEN (1 - t.tokens) / r.rate_per_s
+               WHEN 'tokens' THEN (1 - t.tokens) / queue.bucket_rate(r, admission.at)
                ELSE 0
            END,
            CASE v.verdict
                WHEN 'held' THEN r.hold_until
-               WHEN 'tokens' THEN admission.at + make_interval(secs => (1 - t.tokens) / r.rate_per_s)
+               WHEN 'tokens' THEN admission.at + make_interval(secs => (1 - t.tokens) / queue.bucket_rate(r, admission.at))
            END,
            NULL, NULL, t.tokens, l.in_flight, r.max_concurrent
     FROM queue.rate_limits AS r

@@ -2,7 +2,8 @@
 -- record the answer in the ledger, and move the breaker. outcome is one of
 -- succeeded, rejected (the provider refused: it is up), unavailable (5xx,
 -- timeout, unreachable: counts toward opening), rate_limited (holds the
--- bucket and its group for retry_after_s, or their cooldown, at least 1 s)
+-- bucket and its group for retry_after_s, or their cooldown, at least 1 s,
+-- and halves their rate, which recovers over recover_s: queue.bucket_rate)
 -- or not_sent (the call never left: nothing but the leases changes).
 -- A call that opens the breaker parks the breaker's waiting jobs
 -- (queue.hold_breaker_jobs). Returns the breaker's state after the call.
@@ -38,10 +39,13 @@ BEGIN
     WHERE s.key = ledger_key;
 
     IF outcome = 'rate_limited' THEN
+        -- Hold, and slow down: half the rate it has now, recovering from now.
         UPDATE queue.rate_limits AS x
         SET hold_until = greatest(coalesce(x.hold_until, at),
                                   at + make_interval(secs => coalesce(retry_after_s, greatest(x.cooldown_s, 1)))),
             tokens = 0,
+            rate_factor = greatest(0.1, queue.bucket_rate(x, at) / x.rate_per_s / 2),
+            slowed_at = at,
             updated_at = at
         WHERE x.name = bucket
            OR x.name = (SELECT y.group_name FROM queue.rate_limits AS y WHERE y.name = bucket);

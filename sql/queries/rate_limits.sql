@@ -1,7 +1,8 @@
 -- name: get_rate_limit :one
 -- A bucket as of now: tokens refilled to this instant, live leases.
 SELECT name, group_name, rate_per_s, burst, max_concurrent, cooldown_s, paused, tokens,
-       hold_until, active_leases, updated_at, breaker_state, breaker_retry_at
+       hold_until, active_leases, updated_at, breaker_state, breaker_retry_at,
+       effective_rate_per_s
 FROM queue.rate_limit_status
 WHERE name = %(name)s;
 

@@ -16,7 +16,8 @@ SELECT
      WHERE l.bucket = r.name AND l.expires_at > now()) AS active_leases,
     r.updated_at,
     b.state AS breaker_state,
-    b.retry_at AS breaker_retry_at
+    b.retry_at AS breaker_retry_at,
+    queue.bucket_rate(r, now()) AS effective_rate_per_s
 FROM queue.rate_limits AS r
 LEFT JOIN queue.circuit_breakers AS b ON b.provider = coalesce(r.group_name, r.name);
 GRANT SELECT ON queue.rate_limit_status TO queue_reader;

@@ -23,6 +23,7 @@ def _bucket(row: rate_limit_service.RateLimitRow) -> RateLimitStatus:
         key=row.name,
         group=row.group_name,
         rate_per_second=row.rate_per_s,
+        effective_rate_per_second=round(row.effective_rate_per_s, 3),
         burst=row.burst,
         max_concurrent=row.max_concurrent,
         cooldown_s=row.cooldown_s,

@@ -14,6 +14,9 @@ class RateLimitStatus(Schema):
     key: str
     group: str | None
     rate_per_second: float
+    effective_rate_per_second: float = Field(
+        description="The rate now: lower for a while after the provider answered 429."
+    )
     burst: int
     max_concurrent: int | None
     cooldown_s: float

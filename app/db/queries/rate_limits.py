@@ -25,6 +25,7 @@ class RateLimitRow:
     updated_at: datetime
     breaker_state: str | None
     breaker_retry_at: datetime | None
+    effective_rate_per_s: float
 
 
 @dataclass(frozen=True)
