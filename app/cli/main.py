@@ -126,5 +126,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ServiceError, MigrationError) as exc:
         print(f"queue-service: {exc}", file=sys.stderr)
         return 1
+    except UnsafeSettingsError as exc:
+        # A command that needs safe settings (serve: the JWT secret) refuses
+        # them with the reason, not a traceback.
+        print(f"queue-service: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130

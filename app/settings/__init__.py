@@ -7,7 +7,8 @@ environment.
 The package: `base` (what groups share), `groups` (database, API, workers,
 providers, logging), `overrides` (limits and alerts, with the RATE_LIMIT_* and
 ALERT_THRESHOLD_* families), `model` (`Settings`), `service_links` (the
-variables Kubernetes injects) and `environment` (the check of unknown names).
+variables Kubernetes injects), `legacy` (the old service's variables) and
+`environment` (the check of unknown and old names).
 """
 
 import functools
@@ -16,9 +17,11 @@ import os
 from app.settings.environment import (
     OTHER_KNOWN_VARIABLES,
     OWN_PREFIXES,
+    OldVariable,
     UnknownVariable,
     check_unknown_variables,
     known_variables,
+    old_variables,
     unknown_variables,
 )
 from app.settings.groups import (
@@ -49,6 +52,7 @@ __all__ = [
     "DatabaseSettings",
     "LimitSettings",
     "LogSettings",
+    "OldVariable",
     "ProviderSettings",
     "QueueThresholdOverride",
     "RateLimitOverride",
@@ -62,6 +66,7 @@ __all__ = [
     "is_service_link",
     "known_variables",
     "load_settings",
+    "old_variables",
     "queue_threshold_overrides",
     "rate_limit_overrides",
     "unknown_variables",
@@ -72,8 +77,9 @@ def load_settings(*, dev: bool = False) -> Settings:
     """Read the settings; `dev` forces the dev environment.
 
     Variables that look like ours but name no setting are logged as warnings
-    and ignored (`check_unknown_variables`); Kubernetes service links are
-    neither reported nor read as settings. Commands that serve requests also
+    and ignored, and the old service's variables are logged as warnings naming
+    what they are read as or why they have no effect (`check_unknown_variables`);
+    Kubernetes service links are neither reported nor read as settings. Commands that serve requests also
     call `check_safe()`; the others (migrate, enqueue, worker) use no secret
     that the check guards.
     """

@@ -11,17 +11,19 @@ from app.settings.service_links import is_service_link
 logger = logging.getLogger("app.settings")
 
 
-def env_alias(name: str) -> AliasChoices:
+def env_alias(name: str, *deprecated: str) -> AliasChoices:
     """Read a field from the environment name `name`, or its lower-cased field name.
 
     Both are accepted so tests and callers can build settings with keyword
-    arguments.
+    arguments. `deprecated` are the old service's names of the same setting
+    (`legacy`): read when `name` is unset, since the first name set wins; the
+    environment check warns about each one that is set.
     """
-    return AliasChoices(name, name.lower())
+    return AliasChoices(name, *deprecated, name.lower())
 
 
 def env_names(group: type[BaseSettings], field_name: str) -> tuple[str, ...]:
-    """Return the environment names one field of `group` reads."""
+    """Return the environment names one field of `group` reads: ours, then deprecated ones."""
     alias = group.model_fields[field_name].validation_alias
     if not isinstance(alias, AliasChoices):
         return ()

@@ -1,5 +1,6 @@
 """The plain settings groups: database, API, workers, providers, logging."""
 
+import os
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -15,6 +16,7 @@ from pydantic import (
 from pydantic_settings import NoDecode
 
 from app.settings.base import Group, env_alias
+from app.settings.legacy import database_url
 
 DEV_JWT_SECRET = "dev-only-secret-change-me"  # noqa: S105 - refused outside dev
 # The values the shipped examples (.env.example, ops/k8s/secret.example.yaml)
@@ -29,7 +31,8 @@ class DatabaseSettings(Group):
     """How to reach PostgreSQL and how our sessions behave."""
 
     url: str | None = Field(
-        default=None,
+        # Unset, an old deployment's DB_HOST, DB_PORT... make it.
+        default_factory=lambda: database_url(os.environ),
         validation_alias=env_alias("DATABASE_URL"),
         description="PostgreSQL DSN. Unset: `queue-service dev` starts an embedded PostgreSQL.",
     )
@@ -231,7 +234,7 @@ class ProviderSettings(Group):
     )
     twilio_from: str | None = Field(
         default=None,
-        validation_alias=env_alias("TWILIO_FROM"),
+        validation_alias=env_alias("TWILIO_FROM", "TWILIO_PHONE"),
         description="Sender number, E.164.",
     )
     twilio_api_base: str = Field(

@@ -1,5 +1,6 @@
 """`Settings`: every group nested, and the check of dev-only defaults."""
 
+import os
 from typing import Literal
 
 from pydantic import Field
@@ -14,6 +15,7 @@ from app.settings.groups import (
     ProviderSettings,
     WorkerSettings,
 )
+from app.settings.legacy import queue_env
 from app.settings.overrides import AlertSettings, LimitSettings
 
 
@@ -25,7 +27,8 @@ class Settings(Group):
     """All settings, grouped. Environment names are the plain ones of design §9."""
 
     env: Literal["dev", "test", "prod"] = Field(
-        default="prod",
+        # prod, or an old deployment's NODE_ENV=test.
+        default_factory=lambda: queue_env(os.environ),
         validation_alias=env_alias("QUEUE_ENV"),
         description="dev allows the unsafe defaults (dev JWT secret).",
     )

@@ -5,6 +5,10 @@ overrides a provider bucket's limits or a queue's alert thresholds with one
 variable per field; the variables of one bucket or queue become one model.
 These names are no field's, so the environment check asks `is_override` before
 calling a name unknown.
+
+The old service's one variable per provider or queue (RATE_LIMIT_STRIPE,
+ALERT_THRESHOLD_MONEY_QUEUE) is read as the family variable it meant
+(`RATE_LIMIT_RENAMES`, `QUEUE_THRESHOLD_RENAMES`); the family name wins.
 """
 
 import os
@@ -23,6 +27,7 @@ from pydantic import (
 )
 
 from app.settings.base import Group, env_alias
+from app.settings.legacy import Renamed, with_old_names
 
 _Override = TypeVar("_Override", bound=BaseModel)
 
@@ -82,14 +87,35 @@ class RateLimitOverride(BaseModel):
     cooldown_s: NonNegativeFloat | None = None
 
 
+# The old service's RATE_LIMIT_<PROVIDER>: that provider's calls per second.
+RATE_LIMIT_RENAMES = (
+    Renamed("RATE_LIMIT_STRIPE", "RATE_LIMIT_STRIPE_PER_S"),
+    Renamed("RATE_LIMIT_SENDGRID", "RATE_LIMIT_SENDGRID_PER_S"),
+    Renamed(
+        "RATE_LIMIT_TWILIO",
+        "RATE_LIMIT_TWILIO_PER_S",
+        how=" (the twilio group, shared by SMS and voice as before)",
+    ),
+    # The old Solana RPC bucket (10/s, burst 30, 5 at once) limited NFT mints;
+    # the minting bucket took its limits and its job type.
+    Renamed(
+        "RATE_LIMIT_SOLANA",
+        "RATE_LIMIT_MINTING_PER_S",
+        how=" (the minting bucket of nft-mint, which replaced the Solana RPC's)",
+    ),
+)
+
+
 def rate_limit_overrides(environ: Mapping[str, str]) -> tuple[RateLimitOverride, ...]:
     """Return the bucket overrides named by RATE_LIMIT_<BUCKET>_<FIELD> variables.
+
+    The old service's RATE_LIMIT_<PROVIDER> count as RATE_LIMIT_<BUCKET>_PER_S.
 
     Raises:
         ValueError: a value is not a positive number (naming the variable).
     """
     return _named_overrides(
-        environ,
+        with_old_names(environ, RATE_LIMIT_RENAMES),
         _RATE_LIMIT_OVERRIDE,
         RateLimitOverride,
         prefix="RATE_LIMIT_",
@@ -117,16 +143,43 @@ class QueueThresholdOverride(BaseModel):
     max_failed_per_hour: PositiveInt | None = None
 
 
+def _minutes_to_seconds(value: str) -> str:
+    try:
+        return str(float(value) * 60)
+    except ValueError:
+        # Left as it is, for the model to refuse naming the variables.
+        return value
+
+
+# The old service's per-queue depth and (money only) job age in minutes.
+QUEUE_THRESHOLD_RENAMES = (
+    Renamed("ALERT_THRESHOLD_MONEY_QUEUE", "ALERT_THRESHOLD_MONEY_MAX_WAITING"),
+    Renamed(
+        "ALERT_THRESHOLD_MONEY_AGE_MINUTES",
+        "ALERT_THRESHOLD_MONEY_MAX_OLDEST_AGE_S",
+        how=" (minutes x 60)",
+        convert=_minutes_to_seconds,
+    ),
+    Renamed("ALERT_THRESHOLD_COMM_QUEUE", "ALERT_THRESHOLD_COMMUNICATION_MAX_WAITING"),
+    Renamed(
+        "ALERT_THRESHOLD_BACKGROUND_QUEUE", "ALERT_THRESHOLD_BACKGROUND_MAX_WAITING"
+    ),
+)
+
+
 def queue_threshold_overrides(
     environ: Mapping[str, str],
 ) -> tuple[QueueThresholdOverride, ...]:
     """Return the queue thresholds named by ALERT_THRESHOLD_<QUEUE>_<FIELD> variables.
 
+    The old service's ALERT_THRESHOLD_<QUEUE>_QUEUE and _AGE_MINUTES count as
+    ALERT_THRESHOLD_<QUEUE>_MAX_WAITING and _MAX_OLDEST_AGE_S.
+
     Raises:
         ValueError: a value is not a positive number (naming the variable).
     """
     return _named_overrides(
-        environ,
+        with_old_names(environ, QUEUE_THRESHOLD_RENAMES),
         _QUEUE_THRESHOLD_OVERRIDE,
         QueueThresholdOverride,
         prefix="ALERT_THRESHOLD_",

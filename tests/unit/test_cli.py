@@ -48,3 +48,23 @@ def test_importing_the_cli_loads_no_worker_or_benchmark_code():
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('workers', 'bench')))"
     )
     assert loaded == "[]"
+
+
+def test_serve_with_a_short_secret_says_why_and_exits_2_without_a_traceback():
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "serve"],
+        cwd=REPO,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "QUEUE_ENV": "prod",
+            "JWT_SECRET": "<256-bit-secret>",
+            "DATABASE_URL": "postgresql://nobody@127.0.0.1:9/none",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "JWT_SECRET" in result.stderr
