@@ -149,7 +149,17 @@ def create_app(settings: Settings) -> Litestar:
     # request too; then the limit of callers that authentication refuses.
     outermost: list[Any] = [request_id_middleware]
     if settings.api.rate_limit_per_minute:
-        limit = rate_limit_config(settings.api.rate_limit_per_minute, pool)
+        api = settings.api
+        base = "/api/v1/queue"
+        limit = rate_limit_config(
+            api.rate_limit_per_minute,
+            pool,
+            endpoint_limits=(
+                (f"{base}/jobs", api.rate_limit_jobs_per_minute),
+                (f"{base}/queues", api.rate_limit_queues_per_minute),
+                (f"{base}/metrics", api.rate_limit_metrics_per_minute),
+            ),
+        )
         middleware.append(limit.middleware)
         outermost.append(refused_callers_limit(limit))
     return Litestar(

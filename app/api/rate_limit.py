@@ -7,6 +7,10 @@ identification, exclusions and headers, but counts in a fixed window shared
 by every API process, through leases of a few requests at a time
 (`app.services.api_limits`). Each response carries X-RateLimit-*; past the
 limit, 429 with Retry-After.
+
+Endpoint limits (the old service's `/jobs`, `/queues`, `/metrics` limits) are
+counted beside the global one, per caller and path family: a request spends
+one of each that applies, and the headers tell the one with less left.
 """
 
 from collections.abc import Callable
@@ -33,8 +37,11 @@ class SharedRateLimitConfig(RateLimitConfig):
     """Litestar's configuration, plus the pool the counters live in."""
 
     pool: Callable[[], Pool] = field(default=lambda: _no_pool())
+    # (path prefix, requests per window) of the endpoint families with a
+    # limit of their own, besides the global one.
+    endpoint_limits: tuple[tuple[str, int], ...] = ()
     # Made on first use and shared by the middleware of every route: the quota
-    # cache (once the lifespan has opened the pool) and the fixed headers.
+    # caches (once the lifespan has opened the pool) and the fixed headers.
     shared: dict[str, Any] = field(default_factory=dict)
 
 
@@ -58,47 +65,59 @@ class SharedRateLimitMiddleware(RateLimitMiddleware):
             if not await self.check_throttle_handler(request):
                 await self.app(scope, receive, send)
                 return
-        verdict = await self._quota().take(_caller_of(scope))
-        varying = [
-            (b"x-ratelimit-remaining", str(verdict.remaining).encode()),
-            (b"x-ratelimit-reset", str(verdict.reset_in_s).encode()),
-        ]
+        caller = _caller_of(scope)
+        verdict = await _quota_of(self.config).take(caller)
+        limit = self.max_requests
+        if verdict.allowed:
+            family = _family_of(self.config, scope["path"])
+            if family is not None:
+                prefix, family_limit = family
+                own = await _quota_of(self.config, prefix, family_limit).take(
+                    f"{caller}|{prefix}"
+                )
+                if not own.allowed or own.remaining < verdict.remaining:
+                    verdict, limit = own, family_limit
+        window_s = DURATION_VALUES[self.unit]
         if not verdict.allowed:
             raise TooManyRequestsException(
                 headers={
-                    "X-RateLimit-Policy": f"{self.max_requests}; w={DURATION_VALUES[self.unit]}",
-                    "X-RateLimit-Limit": str(self.max_requests),
+                    "X-RateLimit-Policy": f"{limit}; w={window_s}",
+                    "X-RateLimit-Limit": str(limit),
                     "X-RateLimit-Remaining": "0",
                     "X-RateLimit-Reset": str(verdict.reset_in_s),
                 }
             )
-        await self.app(
-            scope, receive, _with_headers(send, [*self._fixed_headers(), *varying])
-        )
-
-    def _fixed_headers(self) -> list[tuple[bytes, bytes]]:
-        fixed = self.config.shared.get("headers")
-        if fixed is None:
-            window_s = DURATION_VALUES[self.unit]
-            fixed = [
-                (b"x-ratelimit-policy", f"{self.max_requests}; w={window_s}".encode()),
-                (b"x-ratelimit-limit", str(self.max_requests).encode()),
-            ]
-            self.config.shared["headers"] = fixed
-        return fixed
-
-    def _quota(self) -> QuotaCache:
-        return _quota_of(self.config)
+        headers = [
+            (b"x-ratelimit-policy", f"{limit}; w={window_s}".encode()),
+            (b"x-ratelimit-limit", str(limit).encode()),
+            (b"x-ratelimit-remaining", str(verdict.remaining).encode()),
+            (b"x-ratelimit-reset", str(verdict.reset_in_s).encode()),
+        ]
+        await self.app(scope, receive, _with_headers(send, headers))
 
 
-def _quota_of(config: SharedRateLimitConfig) -> QuotaCache:
-    # One cache per app (Litestar builds a middleware per route), made on
-    # first use, once the lifespan has opened the pool.
-    cache = config.shared.get("cache")
+def _family_of(config: SharedRateLimitConfig, path: str) -> tuple[str, int] | None:
+    for prefix, limit in config.endpoint_limits:
+        if path == prefix or path.startswith(prefix + "/"):
+            return prefix, limit
+    return None
+
+
+def _quota_of(
+    config: SharedRateLimitConfig, family: str = "", limit: int | None = None
+) -> QuotaCache:
+    # One cache per app and limit (Litestar builds a middleware per route),
+    # made on first use, once the lifespan has opened the pool.
+    caches: dict[str, QuotaCache] = config.shared.setdefault("caches", {})
+    cache = caches.get(family)
     if cache is None:
-        unit, limit = config.rate_limit
-        cache = QuotaCache(config.pool(), limit=limit, window_s=DURATION_VALUES[unit])
-        config.shared["cache"] = cache
+        unit, default = config.rate_limit
+        cache = QuotaCache(
+            config.pool(),
+            limit=default if limit is None else limit,
+            window_s=DURATION_VALUES[unit],
+        )
+        caches[family] = cache
     return cache
 
 
@@ -160,13 +179,20 @@ def _caller(request: Request[Any, Any, Any]) -> str:
 
 
 def rate_limit_config(
-    per_minute: int, pool: Callable[[], Pool]
+    per_minute: int,
+    pool: Callable[[], Pool],
+    endpoint_limits: tuple[tuple[str, int], ...] = (),
 ) -> SharedRateLimitConfig:
-    """Return the middleware's configuration for `per_minute` requests per caller."""
+    """Return the middleware's configuration for `per_minute` requests per caller.
+
+    `endpoint_limits`: (path prefix, requests per minute) counted beside it;
+    a limit of 0 is left out.
+    """
     return SharedRateLimitConfig(
         rate_limit=("minute", per_minute),
         exclude=OPEN_PATHS,
         identifier_for_request=_caller,
         middleware_class=SharedRateLimitMiddleware,
         pool=pool,
+        endpoint_limits=tuple((p, n) for p, n in endpoint_limits if n > 0),
     )

@@ -97,6 +97,25 @@ class ApiSettings(Group):
         validation_alias=env_alias("API_RATE_LIMIT_PER_MINUTE"),
         description="Requests per minute per caller (token subject, else address); 0 turns it off.",
     )
+    # The old service's endpoint limits, counted beside the global one.
+    rate_limit_jobs_per_minute: int = Field(
+        default=0,
+        ge=0,
+        validation_alias=env_alias("API_RATE_LIMIT_JOBS_PER_MINUTE"),
+        description="Requests per minute per caller to /jobs; 0: the global limit only.",
+    )
+    rate_limit_queues_per_minute: int = Field(
+        default=0,
+        ge=0,
+        validation_alias=env_alias("API_RATE_LIMIT_QUEUES_PER_MINUTE"),
+        description="Requests per minute per caller to /queues; 0: the global limit only.",
+    )
+    rate_limit_metrics_per_minute: int = Field(
+        default=0,
+        ge=0,
+        validation_alias=env_alias("API_RATE_LIMIT_METRICS_PER_MINUTE"),
+        description="Requests per minute per caller to /metrics/*; 0: the global limit only.",
+    )
     db_acquire_timeout_s: PositiveFloat = Field(
         default=2.0,
         validation_alias=env_alias("API_DB_ACQUIRE_TIMEOUT_S"),

@@ -68,3 +68,33 @@ async def test_requests_refused_by_authentication_are_limited_by_address(db_dsn)
         assert 1 <= int(answers[3].headers["Retry-After"]) <= 60
         # A caller with a valid token from the same address has its own window.
         assert (await client.get(QUEUES, headers=auth("admin"))).status_code == 200
+
+
+async def test_endpoint_limits_count_beside_the_global_one(db_dsn):
+    async with api_client(
+        db_dsn,
+        rate_limit_per_minute=10,
+        rate_limit_queues_per_minute=2,
+        rate_limit_metrics_per_minute=3,
+    ) as client:
+        caller = auth("admin", sub="endpoints")
+        first = await client.get(QUEUES, headers=caller)
+        # The tighter limit is the one the headers tell.
+        assert (
+            first.headers["X-RateLimit-Limit"],
+            first.headers["X-RateLimit-Remaining"],
+        ) == ("2", "1")
+        assert (
+            await client.get(f"{QUEUES}/money/status", headers=caller)
+        ).status_code == 200
+        refused = await client.get(QUEUES, headers=caller)
+        assert refused.status_code == 429
+        assert refused.headers["X-RateLimit-Limit"] == "2"
+        # /metrics has its own window, and other paths only the global one.
+        summary = "/api/v1/queue/metrics/summary"
+        assert (await client.get(summary, headers=caller)).status_code == 200
+        alerts = await client.get("/api/v1/queue/alerts", headers=caller)
+        assert alerts.status_code == 200 and alerts.headers["X-RateLimit-Limit"] == "10"
+        # The global limit still counts every request: 3 /queues (one refused
+        # by its own limit, after spending a global one), 1 /metrics, 1 /alerts.
+        assert alerts.headers["X-RateLimit-Remaining"] == "5"

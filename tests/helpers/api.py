@@ -19,9 +19,14 @@ def test_settings(
     *,
     rate_limit_per_minute: int = 600,
     providers: ProviderSettings | None = None,
+    **api_settings: object,
 ) -> Settings:
-    """Settings of an API under test."""
-    api = ApiSettings(jwt_secret=SECRET, rate_limit_per_minute=rate_limit_per_minute)
+    """Settings of an API under test; `api_settings` are more ApiSettings fields."""
+    api = ApiSettings(
+        jwt_secret=SECRET,
+        rate_limit_per_minute=rate_limit_per_minute,
+        **api_settings,  # type: ignore[arg-type]
+    )
     return Settings(
         env="test",
         database=DatabaseSettings(url=dsn),
@@ -53,10 +58,14 @@ async def api_client(
     *,
     rate_limit_per_minute: int = 600,
     providers: ProviderSettings | None = None,
+    **api_settings: object,
 ) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
     """Yield a test client of the API on `dsn`."""
     settings = test_settings(
-        dsn, rate_limit_per_minute=rate_limit_per_minute, providers=providers
+        dsn,
+        rate_limit_per_minute=rate_limit_per_minute,
+        providers=providers,
+        **api_settings,
     )
     async with AsyncTestClient(app=create_app(settings)) as client:
         yield client
