@@ -1,7 +1,13 @@
 """Every metric of the service, declared once with its help text.
 
-Names keep the old service's (design §8) so its dashboards keep working; labels
-never carry ids or messages.
+The old service's metrics (design §8) keep their names, types and label names,
+so its dashboards keep working: the gauges `queue_depth`,
+`oldest_job_age_seconds` and `failed_jobs_total`, which the API reads from the
+database at scrape time, and the counters `job_results_total` (with the old
+`success` and `failure` results), `job_processing_duration_seconds` and
+`alerts_sent_total`, counted by the process that did the work. README
+"Monitoring and alerts" says what each is computed from. Labels never carry ids
+or messages.
 """
 
 from collections.abc import Iterable
@@ -14,29 +20,69 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.metrics_core import Metric
 
 __all__ = ["CONTENT_TYPE_LATEST", "exposition"]
 
-JOB_RESULTS = Counter(
+# The old service counted every attempt as one of two results (Bull's
+# `completed` and `failed` events: an attempt that fails and is retried is a
+# failure too), and its dashboards select on them.
+OLD_RESULTS = {"succeeded": "success", "deduplicated": "success", "failed": "failure"}
+# The old service's duration buckets, kept among finer and longer ones so its
+# dashboards find the same bounds.
+OLD_DURATION_BUCKETS = (0.1, 0.5, 1, 2, 5, 10, 30, 60)
+
+
+class JobResultsCounter(Counter):
+    """A counter of attempts by result that also reports the old service's results.
+
+    `success` and `failure` are summed from the same children when the metric
+    is collected, so they never drift from the results they are made of; a sum
+    over every result counts those attempts twice, so select the results you sum.
+    """
+
+    def collect(self) -> Iterable[Metric]:
+        """Return the family with the old results appended to its samples."""
+        families = list(super().collect())
+        for family in families:
+            total = family.name + "_total"
+            sums: dict[tuple[str, str, str], float] = {}
+            for sample in family.samples:
+                old = OLD_RESULTS.get(sample.labels.get("result", ""))
+                if old is not None and sample.name == total:
+                    key = (sample.labels["queue_name"], sample.labels["job_type"], old)
+                    sums[key] = sums.get(key, 0.0) + sample.value
+            for (queue, job_type, result), value in sorted(sums.items()):
+                labels = {"queue_name": queue, "job_type": job_type, "result": result}
+                family.add_sample(total, labels, value)
+        return families
+
+
+JOB_RESULTS = JobResultsCounter(
     "job_results_total",
-    "Attempts that ended, by queue, job type and result "
-    "(succeeded, failed, retried, aborted, interrupted, deduplicated).",
+    "Attempts that ended, by queue, job type and result (succeeded, failed, "
+    "interrupted, aborted, rate_limited, deduplicated; and the old service's "
+    "success = succeeded + deduplicated, failure = every failed attempt).",
     ["queue_name", "job_type", "result"],
 )
 JOB_DURATION = Histogram(
     "job_processing_duration_seconds",
     "Time a job's task body ran, per attempt.",
     ["queue_name", "job_type"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
+    buckets=sorted(
+        {0.005, 0.01, 0.025, 0.05, 0.25, 2.5, 120, 300, *OLD_DURATION_BUCKETS}
+    ),
 )
 JOB_RETRIES = Counter(
     "job_retries_total",
     "Attempts that failed and were scheduled for another attempt.",
     ["queue_name", "job_type"],
 )
+# Not `failed_jobs_total`: that is the old service's gauge (FAILED_JOBS_KEPT),
+# and one name cannot be a counter on the workers and a gauge on the API.
 FAILED_JOBS = Counter(
-    "failed_jobs_total",
-    "Jobs that failed for good (dead-lettered), by queue.",
+    "jobs_dead_lettered_total",
+    "Jobs that failed for good (dead-lettered), by queue, counted by the worker that failed them.",
     ["queue_name"],
 )
 JOBS_RESCUED = Counter(
@@ -67,6 +113,14 @@ OLDEST_JOB_AGE = Gauge(
     ["queue_name"],
 )
 QUEUE_PAUSED = Gauge("queue_paused", "1 when the queue is paused.", ["queue_name"])
+# A gauge named like a counter, as the old service named it: its dashboards
+# read that name, so promtool's one naming finding on the API is expected.
+FAILED_JOBS_KEPT = Gauge(
+    "failed_jobs_total",
+    "Jobs failed for good and still kept (queue.failures), per queue, read from "
+    "the database at scrape time (the old service's gauge and name).",
+    ["queue_name"],
+)
 
 ENQUEUED_JOBS = Counter(
     "enqueued_jobs_total",
@@ -133,7 +187,7 @@ RATE_LIMIT_WAITS = Counter(
 
 
 class QueueHealth(Protocol):
-    """What the queue and worker gauges read: a row of queue.queue_health."""
+    """What the queue and worker gauges read: a queue of the scrape's one read."""
 
     @property
     def queue_name(self) -> str: ...
@@ -149,10 +203,12 @@ class QueueHealth(Protocol):
     def oldest_waiting_age_s(self) -> float | None: ...
     @property
     def workers_alive(self) -> int: ...
+    @property
+    def failed_jobs(self) -> int: ...
 
 
 class DatabaseHealth(Protocol):
-    """A row of queue.database_health."""
+    """The database's health, as queue.database_health reads it."""
 
     @property
     def dead_tuples(self) -> int: ...
@@ -177,6 +233,7 @@ def observe_health(queues: Iterable[QueueHealth], database: DatabaseHealth) -> N
         OLDEST_JOB_AGE.labels(queue).set(row.oldest_waiting_age_s or 0)
         QUEUE_PAUSED.labels(queue).set(1 if row.paused else 0)
         WORKERS_ALIVE.labels(queue).set(row.workers_alive)
+        FAILED_JOBS_KEPT.labels(queue).set(row.failed_jobs)
     STALLED_JOBS.set(database.stalled_jobs)
     DB_DEAD_TUPLES.labels(HOT_TABLE).set(database.dead_tuples)
     vacuum_age = database.last_vacuum_age_s

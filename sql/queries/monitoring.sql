@@ -10,6 +10,21 @@ FROM queue.queue_health(%(stalled_after_s)s);
 SELECT dead_tuples, live_tuples, last_vacuum_age_s, oldest_transaction_age_s, stalled_jobs
 FROM queue.database_health(%(stalled_after_s)s);
 
+-- name: scrape_health :many
+-- One read per Prometheus scrape: each queue now, its kept dead letters, and the database's health.
+SELECT h.queue_name, h.paused, h.waiting, h.scheduled, h.running, h.oldest_waiting_age_s,
+       h.workers_alive,
+       -- Index-only on procrastinate_jobs_failed_idx: its cost grows with the dead
+       -- letters retention keeps (keep_failed), not with the jobs that succeeded.
+       (SELECT count(*) FROM procrastinate_jobs AS j
+        WHERE j.queue_name = h.queue_name AND j.status = 'failed') AS failed_jobs,
+       d.dead_tuples, d.last_vacuum_age_s, d.oldest_transaction_age_s, d.stalled_jobs
+FROM queue.queue_health(%(stalled_after_s)s) AS h
+-- queue.queues is never empty (migrations seed it, job types reference it), so
+-- the database's one row always comes back, repeated on each queue's row.
+CROSS JOIN queue.database_health(%(stalled_after_s)s) AS d
+ORDER BY h.queue_name;
+
 -- name: capture_queue_metrics :one
 -- Snapshot every queue into queue.queue_metrics; returns how many.
 SELECT queue.capture_queue_metrics();

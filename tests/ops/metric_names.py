@@ -17,8 +17,9 @@ HTTP = frozenset(
 PROCESS = frozenset({"process_resident_memory_bytes", "process_cpu_seconds_total"})
 PROMETHEUS = frozenset({"up", "ALERTS", "ALERTS_FOR_STATE"})
 
+# A declaration calls a metric class or a subclass of one (JobResultsCounter).
 _DECLARATION = re.compile(
-    r"\b(?:Counter|Gauge|Histogram|Summary)\(\s*\"([a-zA-Z_:][a-zA-Z0-9_:]*)\""
+    r"\b\w*(?:Counter|Gauge|Histogram|Summary)\(\s*\"([a-zA-Z_:][a-zA-Z0-9_:]*)\""
 )
 _SERIES_SUFFIXES = ("_bucket", "_count", "_sum", "_created")
 

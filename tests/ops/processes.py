@@ -17,10 +17,26 @@ from tests.helpers.workers import ROOT, wait_for
 JWT_SECRET = "ops-test-secret-that-is-long-enough-for-hs256"  # noqa: S105 - test only
 
 
-def get(url: str, *, timeout: float = 5) -> tuple[int, str]:
+def get(
+    url: str, *, timeout: float = 5, headers: dict[str, str] | None = None
+) -> tuple[int, str]:
     """GET `url` on this machine; return the status and the body."""
+    return _send(url, timeout=timeout, headers=headers or {})
+
+
+def post(url: str, body: object, *, headers: dict[str, str]) -> tuple[int, str]:
+    """POST `body` as JSON to `url` on this machine; return the status and the body."""
+    data = json.dumps(body).encode()
+    headers = {"Content-Type": "application/json", **headers}
+    return _send(url, timeout=5, headers=headers, data=data)
+
+
+def _send(
+    url: str, *, timeout: float, headers: dict[str, str], data: bytes | None = None
+) -> tuple[int, str]:
+    request = urllib.request.Request(url, data=data, headers=headers)  # noqa: S310 - our own local servers
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - our own local servers
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - our own local servers
             return response.status, response.read().decode()
     except urllib.error.HTTPError as error:
         with error:

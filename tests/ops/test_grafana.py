@@ -75,6 +75,7 @@ def test_expressions_read_only_known_metrics():
         "job_results_total",
         "job_processing_duration_seconds",
         "failed_jobs_total",
+        "jobs_dead_lettered_total",
         "alerts_sent_total",
         "workers_alive",
         "circuit_breaker_state",

@@ -145,6 +145,6 @@ def test_thresholds_are_the_queues_own(db_dsn):
             by_name["QueueOldestJobTooOld"], "oldest_job_age_seconds"
         ) == oldest_age / timedelta(seconds=1), queue
         assert (
-            _threshold(by_name["QueueFailureRateHigh"], "failed_jobs_total")
+            _threshold(by_name["QueueFailureRateHigh"], "jobs_dead_lettered_total")
             == failed_per_hour
         ), queue

@@ -24,9 +24,9 @@ def _enqueue_waiting_jobs(dsn: str, *, background: int, money: int) -> None:
             "queue": "money",
             "job_type": "payment-process",
             "data": {
-                "venueId": "v1",
-                "userId": "u1",
-                "eventId": "e1",
+                "venueId": "00000000-0000-4000-8000-000000000001",
+                "userId": "00000000-0000-4000-8000-000000000002",
+                "eventId": "00000000-0000-4000-8000-000000000003",
                 "amount": 100 + index,
                 "currency": "USD",
                 "paymentMethodId": "pm_1",

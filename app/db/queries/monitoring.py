@@ -39,6 +39,24 @@ class DatabaseHealthRow:
     stalled_jobs: int
 
 
+@dataclass(frozen=True)
+class ScrapeRow:
+    """What a Prometheus scrape reads of one queue, beside the database's health."""
+
+    queue_name: str
+    paused: bool
+    waiting: int
+    scheduled: int
+    running: int
+    oldest_waiting_age_s: float | None
+    workers_alive: int
+    failed_jobs: int
+    dead_tuples: int
+    last_vacuum_age_s: float | None
+    oldest_transaction_age_s: float | None
+    stalled_jobs: int
+
+
 async def queue_health(
     conn: Connection, *, stalled_after_s: float
 ) -> list[QueueHealthRow]:
@@ -56,6 +74,15 @@ async def database_health(
     if row is None:  # the function always returns one row
         raise RuntimeError("queue.database_health returned no row")
     return row
+
+
+async def scrape_health(conn: Connection, *, stalled_after_s: float) -> list[ScrapeRow]:
+    """Return each queue and its kept dead letters, the database's health on every row."""
+    params = {"stalled_after_s": stalled_after_s}
+    rows = await fetch_all(conn, "scrape_health", params, ScrapeRow)
+    if not rows:  # migrations seed the queues, and job types keep them there
+        raise RuntimeError("queue.queues is empty: run `queue-service migrate`")
+    return rows
 
 
 async def capture_queue_metrics(conn: Connection) -> int:
