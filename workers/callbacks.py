@@ -22,8 +22,11 @@ logger = logging.getLogger(__name__)
 
 def callback_url(job: Job) -> str | None:
     """Return the URL the job asked to be called back at, if any."""
-    data = job.task_kwargs.get("data")
-    meta = job.task_kwargs.get("meta")
+    return callback_url_of(job.task_kwargs.get("data"), job.task_kwargs.get("meta"))
+
+
+def callback_url_of(data: Any, meta: Any) -> str | None:
+    """Return the callback URL of a job's envelope (`data`, `meta`), if any."""
     for source, name in ((meta, "callback_url"), (data, "callbackUrl")):
         url = source.get(name) if isinstance(source, dict) else None
         if isinstance(url, str) and url:

@@ -26,9 +26,11 @@ from app.api.controllers.alerts import AlertController
 from app.api.controllers.health import health, live, prometheus, ready
 from app.api.controllers.jobs import JobController
 from app.api.controllers.metrics import MetricsController
+from app.api.controllers.old_probes import old_health, old_ready
 from app.api.controllers.queues import QueueController
 from app.api.controllers.rate_limits import RateLimitController
 from app.api.controllers.schedules import ScheduleController
+from app.api.controllers.webhooks import stripe_event
 from app.api.documented import ClosedBodiesSchemaPlugin
 from app.api.problems import problem_details_plugin
 from app.api.rate_limit import rate_limit_config, refused_callers_limit
@@ -134,6 +136,9 @@ def create_app(settings: Settings) -> Litestar:
         live,
         ready,
         prometheus,
+        old_health,
+        old_ready,
+        stripe_event,
         create_static_files_router(path=ASSETS, directories=[SWAGGER_ASSETS]),
     ]
     middleware: list[Any] = [

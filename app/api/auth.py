@@ -21,8 +21,17 @@ from litestar.security.jwt import JWTAuth, JWTAuthenticationMiddleware, Token
 from app.domain.access import Principal, Role
 from app.settings import ApiSettings
 
-# Paths anyone may call: probes, Prometheus, the API's own description.
-OPEN_PATHS = ["^/health", "^/metrics$", "^/schema"]
+# Paths anyone may call: probes, Prometheus, the API's own description, and
+# Stripe's events, which prove themselves by their signature instead of a
+# token (app.api.controllers.webhooks). Exact, so no other path opens with it.
+# The old service's probes too, exactly: nothing else under /api/v1/queue.
+OPEN_PATHS = [
+    "^/health",
+    "^/metrics$",
+    "^/schema",
+    "^/api/v1/queue/webhooks/stripe$",
+    "^/api/v1/queue/health(/ready)?$",
+]
 
 
 async def principal_from_token(

@@ -8,6 +8,8 @@ Bodies refuse unknown fields, and their schemas say so
 sends what the server takes.
 """
 
+import typing
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,12 +69,21 @@ _DESCRIPTIONS = {
 COMMON = (400, 401, 403, 413, 422, 429, 503)
 
 
-def problems(*own: int, common: tuple[int, ...] = COMMON) -> dict[int, ResponseSpec]:
-    """The problem responses of an operation: `common`, and its `own` statuses."""
+def problems(
+    *own: int,
+    common: tuple[int, ...] = COMMON,
+    described: Mapping[int, str] | None = None,
+) -> dict[int, ResponseSpec]:
+    """The problem responses of an operation: `common`, and its `own` statuses.
+
+    `described` words a status for this operation where the shared
+    description does not fit it (an operation without a token has no 403 of
+    roles).
+    """
     return {
         status: ResponseSpec(
             data_container=ProblemBody,
-            description=_DESCRIPTIONS[status],
+            description=(described or {}).get(status, _DESCRIPTIONS[status]),
             media_type="application/problem+json",
             generate_examples=False,
         )
@@ -102,7 +113,9 @@ class ClosedBodiesSchemaPlugin(PydanticSchemaPlugin):
     """Pydantic's schemas, closed where a model forbids extras, with every bound.
 
     Litestar 2 leaves out a bound of zero and a field's `pattern`; both are
-    put back from the model's own field metadata.
+    put back from the model's own field metadata. A model whose extra keys
+    are typed (`__pydantic_extra__: dict[str, Model]`, a body keyed by a
+    name) says what each extra key holds, which Litestar 2 leaves out too.
     """
 
     @classmethod
@@ -116,6 +129,15 @@ class ClosedBodiesSchemaPlugin(PydanticSchemaPlugin):
             return schema
         if model.model_config.get("extra") == "forbid":
             schema.additional_properties = False
+        extra = typing.get_type_hints(model).get("__pydantic_extra__")
+        if (
+            model.model_config.get("extra") == "allow"
+            and typing.get_origin(extra) is dict
+        ):
+            _, value = typing.get_args(extra)
+            schema.additional_properties = schema_creator.for_field_definition(
+                FieldDefinition.from_annotation(value)
+            )
         for name, field in model.model_fields.items():
             prop = (schema.properties or {}).get(field.alias or name)
             if not isinstance(prop, Schema):

@@ -20,6 +20,7 @@ from typing import Literal
 import psycopg
 
 from app.db.job_type_rows import write_job_types
+from app.db.payload_rows import write_payload_fields
 from app.db.schema_objects import (
     ObjectFile,
     SchemaObjectError,
@@ -135,7 +136,10 @@ def app_line(version: str, directory: Path | None = None) -> MigrationLine:
         files=tuple(files),
         objects=read_objects(directory.parent),
         former_checksums=_former_checksums(directory / _FORMER_CHECKSUMS),
-        rows=lambda conn: write_job_types(conn, CATALOGUE.values()),
+        rows=lambda conn: [
+            *write_job_types(conn, CATALOGUE.values()),
+            *write_payload_fields(conn, CATALOGUE.values()),
+        ],
         atomic=True,
     )
 

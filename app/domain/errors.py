@@ -268,3 +268,31 @@ class InvalidSchedule(ClientError):
     def __init__(self, detail: str, *, errors: list[dict[str, str]]) -> None:
         super().__init__(detail)
         self.errors = errors
+
+
+class StripeEventsNotConfigured(ClientError):
+    """This deployment takes no Stripe events: STRIPE_WEBHOOK_SECRET is unset."""
+
+    status = 403
+    slug = "stripe-events-not-configured"
+    title = "Stripe events not configured"
+
+
+class StripeSignatureInvalid(ClientError):
+    """The Stripe-Signature header does not verify this body; nothing was enqueued."""
+
+    status = 400
+    slug = "stripe-signature-invalid"
+    title = "Invalid Stripe signature"
+
+
+class StripeEventInvalid(ClientError):
+    """The body is signed but is not a Stripe event; nothing was enqueued."""
+
+    status = 422
+    slug = "invalid-stripe-event"
+    title = "Invalid Stripe event"
+
+    def __init__(self, detail: str, *, errors: list[dict[str, str]]) -> None:
+        super().__init__(detail)
+        self.errors = errors

@@ -42,13 +42,15 @@ from app.domain.payloads import (
     SendEmail,
     SendPush,
     SendSms,
+    StripeEvent,
     WebhookDeliver,
     json_pointer,
 )
 
 # Who may enqueue a type over HTTP. Decided per type, by what its jobs do:
 # - nobody: the service's own jobs (periodic tasks, the monitor, pages to the
-#   on-call phone); an HTTP caller must not trigger them;
+#   on-call phone) and Stripe's events (POST /webhooks/stripe, signed by
+#   Stripe); an HTTP caller must not trigger them;
 # - admin only: moving money out (refunds, payouts), webhooks to any URL,
 #   deleting data, reports over every queue; the ticketing backend's own
 #   services call with an admin token;
@@ -125,6 +127,20 @@ _TYPES = (
         keep_succeeded=timedelta(days=365),
         enqueue_roles=STAFF,
     ),
+    # Only POST /webhooks/stripe enqueues it, once Stripe's signature holds:
+    # an HTTP caller with a token must not make up Stripe's word.
+    JobType(
+        "stripe-event",
+        "money",
+        "Match an event Stripe sent to the money job that made its object; "
+        "forward it to that job's callback.",
+        8,
+        StripeEvent,
+        "stripe-event-{id}",
+        enqueue_roles=NOBODY,
+        # One stream per payment (objectId: app.domain.stripe_events).
+        ordering_template="stripe-{objectId}",
+    ),
     JobType(
         "send-email",
         "communication",
@@ -142,7 +158,7 @@ _TYPES = (
         "Send an SMS through Twilio.",
         5,
         SendSms,
-        "sms-{to}-{template}-{hour}",
+        "sms-{to}-{template|message}-{hour}",
         "twilio",
         "twilio-sms",
         enqueue_roles=STAFF,

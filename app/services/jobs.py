@@ -9,23 +9,32 @@ from app.db.queries.explain import ReasonRow
 from app.db.queries.jobs import JobRow, OutcomeRow
 from app.domain.access import Principal, can_manage_job, can_see_job
 from app.domain.errors import Forbidden, JobNotFound
+from app.domain.policy import canonical_queue_name
 from app.services.audit import AuditContext, record
 
 __all__ = ["JobRow", "OutcomeRow", "ReasonRow"]
 
 
-async def get_job(conn: Connection, principal: Principal, job_id: int) -> JobRow:
-    """Return a job the caller may see.
+async def get_job(
+    conn: Connection, principal: Principal, job_id: int, *, queue: str | None = None
+) -> JobRow:
+    """Return a job the caller may see, in `queue` when one is named.
+
+    Ids are unique across queues; old clients still name the queue (name or
+    alias) the old service looked the job up in, and a job of another queue
+    was not found there.
 
     Raises:
-        JobNotFound: no such job, or one the caller may not see (its existence
-            is not revealed).
+        JobNotFound: no such job, one the caller may not see (its existence
+            is not revealed), or one of another queue than `queue`.
     """
     job = await queries.get_job(conn, job_id=job_id)
     if job is None or not can_see_job(
         principal, user_id=job.user_id, venue_id=job.venue_id
     ):
         raise JobNotFound(f"job {job_id} does not exist", job_id=job_id)
+    if queue is not None and canonical_queue_name(queue) != job.queue:
+        raise JobNotFound(f"job {job_id} is not in queue {queue}", job_id=job_id)
     return job
 
 
@@ -38,7 +47,7 @@ async def list_outcomes(
 
 
 async def check_may_manage(
-    conn: Connection, principal: Principal, job_id: int
+    conn: Connection, principal: Principal, job_id: int, *, queue: str | None = None
 ) -> JobRow:
     """Return the job if the caller may retry or cancel it.
 
@@ -46,7 +55,7 @@ async def check_may_manage(
         JobNotFound: as `get_job`.
         Forbidden: the caller sees the job but may not change it.
     """
-    job = await get_job(conn, principal, job_id)
+    job = await get_job(conn, principal, job_id, queue=queue)
     if not can_manage_job(principal, venue_id=job.venue_id):
         raise Forbidden("your role may not retry or cancel jobs")
     return job
@@ -83,21 +92,31 @@ async def retry_failed_jobs(conn: Connection, queue: str) -> int:
 
 
 async def retry_as(
-    conn: Connection, principal: Principal, job_id: int, *, audit: AuditContext
+    conn: Connection,
+    principal: Principal,
+    job_id: int,
+    *,
+    audit: AuditContext,
+    queue: str | None = None,
 ) -> None:
-    """Retry a failed job for an HTTP caller, and audit it, in one transaction."""
+    """Retry a failed job (of `queue`, when named) for an HTTP caller, audited, in one transaction."""
     async with conn.transaction():
-        await check_may_manage(conn, principal, job_id)
+        await check_may_manage(conn, principal, job_id, queue=queue)
         await queries.retry_job(conn, job_id=job_id)
         await record(conn, audit, "job.retry", f"job:{job_id}")
 
 
 async def cancel_as(
-    conn: Connection, principal: Principal, job_id: int, *, audit: AuditContext
+    conn: Connection,
+    principal: Principal,
+    job_id: int,
+    *,
+    audit: AuditContext,
+    queue: str | None = None,
 ) -> str:
-    """Cancel or abort a job for an HTTP caller, and audit it, in one transaction."""
+    """Cancel or abort a job (of `queue`, when named) for an HTTP caller, audited, in one transaction."""
     async with conn.transaction():
-        await check_may_manage(conn, principal, job_id)
+        await check_may_manage(conn, principal, job_id, queue=queue)
         state = await queries.cancel_job(conn, job_id=job_id)
         await record(conn, audit, "job.cancel", f"job:{job_id}", state=state)
     return state

@@ -313,6 +313,14 @@ class ProviderSettings(Group):
         validation_alias=env_alias("PROVIDER_TIMEOUT_S"),
         description="Seconds to wait for a provider's answer (read timeout).",
     )
+    stripe_webhook_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=env_alias("STRIPE_WEBHOOK_SECRET"),
+        description=(
+            "Signing secret (whsec_...) of the Stripe webhook endpoint that POSTs to"
+            " /api/v1/queue/webhooks/stripe; unset: that endpoint refuses every event."
+        ),
+    )
 
 
 class LogSettings(Group):

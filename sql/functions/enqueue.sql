@@ -39,9 +39,15 @@ BEGIN
         WHERE t.name = enqueue.job_type
           AND t.queue = queue.canonical_queue_name(enqueue.queue)
           AND t.idempotency_key_template IS NULL
-          AND t.ordering_key_template IS NULL;
+          AND t.ordering_key_template IS NULL
+          AND t.payload_one_of IS NULL;
         IF FOUND AND octet_length(enqueue.data::text) <= 65536
-           AND NOT queue.json_too_deep(enqueue.data) THEN
+           AND NOT queue.json_too_deep(enqueue.data)
+           AND NOT EXISTS (
+               SELECT 1 FROM queue.payload_fields AS f
+               WHERE f.job_type = kind.name
+                 AND queue.payload_field_problem(f, queue.payload_field_value(f, enqueue.data)) IS NOT NULL
+           ) THEN
             RETURN QUERY SELECT (procrastinate_defer_jobs_v1(ARRAY[ROW(
                 kind.queue, kind.name, coalesce(enqueue.priority, kind.default_priority), NULL, NULL,
                 jsonb_build_object(

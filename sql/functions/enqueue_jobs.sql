@@ -168,6 +168,17 @@ BEGIN
             USING ERRCODE = bad.sqlstate;
     END IF;
 
+    -- The data of a catalogued type must satisfy its payload model: the
+    -- verdict the API and the worker give, here inside the caller's
+    -- transaction. One statement for the batch.
+    SELECT p.job_index, p.pointer, p.detail INTO bad FROM queue.first_payload_problem(batch) AS p;
+    IF FOUND THEN
+        RAISE EXCEPTION '%', format('%sinvalid data: /data%s: %s',
+                CASE WHEN label_index THEN format('jobs[%s]: ', bad.job_index) ELSE '' END,
+                bad.pointer, bad.detail)
+            USING ERRCODE = 'QS004';
+    END IF;
+
     -- 2. Defer every job that may be new: those without a key and the first
     --    job of each key in the batch.
     SELECT array_agg(b.job_index ORDER BY b.job_index),

@@ -1,4 +1,5 @@
 -- The key a template renders for a payload, or NULL when a field is missing.
+-- A value longer than 64 characters is rendered as md5-<its digest>.
 -- The check on queue.job_types.idempotency_key_template guarantees that braces
 -- only ever enclose placeholders, so splitting at them parses the template:
 -- every part after the first is "alternatives}literal". Runs once per keyed
@@ -30,6 +31,11 @@ BEGIN
         END LOOP;
         IF value IS NULL THEN
             RETURN NULL;
+        END IF;
+        -- A long value (an SMS's text, a URL) stands in the key as its digest,
+        -- so keys stay short and one field cannot make them too long.
+        IF length(value) > 64 THEN
+            value := 'md5-' || md5(value);
         END IF;
         result := result || value || substr(parts[position], length(placeholder) + 2);
     END LOOP;

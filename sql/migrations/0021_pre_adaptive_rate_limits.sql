@@ -12,8 +12,15 @@
 -- (queue.bucket_tokens) and the gate's waits read it.
 --
 -- Lock impact: ADD COLUMN with constant defaults is a catalog change (no
--- rewrite); a moment of ACCESS EXCLUSIVE on queue.rate_limits.
+-- rewrite); a moment of ACCESS EXCLUSIVE on queue.rate_limits. The refill
+-- formula and the status view are dropped and made again in the same
+-- transaction, so no process sees them missing.
 -- Operator steps: none.
+
+-- A function over the table's row type blocks ALTER TABLE: drop it, and what
+-- reads it (the status view), CASCADE; the object files define them again in
+-- the same migrate transaction.
+DROP FUNCTION IF EXISTS queue.bucket_tokens(queue.rate_limits, timestamptz) CASCADE;
 
 ALTER TABLE queue.rate_limits
     ADD COLUMN rate_factor double precision NOT NULL DEFAULT 1,

@@ -336,11 +336,19 @@ async def test_retry_and_cancel_change_the_job_and_are_audited(client, db_dsn):
         f"{JOBS}/{job_id}/retry",
         headers={**auth("admin", sub="ops-1"), "X-Request-ID": "req-ops"},
     )
-    assert retried.json() == {"jobId": job_id, "status": "queued"}
+    assert retried.json() == {
+        "jobId": job_id,
+        "status": "queued",
+        "message": "Job has been queued for retry",
+    }
     cancelled = await client.delete(
         f"{JOBS}/{job_id}", headers=auth("admin", sub="ops-1")
     )
-    assert cancelled.json() == {"jobId": job_id, "status": "cancelled"}
+    assert cancelled.json() == {
+        "jobId": job_id,
+        "status": "cancelled",
+        "message": "Job has been cancelled",
+    }
     shown = (await client.get(f"{JOBS}/{job_id}", headers=auth("admin"))).json()
     assert (shown["state"], shown["attempts"], shown["progress"]) == (
         "cancelled",

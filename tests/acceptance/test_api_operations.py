@@ -72,6 +72,9 @@ async def test_queues_list_and_status_show_counts_and_samples(client, db_dsn):
         "active": 1,
         "completedLastHour": 0,
         "failedLastHour": 0,
+        # The old service's names.
+        "completed": 0,
+        "failed": 0,
     }
     assert (
         listed["money"]["tier"] == "critical" and listed["money"]["maxAttempts"] == 10
@@ -103,6 +106,8 @@ async def test_pause_resume_and_clear_queues(client, db_dsn):
     assert (await client.post(f"{API}/queues/money/pause", headers=ADMIN)).json() == {
         "queue": "money",
         "paused": True,
+        "status": "paused",
+        "message": "Queue has been paused",
     }
     assert sql(db_dsn, "SELECT paused FROM queue.queues WHERE name = 'money'") == [
         (True,)
@@ -110,8 +115,18 @@ async def test_pause_resume_and_clear_queues(client, db_dsn):
     assert (await client.post(f"{API}/queues/money/resume", headers=ADMIN)).json()[
         "paused"
     ] is False
-    kept = enqueue(db_dsn, "communication", "send-push", {"userId": "u", "title": "a"})
-    done = enqueue(db_dsn, "communication", "send-push", {"userId": "u", "title": "b"})
+    kept = enqueue(
+        db_dsn,
+        "communication",
+        "send-push",
+        {"userId": "0f9e4f1c-3b0a-4d0e-9f55-7f5a2f0c9b02", "title": "a", "body": "x"},
+    )
+    done = enqueue(
+        db_dsn,
+        "communication",
+        "send-push",
+        {"userId": "0f9e4f1c-3b0a-4d0e-9f55-7f5a2f0c9b02", "title": "b", "body": "x"},
+    )
     sql(
         db_dsn,
         "UPDATE procrastinate_jobs SET status = 'succeeded' WHERE id = %s",
@@ -124,13 +139,20 @@ async def test_pause_resume_and_clear_queues(client, db_dsn):
         "queue": "communication",
         "type": "completed",
         "removed": 1,
+        "action": "cleared completed",
+        "message": "Queue has been cleared",
     }
     waiting = await client.post(
         f"{API}/queues/communication/clear?type=wait", headers=ADMIN
     )
     assert waiting.json()["removed"] == 1
     # The cleared waiting job's key is released: the same push can be enqueued again.
-    again = enqueue(db_dsn, "communication", "send-push", {"userId": "u", "title": "a"})
+    again = enqueue(
+        db_dsn,
+        "communication",
+        "send-push",
+        {"userId": "0f9e4f1c-3b0a-4d0e-9f55-7f5a2f0c9b02", "title": "a", "body": "x"},
+    )
     assert again != kept
     bad = await client.post(
         f"{API}/queues/communication/clear?type=everything", headers=ADMIN
@@ -258,7 +280,12 @@ async def test_rate_limit_endpoints_answer_from_the_table(client, db_dsn):
             headers=ADMIN,
         )
     ).json()
-    assert stopped == {"services": ["stripe"], "paused": True}
+    assert stopped == {
+        "services": ["stripe"],
+        "paused": True,
+        "status": "stopped",
+        "message": "Rate limiters stripe have been paused",
+    }
     assert (await client.get(f"{API}/rate-limits/check/stripe", headers=ADMIN)).json()[
         "allowed"
     ] is False
@@ -364,7 +391,7 @@ async def test_alerts_list_acknowledge_and_test(client, db_dsn):
     sent = await client.post(
         f"{API}/alerts/test", json={"severity": "warning"}, headers=ADMIN
     )
-    assert sent.status_code == 201 and sent.json()["channels"] == {"log": "sent"}
+    assert sent.status_code == 200 and sent.json()["channels"] == {"log": "sent"}
     sms = await client.post(
         f"{API}/alerts/test", json={"channel": "sms"}, headers=ADMIN
     )

@@ -68,7 +68,7 @@ async def test_test_alert_by_sms_is_sent_by_a_worker(db_dsn, tmp_path, fake_twil
             json={"severity": "critical", "channel": "sms"},
             headers=auth("admin"),
         )
-    assert sent.status_code == 201
+    assert sent.status_code == 200
     assert sent.json()["channels"] == {"log": "sent", "sms": "queued"}
     alert_id = sent.json()["id"]
 

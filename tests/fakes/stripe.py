@@ -308,6 +308,9 @@ class FakeStripe(FakeServer):
             "payment_method": intent["payment_method"],
             "status": "succeeded",
             "paid": True,
+            "refunded": False,
+            "created": int(time.time()),
+            "livemode": False,
         }
         self._charge_by_id[charge["id"]] = charge
         intent.update(
@@ -365,6 +368,7 @@ class FakeStripe(FakeServer):
                 param="amount",
             )
         charge["amount_refunded"] += amount
+        charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
         refund = {
             "id": _id("re"),
             "object": "refund",

@@ -132,6 +132,26 @@ def enqueue(
     return int(rows[0][0])  # type: ignore[call-overload]
 
 
+def defer_around_enqueue(
+    dsn: str, queue: str, job_type: str, data: dict[str, object]
+) -> int:
+    """Defer a job with procrastinate's own function, skipping queue.enqueue's checks.
+
+    What a producer writing around the enqueue path leaves: the worker must
+    refuse such data itself.
+    """
+    from psycopg.types.json import Jsonb
+
+    rows = query_params(
+        dsn,
+        "SELECT (procrastinate_defer_jobs_v1(ARRAY[ROW(%(queue)s, %(job_type)s, 5, NULL,"
+        " NULL, jsonb_build_object('data', %(data)s::jsonb, 'meta', '{}'::jsonb),"
+        " NULL)::procrastinate_job_to_defer_v1]))[1]",
+        {"queue": queue, "job_type": job_type, "data": Jsonb(data)},
+    )
+    return int(rows[0][0])  # type: ignore[call-overload]
+
+
 def query_params(
     dsn: str, sql: str, params: dict[str, object]
 ) -> list[tuple[object, ...]]:

@@ -197,7 +197,7 @@ async def test_a_job_turned_away_by_an_open_breaker_leaves_no_outcome_row(db_dsn
     job_id = query(
         db_dsn,
         "SELECT job_id FROM queue.enqueue('communication', 'send-email',"
-        ' \'{"to": "a@example.com", "subject": "s", "body": "b"}\'::jsonb)',
+        ' \'{"to": "a@example.com", "subject": "s", "content": "b"}\'::jsonb)',
     )[0][0]
     query(
         db_dsn,

@@ -11,7 +11,6 @@ from app.domain.errors import (
     IdempotencyKeyConflict,
     InvalidEnqueueRequest,
     JobTypeNotInQueue,
-    MissingIdempotencyKeyField,
     PayloadInvalid,
     UnknownJobType,
     UnknownQueue,
@@ -97,13 +96,6 @@ async def test_enqueue_validates_before_touching_the_database(conn, data, pointe
         ("nope", "analytics-track", {"eventType": "x"}, {}, UnknownQueue),
         ("background", "no-such-type", {}, {}, UnknownJobType),
         ("money", "analytics-track", {"eventType": "x"}, {}, JobTypeNotInQueue),
-        (
-            "communication",
-            "send-sms",
-            {"to": "+14155550100", "message": "hi"},
-            {},
-            MissingIdempotencyKeyField,
-        ),
         (
             "background",
             "analytics-track",

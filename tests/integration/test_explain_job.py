@@ -13,9 +13,9 @@ QUEUES = ("money", "communication", "background", "maintenance")
 EVENT = {"eventType": "seat_viewed"}
 SMS = {"to": "+14155550100", "message": "Doors open at 7", "template": "doors"}
 PAYMENT = {
-    "venueId": "v1",
-    "userId": "u1",
-    "eventId": "e1",
+    "venueId": "6b1d9a4e-8a55-4a57-9c1e-2d8f8f1f0a01",
+    "userId": "0f9e4f1c-3b0a-4d0e-9f55-7f5a2f0c9b02",
+    "eventId": "a3c5e7f9-1b2d-4f6a-8c0e-2a4c6e8f0b03",
     "amount": 4200,
     "currency": "USD",
     "paymentMethodId": "pm_1",

@@ -192,11 +192,15 @@ def test_migrate_seeds_policy_rows(db_dsn):
     ]
     assert types["refund-process"] == ["money", 10, "refund-{transactionId}"]
     assert types["nft-mint"] == ["money", 7, "nft-{eventId}-{seatId|ticketId}"]
-    assert types["send-sms"] == ["communication", 5, "sms-{to}-{template}-{hour}"]
+    assert types["send-sms"] == [
+        "communication",
+        5,
+        "sms-{to}-{template|message}-{hour}",
+    ]
     assert types["cleanup-old-data"] == ["background", 1, None]
     assert types["analytics-track"][1] == 3 and types["generate-report"][1] == 3
     # 11 business types; the rest are maintenance tasks.
-    assert sum(queue != "maintenance" for queue, *_ in types.values()) == 11
+    assert sum(queue != "maintenance" for queue, *_ in types.values()) == 12
     assert types["run-retention"][0] == "maintenance"
     assert types["run-schedules"][0] == "maintenance"
 

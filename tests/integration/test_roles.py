@@ -35,7 +35,7 @@ def test_producer_enqueues_inside_its_own_transaction(login_as, db_dsn):
             "SELECT * FROM queue.enqueue('background', 'analytics-track', '{\"eventType\": \"x\"}')"
         ).fetchone()
         rows = producer.execute(
-            'SELECT * FROM queue.enqueue_many(\'[{"queue": "background", "job_type": "analytics-track", "data": {}}]\')'
+            'SELECT * FROM queue.enqueue_many(\'[{"queue": "background", "job_type": "analytics-track", "data": {"eventType": "x"}}]\')'
         ).fetchall()
         producer.commit()
     assert duplicate is False and len(rows) == 1
@@ -74,7 +74,7 @@ def test_producer_is_refused_everything_else(login_as, statement):
 def test_reader_reads_the_views_only(login_as, db_dsn):
     with psycopg.connect(db_dsn, autocommit=True) as conn:
         conn.execute(
-            "SELECT * FROM queue.enqueue('background', 'analytics-track', '{}')"
+            """SELECT * FROM queue.enqueue('background', 'analytics-track', '{"eventType": "x"}')"""
         )
     with psycopg.connect(login_as("queue_reader"), autocommit=True) as reader:
         assert len(reader.execute("SELECT * FROM queue.overview").fetchall()) == 4
@@ -82,7 +82,7 @@ def test_reader_reads_the_views_only(login_as, db_dsn):
         assert reader.execute("SELECT count(*) FROM queue.failures").fetchone() == (0,)
         for statement in (
             "SELECT * FROM procrastinate_jobs",
-            "SELECT * FROM queue.enqueue('background', 'analytics-track', '{}')",
+            """SELECT * FROM queue.enqueue('background', 'analytics-track', '{"eventType": "x"}')""",
             "UPDATE queue.queues SET paused = true",
         ):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):

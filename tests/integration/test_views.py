@@ -7,6 +7,8 @@ from psycopg.types.json import Jsonb
 
 from bench.overview import fill_overview_dataset
 
+U = "0f9e4f1c-3b0a-4d0e-9f55-7f5a2f0c9b02"
+
 
 def _plan(conn: psycopg.Connection, query: str) -> dict:
     (plan,) = conn.execute(
@@ -26,7 +28,7 @@ def test_overview_counts_waiting_scheduled_and_running(db_dsn):
         job = {
             "queue": "communication",
             "job_type": "send-push",
-            "data": {"userId": "u", "title": "t"},
+            "data": {"userId": U, "title": "t", "body": "b"},
         }
         conn.execute(
             "SELECT * FROM queue.enqueue_many(%s)",
@@ -34,10 +36,10 @@ def test_overview_counts_waiting_scheduled_and_running(db_dsn):
                 Jsonb(
                     [
                         job,
-                        {**job, "data": {"userId": "u", "title": "t2"}},
+                        {**job, "data": {"userId": U, "title": "t2", "body": "b"}},
                         {
                             **job,
-                            "data": {"userId": "u", "title": "later"},
+                            "data": {"userId": U, "title": "later", "body": "b"},
                             "run_at": "2099-01-01T00:00:00Z",
                         },
                     ]
@@ -91,7 +93,7 @@ def test_jobs_view_shows_type_state_key_and_meta(db_dsn):
 def test_failures_view_lists_failed_jobs_with_their_last_error(db_dsn):
     with psycopg.connect(db_dsn, autocommit=True) as conn:
         job_id, _ = conn.execute(
-            "SELECT * FROM queue.enqueue('background', 'generate-report', '{}')"
+            """SELECT * FROM queue.enqueue('background', 'generate-report', '{"reportType": "jobs"}')"""
         ).fetchone()
         conn.execute(
             "UPDATE procrastinate_jobs SET status = 'doing', attempts = 1 WHERE id = %s",

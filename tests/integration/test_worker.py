@@ -11,6 +11,7 @@ import pytest
 
 from tests.helpers.workers import (
     ROOT,
+    defer_around_enqueue,
     enqueue,
     free_port,
     prepare_test_tasks,
@@ -134,7 +135,7 @@ def test_worker_retries_per_queue_policy_then_dead_letters(dsn, tmp_path):
 def test_worker_fails_permanent_errors_at_once(dsn, tmp_path):
     with worker_process(dsn, tmp_path):
         permanent = enqueue(dsn, "money", "test-record-money", {"permanent": True})
-        bad_payload = enqueue(
+        bad_payload = defer_around_enqueue(
             dsn, "background", "analytics-track", {"userId": "not-a-uuid"}
         )
         no_provider = enqueue(
@@ -286,8 +287,10 @@ def test_a_queue_execution_timeout_applies_to_types_without_their_own(dsn, tmp_p
 
 def test_cli_retry_requeues_dead_letters(dsn, tmp_path):
     with worker_process(dsn, tmp_path):
-        first = enqueue(dsn, "background", "analytics-track", {})
-        second = enqueue(dsn, "background", "analytics-track", {"eventType": ""})
+        first = defer_around_enqueue(dsn, "background", "analytics-track", {})
+        second = defer_around_enqueue(
+            dsn, "background", "analytics-track", {"eventType": ""}
+        )
         wait_for(
             lambda: (
                 state(dsn, first) == ("failed", 1)

@@ -198,9 +198,9 @@ def test_keda_queries_count_the_due_waiting_jobs(db_dsn):
     with psycopg.connect(db_dsn, autocommit=True) as conn:
         for amount in (100, 200, 300):
             payment = {
-                "venueId": "v1",
-                "userId": "u1",
-                "eventId": "e1",
+                "venueId": "6b1d9a4e-8a55-4a57-9c1e-2d8f8f1f0a01",
+                "userId": "0f9e4f1c-3b0a-4d0e-9f55-7f5a2f0c9b02",
+                "eventId": "a3c5e7f9-1b2d-4f6a-8c0e-2a4c6e8f0b03",
                 "amount": amount,
                 "currency": "USD",
                 "paymentMethodId": "pm_1",

@@ -38,9 +38,13 @@ def test_schema_refuses_snake_case_keys_from_the_wire(body, location):
 
 
 def test_schema_is_built_by_name_and_dumped_by_alias():
-    action = JobAction(job_id=7, status="queued")
-    assert action.model_dump() == {"job_id": 7, "status": "queued"}
-    assert action.model_dump(by_alias=True) == {"jobId": 7, "status": "queued"}
+    action = JobAction(job_id=7, status="queued", message="queued")
+    assert action.model_dump() == {"job_id": 7, "status": "queued", "message": "queued"}
+    assert action.model_dump(by_alias=True) == {
+        "jobId": 7,
+        "status": "queued",
+        "message": "queued",
+    }
 
 
 def test_schema_from_row_reads_snake_case_attributes():
@@ -79,7 +83,39 @@ def test_openapi_property_names_are_camel_case():
         for prop in schema.get("properties", {})
         if "_" in prop
     )
-    # Problem bodies keep `request_id`, as every problem has carried it.
-    assert snake == ["ProblemBody.request_id"]
+    # Problem bodies keep `request_id`, as every problem has carried it; the
+    # old service's snake_case fields are kept under their names, which its
+    # clients read (tests/acceptance/test_old_contract_operations.py).
+    old_alert = [
+        "alert_type",
+        "created_at",
+        "metric_value",
+        "queue_name",
+        "threshold_value",
+    ]
+    assert snake == sorted(
+        ["ProblemBody.request_id"]
+        + [
+            f"{alert}.{field}"
+            for alert in ("AcknowledgedAlert", "Alert", "SentTestAlert")
+            for field in old_alert
+        ]
+        + [f"OldFailureTrend.{field}" for field in ("avg_failures", "queue_name")]
+        + [
+            f"OldTopFailure.{field}"
+            for field in ("job_type", "last_failure", "queue_name")
+        ]
+        + [
+            f"SummaryQueue.{field}"
+            for field in (
+                "avg_active",
+                "avg_failed",
+                "avg_waiting",
+                "max_waiting",
+                "queue_name",
+            )
+        ]
+        + [f"ThroughputPoint.{field}" for field in ("jobs_per_minute", "queue_name")]
+    )
     assert {"jobId", "status", "options"} <= set(components["JobCreated"]["properties"])
     assert "type" in components["Schedule"]["properties"]

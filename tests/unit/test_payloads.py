@@ -2,6 +2,7 @@ import pytest
 
 from app.domain.errors import PayloadInvalid
 from app.domain.job_types import CATALOGUE, validate_payload
+from app.domain.payload_rules import field_rules
 from app.domain.payloads import Payload, json_pointer
 
 PAYMENT = {
@@ -54,6 +55,7 @@ def test_payload_models_cover_the_job_types_and_alert_delivery():
         "cleanup-old-data",
         "generate-report",
         "deliver-alert",
+        "stripe-event",
     }
 
 
@@ -95,8 +97,8 @@ def test_validate_payload_rejects_non_uuid_user_id():
 def test_validate_payload_reports_every_missing_field():
     with pytest.raises(PayloadInvalid) as excinfo:
         validate_payload("payment-process", {"amount": 100})
+    # No currency: the old service's default, USD.
     assert sorted(pointers(excinfo)) == [
-        "/data/currency",
         "/data/eventId",
         "/data/paymentMethodId",
         "/data/userId",
@@ -255,3 +257,74 @@ def test_payload_dumps_the_callers_keys_with_unknown_ones_kept():
         **given,
         "legacyField": 1,
     }
+
+
+OLD_PAYMENT = {
+    key: value
+    for key, value in PAYMENT.items()
+    if key not in ("currency", "paymentMethodId")
+} | {"paymentMethod": "pm_old"}
+PAYOUT = {
+    "venueId": "6b1d9a4e-8a55-4a57-9c1e-2d8f8f1f0a01",
+    "payoutId": "7e9a1c3e-5b7d-4f9a-8c2e-4a6c8e0a2b05",
+    "amount": 250000,
+}
+
+
+@pytest.mark.parametrize(
+    ("job_type", "data", "attribute", "expected"),
+    [
+        ("payment-process", OLD_PAYMENT, "payment_method_id", "pm_old"),
+        ("payment-process", OLD_PAYMENT, "currency", "USD"),
+        ("payout-process", {**PAYOUT, "type": "instant"}, "method", "instant"),
+        ("payout-process", PAYOUT, "currency", "USD"),
+        (
+            "analytics-track",
+            {"eventType": "x", "data": {"seat": "A-1"}},
+            "properties",
+            {"seat": "A-1"},
+        ),
+        ("cleanup-old-data", {"dataType": "reports"}, "target", "reports"),
+    ],
+)
+def test_the_old_services_names_and_defaults_are_read_as_ours(
+    job_type, data, attribute, expected
+):
+    validate_payload(job_type, data)
+    assert getattr(_model(job_type).model_validate(data), attribute) == expected
+
+
+def test_a_reports_old_start_and_end_dates_are_its_period():
+    data = {"reportType": "jobs", "startDate": "2025-01-01", "endDate": "2025-02-01"}
+
+    validate_payload("generate-report", data)
+    report = _model("generate-report").model_validate(data)
+
+    assert (report.period_start.isoformat(), report.period_end.isoformat()) == (
+        "2025-01-01T00:00:00",
+        "2025-02-01T00:00:00",
+    )
+
+
+def test_the_new_name_wins_when_both_are_sent():
+    both = {**OLD_PAYMENT, "paymentMethodId": "pm_new"}
+
+    payment = _model("payment-process").model_validate(both)
+
+    assert payment.payment_method_id == "pm_new"
+    assert payment.model_extra == {"paymentMethod": "pm_old"}
+
+
+def test_a_bad_value_under_an_old_name_points_at_the_old_key():
+    with pytest.raises(PayloadInvalid) as excinfo:
+        validate_payload("payout-process", {**PAYOUT, "type": "express"})
+
+    assert pointers(excinfo) == ["/data/type"]
+
+
+def test_the_database_rules_read_the_old_names_too():
+    rules = {rule.field: rule for rule in field_rules(_model("payment-process"))}
+
+    assert rules["paymentMethodId"].aliases == ("paymentMethod",)
+    assert rules["paymentMethodId"].required is True
+    assert rules["currency"].required is False

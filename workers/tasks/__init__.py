@@ -23,6 +23,7 @@ from workers.tasks import (  # noqa: F401 - each module registers its bodies
     maintenance,
     money,
     schedules,
+    stripe_events,
 )
 from workers.tasks.registry import BODIES
 

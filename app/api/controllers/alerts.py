@@ -4,12 +4,12 @@ from typing import Annotated, Literal
 
 from litestar import Controller, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from litestar.status_codes import HTTP_200_OK
 
 from app.api.auth import allow
 from app.api.context import AppSettings, AuthRequest, Conn, audit_context
 from app.api.documented import OptionalBodyOperation, problems
-from app.api.schemas.alerts import Alert, AlertTest
+from app.api.schemas.alerts import AcknowledgedAlert, Alert, AlertTest, SentTestAlert
 from app.domain.access import OBSERVERS, Role
 from app.services import alerts as alert_service
 
@@ -67,13 +67,12 @@ class AlertController(Controller):
     )
     async def acknowledge(
         self, request: AuthRequest, conn: Conn, alert_id: FromPath[int]
-    ) -> Alert:
+    ) -> AcknowledgedAlert:
         """Record who acknowledged the alert, and when."""
-        return _alert(
-            await alert_service.acknowledge(
-                conn, alert_id, audit=audit_context(request)
-            )
+        row = await alert_service.acknowledge(
+            conn, alert_id, audit=audit_context(request)
         )
+        return AcknowledgedAlert(**dict(_alert(row)))
 
     @post(
         "/test",
@@ -81,7 +80,8 @@ class AlertController(Controller):
         operation_class=OptionalBodyOperation,
         responses=problems(),
         guards=[allow(Role.ADMIN)],
-        status_code=HTTP_201_CREATED,
+        # 200, as the old service answered: its clients check for it.
+        status_code=HTTP_200_OK,
     )
     async def send_test(
         self,
@@ -89,14 +89,20 @@ class AlertController(Controller):
         conn: Conn,
         settings: AppSettings,
         data: JSONBody[AlertTest | None] = None,
-    ) -> Alert:
+    ) -> SentTestAlert:
         """Send a test alert on a channel and record it (SMS and voice go out from a worker)."""
         given = data or AlertTest()
+        # The old service called its voice channel "phone".
+        channel = "voice" if given.channel == "phone" else given.channel
         row = await alert_service.send_test(
             conn,
             severity=given.severity,
-            channel=given.channel,
+            channel=channel,
             audit=audit_context(request),
             providers=settings.providers,
         )
-        return _alert(row)
+        return SentTestAlert(
+            **dict(_alert(row)),
+            status="sent" if row.channels.get(channel) == "sent" else "queued",
+            channel=given.channel,
+        )

@@ -3,13 +3,14 @@
 from typing import Annotated
 
 from litestar import Controller, Response, delete, get, post
-from litestar.params import FromPath, HeaderParameter, JSONBody
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from app.api.auth import allow
 from app.api.context import AppSettings, AuthRequest, Conn, Enqueuer, audit_context
-from app.api.documented import problems
+from app.api.documented import OptionalBodyOperation, problems
 from app.api.request_ids import request_id_of
+from app.api.schemas.base import QUEUE_PATTERN
 from app.api.schemas.jobs import (
     BatchCreate,
     BatchCreated,
@@ -21,6 +22,7 @@ from app.api.schemas.jobs import (
     JobCreated,
     JobExplanation,
     JobOptionsIn,
+    JobQueueIn,
     JobReason,
     JobState,
     Outcome,
@@ -45,6 +47,20 @@ IdempotencyKey = Annotated[
         # Visible ASCII: a key goes into logs, SQL and the next request.
         pattern=r"^[!-~]+$",
         description="Same key and body: the original job (200). Same key, other body: 409.",
+    ),
+]
+
+
+# The old service's `?queue=`: where it looked the job up. Ids are unique
+# across queues; a job of another queue is not found, as before.
+InQueue = Annotated[
+    str | None,
+    QueryParameter(
+        required=False,
+        min_length=1,
+        max_length=64,
+        pattern=QUEUE_PATTERN,
+        description="The job's queue (or its old alias); another queue's job is not found.",
     ),
 ]
 
@@ -206,10 +222,16 @@ class JobController(Controller):
         guards=[allow(*ENQUEUERS)],
     )
     async def get_job(
-        self, request: AuthRequest, conn: Conn, job_id: FromPath[int]
+        self,
+        request: AuthRequest,
+        conn: Conn,
+        job_id: FromPath[int],
+        queue: InQueue = None,
     ) -> Job:
         """Return a job the caller may see."""
-        return job_body(await job_service.get_job(conn, request.user, job_id))
+        return job_body(
+            await job_service.get_job(conn, request.user, job_id, queue=queue)
+        )
 
     @get(
         "/{job_id:int}/outcomes",
@@ -275,18 +297,29 @@ class JobController(Controller):
     @post(
         "/{job_id:int}/retry",
         operation_id="retryJob",
+        operation_class=OptionalBodyOperation,
         responses=problems(404, 409),
         guards=[allow(*JOB_MANAGERS)],
         status_code=HTTP_200_OK,
     )
     async def retry_job(
-        self, request: AuthRequest, conn: Conn, job_id: FromPath[int]
+        self,
+        request: AuthRequest,
+        conn: Conn,
+        job_id: FromPath[int],
+        data: JSONBody[JobQueueIn | None] = None,
     ) -> JobAction:
         """Requeue a failed job with a fresh set of attempts."""
         await job_service.retry_as(
-            conn, request.user, job_id, audit=audit_context(request)
+            conn,
+            request.user,
+            job_id,
+            audit=audit_context(request),
+            queue=data.queue if data else None,
         )
-        return JobAction(job_id=job_id, status="queued")
+        return JobAction(
+            job_id=job_id, status="queued", message="Job has been queued for retry"
+        )
 
     @delete(
         "/{job_id:int}",
@@ -296,12 +329,22 @@ class JobController(Controller):
         status_code=HTTP_200_OK,
     )
     async def cancel_job(
-        self, request: AuthRequest, conn: Conn, job_id: FromPath[int]
+        self,
+        request: AuthRequest,
+        conn: Conn,
+        job_id: FromPath[int],
+        queue: InQueue = None,
     ) -> JobAction:
         """Cancel a waiting job, or abort a running one."""
         state = await job_service.cancel_as(
-            conn, request.user, job_id, audit=audit_context(request)
+            conn, request.user, job_id, audit=audit_context(request), queue=queue
         )
+        if state == "cancelled":
+            return JobAction(
+                job_id=job_id, status="cancelled", message="Job has been cancelled"
+            )
         return JobAction(
-            job_id=job_id, status="cancelled" if state == "cancelled" else "aborting"
+            job_id=job_id,
+            status="aborting",
+            message="Job is running: its worker has been asked to abort it",
         )

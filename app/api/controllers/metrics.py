@@ -11,11 +11,15 @@ from app.api.context import AppSettings, Conn
 from app.api.controllers.queues import summary_body
 from app.api.documented import problems
 from app.api.schemas.metrics import (
+    AlertCount,
     FailureByType,
     FailureReport,
     FailuresPerHour,
     MetricsSummary,
+    OldFailureTrend,
+    OldTopFailure,
     OutcomeCount,
+    SummaryQueue,
     ThroughputPoint,
     TopError,
     TrendPoint,
@@ -25,6 +29,18 @@ from app.domain.access import OBSERVERS
 from app.observability.metrics import CONTENT_TYPE_LATEST
 from app.services import metrics as metric_service
 from app.services import monitoring
+
+
+def _summary_queue(
+    row: metric_service.OverviewRow, hour: metric_service.QueueHour | None
+) -> SummaryQueue:
+    return SummaryQueue(
+        **dict(summary_body(row)),
+        avg_waiting=hour.avg_waiting if hour else None,
+        max_waiting=hour.max_waiting if hour else None,
+        avg_active=hour.avg_active if hour else None,
+        avg_failed=hour.avg_failed if hour else None,
+    )
 
 
 class MetricsController(Controller):
@@ -59,7 +75,7 @@ class MetricsController(Controller):
     ) -> MetricsSummary:
         """Every queue's counts now and the attempts per outcome of the last hours."""
         found = await metric_service.summary(conn, hours=hours)
-        queues = [summary_body(r) for r in found.queues]
+        queues = [_summary_queue(r, found.last_hour.get(r.queue)) for r in found.queues]
         totals = QueueCounts(
             waiting=sum(q.counts.waiting for q in queues),
             delayed=sum(q.counts.delayed for q in queues),
@@ -69,6 +85,10 @@ class MetricsController(Controller):
         )
         return MetricsSummary(
             generated_at=datetime.now(UTC),
+            alerts=[
+                AlertCount(severity=severity, count=count)
+                for severity, count in sorted(found.alerts_last_hour.items())
+            ],
             since=found.since,
             queues=queues,
             totals=totals,
@@ -142,4 +162,18 @@ class MetricsController(Controller):
             trend=[
                 FailuresPerHour(hour=h.hour, failed=h.failed) for h in found.per_hour
             ],
+            trends=[
+                OldFailureTrend(queue_name=h.queue, hour=h.hour, avg_failures=h.failed)
+                for h in found.dead_letter_hours
+            ],
+            top_failures=[
+                OldTopFailure(
+                    queue_name=t.queue,
+                    job_type=t.job_type,
+                    count=t.count,
+                    last_failure=t.last_failure,
+                )
+                for t in found.dead_letter_types
+            ],
+            timestamp=datetime.now(UTC),
         )

@@ -12,6 +12,7 @@ from app.api.controllers.jobs import job_body
 from app.api.documented import problems
 from app.api.schemas.jobs import JobState
 from app.api.schemas.queues import (
+    JobSample,
     QueueAction,
     QueueCleared,
     QueueConfig,
@@ -53,6 +54,11 @@ def summary_body(row: queue_service.OverviewRow) -> QueueSummary:
     )
 
 
+def sample_body(job: queue_service.JobRow, *, with_payload: bool) -> JobSample:
+    """Return a job of a queue's samples, with the old names of its times too."""
+    return JobSample(**dict(job_body(job, with_payload=with_payload)))
+
+
 class QueueController(Controller):
     """Queues: one service call per request."""
 
@@ -84,9 +90,9 @@ class QueueController(Controller):
             metrics=counts_body(found.overview),
             oldest_waiting_age_s=found.overview.oldest_waiting_age_s,
             samples=QueueSamples(
-                waiting=[job_body(job, with_payload=payload) for job in found.waiting],
-                active=[job_body(job, with_payload=payload) for job in found.active],
-                failed=[job_body(job, with_payload=payload) for job in found.failed],
+                waiting=[sample_body(j, with_payload=payload) for j in found.waiting],
+                active=[sample_body(j, with_payload=payload) for j in found.active],
+                failed=[sample_body(j, with_payload=payload) for j in found.failed],
             ),
         )
 

@@ -9,9 +9,13 @@ from app.api.context import AuthRequest, Conn, audit_context
 from app.api.documented import OptionalBodyOperation, problems
 from app.api.schemas.rate_limits import (
     EmergencyStop,
+    OldBucketConfig,
+    OldBucketState,
     RateLimitCheck,
+    RateLimitReset,
     RateLimitsChanged,
     RateLimitStatus,
+    RateLimitStatusBody,
 )
 from app.domain.access import OBSERVERS, Role
 from app.services import rate_limits as rate_limit_service
@@ -37,6 +41,34 @@ def _bucket(row: rate_limit_service.RateLimitRow) -> RateLimitStatus:
     )
 
 
+def _old_bucket(row: rate_limit_service.RateLimitRow) -> OldBucketState:
+    return OldBucketState(
+        tokens_available=round(row.tokens, 3),
+        concurrent=row.active_leases,
+        max_concurrent=row.max_concurrent,
+        last_activity=row.updated_at,
+        config=OldBucketConfig(
+            max_per_second=row.rate_per_s,
+            max_concurrent=row.max_concurrent,
+            burst_size=row.burst,
+            cooldown_ms=round(row.cooldown_s * 1000),
+        ),
+    )
+
+
+# The keys of our own fields, by name and on the wire: a bucket named like
+# one of them gets no old-shaped key, so ours are never overwritten.
+_OURS = frozenset(
+    [*RateLimitStatus.model_fields]
+    + [f.alias for f in RateLimitStatus.model_fields.values() if f.alias]
+)
+
+
+def _status_body(row: rate_limit_service.RateLimitRow) -> RateLimitStatusBody:
+    old = {} if row.name in _OURS else {row.name: _old_bucket(row)}
+    return RateLimitStatusBody(**dict(_bucket(row)), **old)
+
+
 async def _set_stopped(
     request: AuthRequest, conn: Connection, data: EmergencyStop | None, *, stopped: bool
 ) -> RateLimitsChanged:
@@ -48,7 +80,14 @@ async def _set_stopped(
         reason=given.reason,
         audit=audit_context(request),
     )
-    return RateLimitsChanged(services=changed, paused=stopped)
+    which = (
+        f"Rate limiters {', '.join(changed)}" if given.services else "All rate limiters"
+    )
+    return RateLimitsChanged(
+        services=changed,
+        paused=stopped,
+        message=f"{which} have been {'paused' if stopped else 'resumed'}",
+    )
 
 
 class RateLimitController(Controller):
@@ -63,9 +102,9 @@ class RateLimitController(Controller):
         responses=problems(404),
         guards=[allow(*OBSERVERS)],
     )
-    async def get_status(self, conn: Conn, key: FromPath[str]) -> RateLimitStatus:
-        """The bucket as of now."""
-        return _bucket(await rate_limit_service.status(conn, key))
+    async def get_status(self, conn: Conn, key: FromPath[str]) -> RateLimitStatusBody:
+        """The bucket as of now, and under its name the old service's shape of it."""
+        return _status_body(await rate_limit_service.status(conn, key))
 
     @get(
         "/check/{service:str}",
@@ -93,11 +132,12 @@ class RateLimitController(Controller):
     )
     async def reset(
         self, request: AuthRequest, conn: Conn, service: FromPath[str]
-    ) -> RateLimitStatus:
+    ) -> RateLimitReset:
         """Refill the bucket and lift its Retry-After hold."""
-        return _bucket(
-            await rate_limit_service.reset(conn, service, audit=audit_context(request))
+        row = await rate_limit_service.reset(
+            conn, service, audit=audit_context(request)
         )
+        return RateLimitReset(**dict(_bucket(row)))
 
     @post(
         "/emergency-stop",

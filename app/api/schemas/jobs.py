@@ -208,8 +208,21 @@ class JobExplanation(Schema):
     reasons: list[JobReason]
 
 
+class JobQueueIn(Schema):
+    """POST /jobs/:id/retry: the old service's body, naming the job's queue."""
+
+    queue: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        pattern=QUEUE_PATTERN,
+        description="The job's queue (or its old alias); another queue's job is not found.",
+    )
+
+
 class JobAction(Schema):
     """The result of retrying or cancelling a job."""
 
     job_id: int
     status: Literal["queued", "cancelled", "aborting"]
+    message: str = Field(description="The old service's sentence for what was done.")

@@ -3,10 +3,16 @@
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, computed_field
 
 from app.api.schemas.base import Schema
 from app.api.schemas.jobs import Job
+
+# The old service's counts of finished jobs were those Bull kept; here the
+# finished jobs a queue keeps are retention's (up to a year of them), and
+# these count the last hour's, as completedLastHour and failedLastHour do.
+COMPLETED = "The old service's name: jobs that succeeded in the last hour."
+FAILED = "The old service's name: jobs that failed for good in the last hour."
 
 
 class QueueCounts(Schema):
@@ -18,9 +24,19 @@ class QueueCounts(Schema):
     completed_last_hour: int
     failed_last_hour: int
 
+    @computed_field(description=COMPLETED)
+    def completed(self) -> int:
+        """completedLastHour, by the old service's name."""
+        return self.completed_last_hour
+
+    @computed_field(description=FAILED)
+    def failed(self) -> int:
+        """failedLastHour, by the old service's name."""
+        return self.failed_last_hour
+
 
 class QueueSummary(Schema):
-    """GET /queues: one queue."""
+    """GET /queues: one queue; the old service's counts beside ours, at the top."""
 
     name: str
     tier: str
@@ -30,13 +46,57 @@ class QueueSummary(Schema):
     counts: QueueCounts
     oldest_waiting_age_s: float | None
 
+    @computed_field(description="counts.waiting, where the old service put it.")
+    def waiting(self) -> int:
+        """The old service's flat count."""
+        return self.counts.waiting
+
+    @computed_field(description="counts.active, where the old service put it.")
+    def active(self) -> int:
+        """The old service's flat count."""
+        return self.counts.active
+
+    @computed_field(description="counts.delayed, where the old service put it.")
+    def delayed(self) -> int:
+        """The old service's flat count."""
+        return self.counts.delayed
+
+    @computed_field(description=COMPLETED)
+    def completed(self) -> int:
+        """The old service's flat count."""
+        return self.counts.completed_last_hour
+
+    @computed_field(description=FAILED)
+    def failed(self) -> int:
+        """The old service's flat count."""
+        return self.counts.failed_last_hour
+
+
+class JobSample(Job):
+    """A job of a queue's samples, with the old service's names for its times."""
+
+    @computed_field(description="processedAt, by its old name.")
+    def started_at(self) -> datetime | None:
+        """When the job started."""
+        return self.processed_at
+
+    @computed_field(description="finishedAt of a failed job, by its old name.")
+    def failed_at(self) -> datetime | None:
+        """When the job failed for good."""
+        return self.finished_at if self.state == "failed" else None
+
+    @computed_field(description="failedReason, by its old name.")
+    def reason(self) -> str | None:
+        """Why the job failed."""
+        return self.failed_reason
+
 
 class QueueSamples(Schema):
     """Up to ten jobs of each state."""
 
-    waiting: list[Job]
-    active: list[Job]
-    failed: list[Job]
+    waiting: list[JobSample]
+    active: list[JobSample]
+    failed: list[JobSample]
 
 
 class QueueStatusBody(Schema):
@@ -55,6 +115,16 @@ class QueueAction(Schema):
     queue: str
     paused: bool
 
+    @computed_field(description="The old service's word for `paused`.")
+    def status(self) -> Literal["paused", "active"]:
+        """Paused or active."""
+        return "paused" if self.paused else "active"
+
+    @computed_field(description="The old service's sentence.")
+    def message(self) -> str:
+        """What was done."""
+        return f"Queue has been {'paused' if self.paused else 'resumed'}"
+
 
 class QueueCleared(Schema):
     """The result of clearing a queue."""
@@ -62,6 +132,16 @@ class QueueCleared(Schema):
     queue: str
     type: str
     removed: int
+
+    @computed_field(description='The old service\'s "cleared <type>".')
+    def action(self) -> str:
+        """What was cleared."""
+        return f"cleared {self.type}"
+
+    @computed_field(description="The old service's sentence.")
+    def message(self) -> str:
+        """What was done."""
+        return "Queue has been cleared"
 
 
 class QueueJobsPage(Schema):
@@ -72,6 +152,11 @@ class QueueJobsPage(Schema):
     start: int
     end: int
     jobs: list[Job]
+
+    @computed_field(description="The jobs on this page (the old service's count).")
+    def count(self) -> int:
+        """How many jobs this page holds."""
+        return len(self.jobs)
 
 
 class QueueConfig(Schema):
