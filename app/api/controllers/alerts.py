@@ -9,7 +9,13 @@ from litestar.status_codes import HTTP_200_OK
 from app.api.auth import allow
 from app.api.context import AppSettings, AuthRequest, Conn, audit_context
 from app.api.documented import OptionalBodyOperation, problems
-from app.api.schemas.alerts import AcknowledgedAlert, Alert, AlertTest, SentTestAlert
+from app.api.schemas.alerts import (
+    AcknowledgedAlert,
+    Alert,
+    AlertList,
+    AlertTest,
+    SentTestAlert,
+)
 from app.domain.access import OBSERVERS, Role
 from app.services import alerts as alert_service
 
@@ -50,14 +56,10 @@ class AlertController(Controller):
         conn: Conn,
         severity: Annotated[Severity | None, QueryParameter()] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
-    ) -> list[Alert]:
-        """The newest alerts, optionally of one severity."""
-        return [
-            _alert(row)
-            for row in await alert_service.list_alerts(
-                conn, severity=severity, limit=limit
-            )
-        ]
+    ) -> AlertList:
+        """The newest alerts, optionally of one severity (`alerts`), and how many."""
+        rows = await alert_service.list_alerts(conn, severity=severity, limit=limit)
+        return AlertList(alerts=[_alert(row) for row in rows], count=len(rows))
 
     @post(
         "/{alert_id:int}/acknowledge",

@@ -21,6 +21,7 @@ from app.api.schemas.metrics import (
     OutcomeCount,
     SummaryQueue,
     ThroughputPoint,
+    ThroughputReport,
     TopError,
     TrendPoint,
 )
@@ -119,15 +120,21 @@ class MetricsController(Controller):
         conn: Conn,
         minutes: Annotated[int, QueryParameter(ge=1, le=24 * 60)] = 60,
         queue: Annotated[str | None, QueryParameter(max_length=64)] = None,
-    ) -> list[ThroughputPoint]:
-        """Succeeded and failed attempts per queue and minute."""
+    ) -> ThroughputReport:
+        """Succeeded and failed attempts per queue and minute (`throughput`), and when."""
         points = await metric_service.throughput(conn, minutes=minutes, queue=queue)
-        return [
-            ThroughputPoint(
-                queue=p.queue, minute=p.minute, completed=p.completed, failed=p.failed
-            )
-            for p in points
-        ]
+        return ThroughputReport(
+            throughput=[
+                ThroughputPoint(
+                    queue=p.queue,
+                    minute=p.minute,
+                    completed=p.completed,
+                    failed=p.failed,
+                )
+                for p in points
+            ],
+            timestamp=datetime.now(UTC),
+        )
 
     @get(
         "/failures",

@@ -84,3 +84,10 @@ class SentTestAlert(Alert):
         description="sent (log), or queued for a worker to send (sms, voice)."
     )
     channel: str = Field(description="The channel asked for, as given.")
+
+
+class AlertList(Schema):
+    """GET /alerts: the newest alerts, wrapped as the old service answered them."""
+
+    alerts: list[Alert]
+    count: int

@@ -107,6 +107,13 @@ class ThroughputPoint(Schema):
         return self.completed
 
 
+class ThroughputReport(Schema):
+    """GET /metrics/throughput: the points, wrapped as the old service answered them."""
+
+    throughput: list[ThroughputPoint]
+    timestamp: datetime
+
+
 class FailureByType(Schema):
     """Failed attempts of one job type."""
 
