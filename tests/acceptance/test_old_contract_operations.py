@@ -339,6 +339,8 @@ async def test_old_health_probe_answers_the_old_shape_without_a_token(client, db
     assert healthy.status_code == 200, healthy.text
     assert_old_shape(healthy.json(), HEALTH_RESPONSE)
     assert healthy.json()["status"] == "healthy"
+    # No Redis: the check reports the database, which holds the queues.
+    assert healthy.json()["checks"]["redis"] == healthy.json()["checks"]["database"]
     # Degraded, 503 as before, while no worker heartbeats.
     assert no_worker.status_code == 503, no_worker.text
     assert_old_shape(no_worker.json(), HEALTH_RESPONSE)
