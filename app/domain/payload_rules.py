@@ -65,6 +65,9 @@ def field_rules(model: type[Payload]) -> list[FieldRule]:
     rules = []
     for position, (name, field) in enumerate(model.model_fields.items()):
         names = _wire_names(name, field.validation_alias, field.alias)
+        if len(names) > 3:
+            # queue.payload_field_value reads two aliases, inlined.
+            raise ValueError(f"{model.__name__}.{name}: at most two old names")
         prop = schema["properties"][names[0]]
         options = prop.get("anyOf", [prop])
         nullable = any(option.get("type") == "null" for option in options)

@@ -45,8 +45,9 @@ BEGIN
            AND NOT queue.json_too_deep(enqueue.data)
            AND NOT EXISTS (
                SELECT 1 FROM queue.payload_fields AS f
+               CROSS JOIN LATERAL (SELECT queue.payload_field_value(f, enqueue.data) AS value) AS v
                WHERE f.job_type = kind.name
-                 AND queue.payload_field_problem(f, queue.payload_field_value(f, enqueue.data)) IS NOT NULL
+                 AND queue.payload_field_problem(f, v.value) IS NOT NULL
            ) THEN
             RETURN QUERY SELECT (procrastinate_defer_jobs_v1(ARRAY[ROW(
                 kind.queue, kind.name, coalesce(enqueue.priority, kind.default_priority), NULL, NULL,
@@ -74,7 +75,8 @@ BEGIN
             'ordering_key', ordering_key,
             'meta', meta
         )),
-        false
+        false,
+        true
     ) AS r;
 END;
 $$;

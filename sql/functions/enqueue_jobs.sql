@@ -10,7 +10,7 @@
 -- serial lock: queue.fetch_jobs runs one job of a key at a time, in order.
 -- Internal: callers use queue.enqueue or queue.enqueue_many, which pin the
 -- search_path this function resolves procrastinate's objects with.
-CREATE OR REPLACE FUNCTION queue.enqueue_jobs(jobs jsonb, label_index boolean)
+CREATE OR REPLACE FUNCTION queue.enqueue_jobs(jobs jsonb, label_index boolean, check_payloads boolean)
     RETURNS TABLE (job_index integer, job_id bigint, duplicate boolean)
     LANGUAGE plpgsql VOLATILE
 AS $$
@@ -171,8 +171,12 @@ BEGIN
     -- The data of a catalogued type must satisfy its payload model: the
     -- verdict the API and the worker give, here inside the caller's
     -- transaction. One statement for the batch.
-    SELECT p.job_index, p.pointer, p.detail INTO bad FROM queue.first_payload_problem(batch) AS p;
-    IF FOUND THEN
+    -- check_payloads is false only for the service's own Python path, which
+    -- has checked every payload with the same models (queue.enqueue_many_checked).
+    IF check_payloads THEN
+        SELECT p.job_index, p.pointer, p.detail INTO bad FROM queue.first_payload_problem(batch) AS p;
+    END IF;
+    IF check_payloads AND FOUND THEN
         RAISE EXCEPTION '%', format('%sinvalid data: /data%s: %s',
                 CASE WHEN label_index THEN format('jobs[%s]: ', bad.job_index) ELSE '' END,
                 bad.pointer, bad.detail)
@@ -257,4 +261,4 @@ BEGIN
     ORDER BY b.job_index;
 END;
 $$;
-REVOKE ALL ON FUNCTION queue.enqueue_jobs(jsonb, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION queue.enqueue_jobs(jsonb, boolean, boolean) FROM PUBLIC;

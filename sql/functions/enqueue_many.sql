@@ -6,7 +6,7 @@ CREATE OR REPLACE FUNCTION queue.enqueue_many(jobs jsonb)
     SET search_path = pg_catalog, public, pg_temp
 AS $$
 BEGIN
-    RETURN QUERY SELECT r.job_index, r.job_id, r.duplicate FROM queue.enqueue_jobs(jobs, true) AS r;
+    RETURN QUERY SELECT r.job_index, r.job_id, r.duplicate FROM queue.enqueue_jobs(jobs, true, true) AS r;
 END;
 $$;
 REVOKE ALL ON FUNCTION queue.enqueue_many(jsonb) FROM PUBLIC;

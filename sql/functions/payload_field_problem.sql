@@ -4,7 +4,10 @@
 -- own messages; queue.first_payload_problem names the field.
 CREATE OR REPLACE FUNCTION queue.payload_field_problem(rule queue.payload_fields, value jsonb)
     RETURNS text
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    -- STABLE, not IMMUTABLE: format() and to_jsonb() are stable, and an
+    -- immutable function over them is not inlined (it would then be planned
+    -- at every call, for every field of every job).
+    LANGUAGE sql STABLE PARALLEL SAFE
 RETURN CASE
     WHEN value IS NULL THEN CASE WHEN rule.required THEN 'Field required' END
     WHEN jsonb_typeof(value) = 'null' THEN

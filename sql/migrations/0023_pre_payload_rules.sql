@@ -9,10 +9,16 @@
 -- several fields (a seat or a ticket). Types added in SQL have no rows: the
 -- database checks only their data's shape, as before.
 --
+-- queue.enqueue_jobs gains check_payloads (off only for the service's own
+-- Python path, queue.enqueue_many_checked, which checked with the models):
+-- the old signature is dropped here and its object file makes the new one.
+--
 -- Lock impact: a new table, and ADD COLUMN without a default on
 -- queue.job_types (a moment of ACCESS EXCLUSIVE).
 -- Operator steps: none; producers that enqueued payloads the workers failed
 -- now get the error at enqueue.
+
+DROP FUNCTION IF EXISTS queue.enqueue_jobs(jsonb, boolean);
 
 CREATE TABLE queue.payload_fields (
     job_type text NOT NULL,

@@ -7,6 +7,7 @@ FROM queue.enqueue(
 );
 
 -- name: enqueue_many :many
--- Enqueue a batch of jobs atomically; rows come back in input order.
+-- Enqueue a batch of jobs atomically; rows come back in input order. The
+-- callers (app.services) have checked every payload with its model.
 SELECT job_index, job_id, duplicate
-FROM queue.enqueue_many(%(jobs)s);
+FROM queue.enqueue_many_checked(%(jobs)s);

@@ -56,7 +56,7 @@ def test_producer_enqueues_inside_its_own_transaction(login_as, db_dsn):
         "SELECT * FROM queue.idempotency_keys",
         "SELECT * FROM queue.jobs",
         "UPDATE queue.queues SET paused = true",
-        "SELECT * FROM queue.enqueue_jobs('[]', false)",
+        "SELECT * FROM queue.enqueue_jobs('[]', false, false)",
         "SELECT procrastinate_defer_jobs_v1(ARRAY[]::procrastinate_job_to_defer_v1[])",
         "SELECT queue.cancel_job(1)",
         "SELECT queue.retry_failed_jobs('money')",
@@ -69,6 +69,14 @@ def test_producer_is_refused_everything_else(login_as, statement):
     with psycopg.connect(login_as("queue_producer"), autocommit=True) as producer:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             producer.execute(statement)
+
+
+def test_producers_cannot_skip_the_payload_checks(login_as):
+    # queue.enqueue_many_checked is the service's own path, for payloads its
+    # Python code has checked; a producer goes through queue.enqueue_many.
+    with psycopg.connect(login_as("queue_producer"), autocommit=True) as producer:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            producer.execute("SELECT * FROM queue.enqueue_many_checked('[]'::jsonb)")
 
 
 def test_reader_reads_the_views_only(login_as, db_dsn):
