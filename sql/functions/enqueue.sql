@@ -45,7 +45,7 @@ BEGIN
            AND NOT queue.json_too_deep(enqueue.data)
            AND NOT EXISTS (
                SELECT 1 FROM queue.payload_fields AS f
-               CROSS JOIN LATERAL (SELECT queue.payload_field_value(f, enqueue.data) AS value) AS v
+               CROSS JOIN LATERAL (SELECT queue.payload_field_value(f, enqueue.data) AS value OFFSET 0) AS v
                WHERE f.job_type = kind.name
                  AND queue.payload_field_problem(f, v.value) IS NOT NULL
            ) THEN
