@@ -12,11 +12,9 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from app.api.context import AppSettings, DbPool
+from app.api.controllers.health import OPEN
 from app.api.schemas.health import ComponentState, OldHealth, OldHealthChecks, OldReady
 from app.services import health as health_service
-
-# An empty requirement: no token needed (the document's default asks for one).
-OPEN: list[dict[str, list[str]]] = [{}]
 
 
 def _state(healthy: bool) -> ComponentState:
