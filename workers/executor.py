@@ -9,8 +9,9 @@ executor runs
 - one LISTEN connection: a job inserted into a queue wakes that queue's lane,
   an abort request reaches the lane running the job;
 - the heartbeats, the abort poll (for notifications missed while the listener
-  reconnected), the periodic deferrer and the policy refresh. Each of these
-  side loops restarts after an error instead of stopping the process.
+  reconnected), the periodic deferrer, the policy refresh and the counter
+  reports (`app.services.fleet_counters`). Each of these side loops
+  restarts after an error instead of stopping the process.
 
 On stop: every lane returns its unstarted jobs and lets running ones finish
 within the grace period, the pending completions are written, and the worker
@@ -28,6 +29,7 @@ from procrastinate.job_context import AbortReason
 from procrastinate.jobs import Notification
 
 from app.db.queries.worker import heartbeat_workers, prune_stalled_workers
+from app.services import fleet_counters
 from workers.completions import CompletionWriter
 from workers.deps import WorkerDeps
 from workers.lane import Lane, LaneSettings
@@ -49,6 +51,7 @@ class ExecutorSettings:
     stalled_after_s: float = 30.0
     abort_poll_s: float = 5.0
     policy_refresh_s: float = 5.0
+    metrics_report_s: float = 5.0
 
 
 class Executor:
@@ -89,6 +92,7 @@ class Executor:
             self._forever("listener", self._listen),
             self._forever("periodic deferrer", self._defer_periodic),
             self._forever("policy refresh", self._refresh_policies),
+            self._forever("counter reports", self._report_counters),
         ]
         lanes = [
             asyncio.create_task(lane.run(), name=f"lane {queue}")
@@ -170,6 +174,13 @@ class Executor:
                     )
                     await lane.register()
             await asyncio.sleep(self._settings.heartbeat_s)
+
+    async def _report_counters(self) -> None:
+        # Cancelled after the last completions are written: its final report
+        # then counts every attempt of this process.
+        await fleet_counters.report_forever(
+            self._deps.pool, every_s=self._settings.metrics_report_s
+        )
 
     async def _poll_aborts(self) -> None:
         while True:

@@ -65,6 +65,7 @@ class WorkerConfig:
     limits: LimitSettings = field(default_factory=LimitSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
     monitor_every_s: int = 30
+    metrics_report_s: float = 5.0
 
 
 def _selected(policies: PolicyCache, wanted: Sequence[str] | None) -> list[str]:
@@ -178,6 +179,7 @@ async def _run(
             heartbeat_s=config.heartbeat_s,
             stalled_after_s=config.stalled_after_s,
             policy_refresh_s=POLICY_REFRESH_S,
+            metrics_report_s=config.metrics_report_s,
         ),
     )
     try:

@@ -1,10 +1,12 @@
 """The Litestar application: routes, auth, problem details, request ids, docs.
 
 `create_app(settings)` builds it; its lifespan opens the process's pool and
-closes it on shutdown. Controllers receive a connection per request and make one
+closes it on shutdown, and runs the process's counter reports
+(`app.services.fleet_counters`). Controllers receive a connection per request and make one
 service call each.
 """
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -35,6 +37,7 @@ from app.api.documented import ClosedBodiesSchemaPlugin
 from app.api.problems import problem_details_plugin
 from app.api.rate_limit import rate_limit_config, refused_callers_limit
 from app.api.request_ids import request_id_middleware
+from app.services import fleet_counters
 from app.services.database import (
     DATABASE_UNAVAILABLE,
     Connection,
@@ -79,9 +82,17 @@ def create_app(settings: Settings) -> Litestar:
         async with opened:
             opened_pools.append(opened)
             enqueuers.append(GroupEnqueuer(opened))
+            reports = asyncio.create_task(
+                fleet_counters.report_forever(
+                    opened, every_s=settings.log.metrics_report_s
+                ),
+                name="counter reports",
+            )
             try:
                 yield
             finally:
+                reports.cancel()
+                await asyncio.gather(reports, return_exceptions=True)
                 opened_pools.clear()
                 enqueuers.clear()
 

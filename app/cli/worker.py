@@ -47,6 +47,7 @@ def worker_config(
         limits=settings.limits,
         alerts=settings.alerts,
         monitor_every_s=worker.monitor_every_s,
+        metrics_report_s=settings.log.metrics_report_s,
     )
 
 

@@ -15,12 +15,14 @@ from typing import Protocol
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
+    REGISTRY,
     Counter,
     Gauge,
     Histogram,
     generate_latest,
 )
 from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 
 __all__ = ["CONTENT_TYPE_LATEST", "exposition"]
 
@@ -243,6 +245,6 @@ def observe_health(queues: Iterable[QueueHealth], database: DatabaseHealth) -> N
     DB_OLDEST_TRANSACTION_AGE.set(database.oldest_transaction_age_s or 0)
 
 
-def exposition() -> bytes:
-    """Return every metric of this process in Prometheus's text format."""
-    return generate_latest()
+def exposition(registry: Collector = REGISTRY) -> bytes:
+    """Return every metric of `registry` (this process's) in Prometheus's text format."""
+    return generate_latest(registry)

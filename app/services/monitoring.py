@@ -21,6 +21,8 @@ from app.db.queries import monitoring as queries
 from app.db.queries.monitoring import DatabaseHealthRow, QueueHealthRow
 from app.domain.monitoring import Breach, DatabaseThresholds, breaches
 from app.observability import metrics
+from app.observability.fleet import OldPath, fleet_families
+from app.services import fleet_counters
 from app.services.enqueue import enqueue
 
 logger = logging.getLogger(__name__)
@@ -67,9 +69,24 @@ async def scrape(conn: Connection, *, stalled_after_s: float) -> bytes:
     monitor. One statement reads them all, the old service's
     `failed_jobs_total` included, so a scrape costs one round trip.
     """
+    await _observe_health(conn, stalled_after_s=stalled_after_s)
+    return metrics.exposition()
+
+
+async def scrape_old_path(conn: Connection, *, stalled_after_s: float) -> bytes:
+    """Return the old scrape path's exposition: `scrape`'s, the old counters summed.
+
+    The old service's scrape config reads the API alone, so its counters
+    (`job_results_total`, ...) are served there as every process's sums.
+    """
+    await _observe_health(conn, stalled_after_s=stalled_after_s)
+    sums = await fleet_counters.fleet_sums(conn)
+    return metrics.exposition(OldPath(fleet_families(sums)))
+
+
+async def _observe_health(conn: Connection, *, stalled_after_s: float) -> None:
     rows = await queries.scrape_health(conn, stalled_after_s=stalled_after_s)
     metrics.observe_health(rows, rows[0])  # every row carries the database's health
-    return metrics.exposition()
 
 
 def page_channels(breach: Breach) -> list[str]:

@@ -324,7 +324,7 @@ class ProviderSettings(Group):
 
 
 class LogSettings(Group):
-    """Logging."""
+    """Logs and metrics."""
 
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO",
@@ -335,4 +335,13 @@ class LogSettings(Group):
         default=None,
         validation_alias=env_alias("LOG_FORMAT"),
         description="json or text; default json outside dev and text in dev.",
+    )
+    metrics_report_s: PositiveFloat = Field(
+        default=5.0,
+        le=300,
+        validation_alias=env_alias("METRICS_REPORT_S"),
+        description=(
+            "How often every process adds what its old counters rose by to the sums"
+            " the API's old scrape path serves."
+        ),
     )

@@ -58,9 +58,9 @@ class MetricsController(Controller):
         media_type=CONTENT_TYPE_LATEST,
     )
     async def prometheus(self, conn: Conn, settings: AppSettings) -> Response[bytes]:
-        """Prometheus exposition (the same as /metrics)."""
+        """Prometheus exposition: /metrics, with the old counters summed over every process."""
         return Response(
-            await monitoring.scrape(
+            await monitoring.scrape_old_path(
                 conn, stalled_after_s=settings.worker.stalled_after_s
             ),
             media_type=CONTENT_TYPE_LATEST,
