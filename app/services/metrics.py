@@ -8,7 +8,6 @@ alerts, and the dead letters of the last 24 hours.
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from statistics import fmean
 
 from app.db import Connection
 from app.db.queries import alerts as alert_queries
@@ -19,6 +18,7 @@ from app.db.queries.metrics import (
     HourFailures,
     MinuteThroughput,
     OutcomeTotal,
+    QueueHour,
     QueueTrendPoint,
     TypeFailures,
 )
@@ -31,6 +31,7 @@ __all__ = [
     "MinuteThroughput",
     "OutcomeTotal",
     "OverviewRow",
+    "QueueHour",
     "QueueTrendPoint",
     "TypeFailures",
 ]
@@ -44,17 +45,6 @@ OLD_FAILURES_WINDOW = timedelta(hours=24)
 # request reads when something raises many.
 ALERTS_COUNTED = 500
 DEAD_LETTERS_READ = 10_000
-
-
-@dataclass(frozen=True)
-class QueueHour:
-    """A queue's last hour, from the monitor's snapshots (kept as hourly peaks)."""
-
-    queue: str
-    avg_waiting: float
-    max_waiting: int
-    avg_active: float
-    avg_failed: float
 
 
 @dataclass(frozen=True)
@@ -101,36 +91,20 @@ class Failures:
 
 
 async def summary(conn: Connection, *, hours: int = 24) -> Summary:
-    """Return the counts now, the attempts of the last `hours` and each queue's hourly peaks."""
+    """Return the counts now, the attempts of the last `hours`, each queue's hourly peaks and last hour."""
     now = datetime.now(UTC)
     since = now - timedelta(hours=hours)
     hour_ago = now - OLD_SUMMARY_WINDOW
-    peaks = await queries.queue_trend(conn, since=hour_ago)
+    last_hour = await queries.queue_last_hour(conn)
     alerts = await alert_queries.list_alerts(conn, severity=None, limit=ALERTS_COUNTED)
     return Summary(
         await queue_overview(conn),
         await queries.outcome_totals(conn, since=since),
         await queries.queue_trend(conn, since=since),
         since,
-        _last_hour(peaks),
+        {hour.queue: hour for hour in last_hour},
         dict(Counter(a.severity for a in alerts if a.created_at >= hour_ago)),
     )
-
-
-def _last_hour(peaks: list[QueueTrendPoint]) -> dict[str, QueueHour]:
-    by_queue: dict[str, list[QueueTrendPoint]] = {}
-    for point in peaks:
-        by_queue.setdefault(point.queue, []).append(point)
-    return {
-        queue: QueueHour(
-            queue,
-            avg_waiting=fmean(p.waiting for p in points),
-            max_waiting=max(p.waiting for p in points),
-            avg_active=fmean(p.running for p in points),
-            avg_failed=fmean(p.failed_last_hour for p in points),
-        )
-        for queue, points in by_queue.items()
-    }
 
 
 async def throughput(

@@ -126,6 +126,16 @@ FROM peaks
 GROUP BY 1, 2
 ORDER BY 2, 1;
 
+-- name: queue_last_hour :many
+-- Per queue, the averages and peak of the monitor's snapshots of the last hour (the old summary's query).
+SELECT queue_name AS queue, avg(waiting)::float8 AS avg_waiting,
+       max(waiting) AS max_waiting, avg(running)::float8 AS avg_active,
+       avg(failed_last_hour)::float8 AS avg_failed
+FROM queue.queue_metrics
+WHERE captured_at > now() - interval '1 hour'
+GROUP BY 1
+ORDER BY 1;
+
 -- name: roll_up_hours :one
 -- Roll up the complete hours not rolled yet (at most max_hours); returns how many.
 SELECT queue.roll_up_hours(%(max_hours)s);

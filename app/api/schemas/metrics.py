@@ -31,26 +31,24 @@ class TrendPoint(Schema):
     failed_last_hour: int
 
 
-# The old summary averaged the last hour's snapshots; the monitor's are read
-# back as each hour's peaks, so the averages here are over those peaks.
-HOUR_PEAKS = (
-    "Over the last hour: the mean of the hourly peaks of the monitor's "
-    "snapshots; null without snapshots."
+# The old summary's query: the last hour's snapshots of the monitor, averaged.
+HOUR_MEAN = (
+    "The mean over the last hour's snapshots of the monitor; null without snapshots."
 )
 
 
 class SummaryQueue(QueueSummary):
     """A queue of GET /metrics/summary, with the old service's last-hour fields."""
 
-    avg_waiting: float | None = Field(alias="avg_waiting", description=HOUR_PEAKS)
+    avg_waiting: float | None = Field(alias="avg_waiting", description=HOUR_MEAN)
     max_waiting: int | None = Field(
         alias="max_waiting",
         description="The most jobs waiting in the last hour's snapshots; null without snapshots.",
     )
-    avg_active: float | None = Field(alias="avg_active", description=HOUR_PEAKS)
+    avg_active: float | None = Field(alias="avg_active", description=HOUR_MEAN)
     avg_failed: float | None = Field(
         alias="avg_failed",
-        description="Jobs that failed in the hour before each snapshot. " + HOUR_PEAKS,
+        description="Jobs that failed in the hour before each snapshot. " + HOUR_MEAN,
     )
 
     @computed_field(alias="queue_name", description="name, by its old name.")

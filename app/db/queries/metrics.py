@@ -102,6 +102,22 @@ async def queue_trend(conn: Connection, *, since: datetime) -> list[QueueTrendPo
     return await fetch_all(conn, "queue_trend", {"since": since}, QueueTrendPoint)
 
 
+@dataclass(frozen=True)
+class QueueHour:
+    """A queue's last hour of the monitor's snapshots: averages and the peak."""
+
+    queue: str
+    avg_waiting: float
+    max_waiting: int
+    avg_active: float
+    avg_failed: float
+
+
+async def queue_last_hour(conn: Connection) -> list[QueueHour]:
+    """Return each queue's averages and peak over the last hour's snapshots."""
+    return await fetch_all(conn, "queue_last_hour", {}, QueueHour)
+
+
 async def roll_up_hours(conn: Connection, *, max_hours: int) -> int:
     """Roll up the complete hours not rolled yet, at most `max_hours`; return how many."""
     return int(await fetch_value(conn, "roll_up_hours", {"max_hours": max_hours}))
