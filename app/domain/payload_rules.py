@@ -7,16 +7,20 @@ is required or may be null, lengths, bounds, choices and pattern. Formats
 become the patterns of `app.domain.formats`, which the models check too, so
 both sides give the same verdict on the same data.
 
-Payloads are flat: a field is a scalar or a free object (`metadata`), so
-top-level rules are the whole model. What spans fields (a seat or a ticket)
-is the model's `ONE_OF`.
+Payloads are nearly flat: a field is a scalar, a free object (`metadata`),
+or a model of scalars (stripe-event's `object`), whose fields get rules of
+their own read inside it. What spans fields (a seat or a ticket) is the
+model's `ONE_OF`, over top-level fields without old names (the database
+reads the groups by their keys).
 """
 
 import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import AliasChoices
+from pydantic import AliasChoices, BaseModel
+from pydantic.fields import FieldInfo
 from pydantic_extra_types.currency_code import ISO4217
 
 from app.domain import formats
@@ -51,20 +55,61 @@ class FieldRule:
     # The choices are matched in any case (currency codes: "usd" is USD).
     choices_any_case: bool = False
     is_timestamp: bool = False
+    # The top-level field a nested model's field is read in.
+    parent: str | None = None
 
 
 def field_rules(model: type[Payload]) -> list[FieldRule]:
     """The rules of every field of `model`, in the model's order.
 
+    A field that is a model (stripe-event's `object`) is followed by the
+    rules of its own fields, with `parent` naming it.
+
     Raises:
-        ValueError: a field has a shape the database cannot check (a nested
-            model, a union of two types): the model must stay flat.
+        ValueError: a field has a shape the database cannot check (a union
+            of two types, a model inside a nested model, aliases on a nested
+            model or its fields): the model must stay that flat.
     """
+    rules: list[FieldRule] = []
+    for field in _fields(model):
+        rules.append(_rule(len(rules), field))
+        nested = _nested_model(field.info.annotation)
+        if nested is None:
+            continue
+        if field.aliases:
+            raise ValueError(
+                f"{model.__name__}.{field.name}: a nested model has no old names"
+            )
+        for inner in _fields(nested):
+            if inner.aliases or _nested_model(inner.info.annotation):
+                raise ValueError(
+                    f"{model.__name__}.{field.name}.{inner.name}: nested fields are"
+                    " plain, without old names"
+                )
+            rules.append(
+                dataclasses.replace(_rule(len(rules), inner), parent=field.key)
+            )
+    return rules
+
+
+@dataclass(frozen=True)
+class _WireField:
+    """A model's field as its JSON Schema has it."""
+
+    name: str
+    info: FieldInfo
+    key: str  # the name on the wire
+    aliases: tuple[str, ...]  # older names on the wire
+    required: bool
+    nullable: bool
+    prop: dict[str, Any]  # the schema of its one JSON type
+
+
+def _fields(model: type[BaseModel]) -> Iterator[_WireField]:
     schema = model.model_json_schema(by_alias=True, mode="validation")
     required = set(schema.get("required", ()))
-    rules = []
-    for position, (name, field) in enumerate(model.model_fields.items()):
-        names = _wire_names(name, field.validation_alias, field.alias)
+    for name, info in model.model_fields.items():
+        names = _wire_names(name, info.validation_alias, info.alias)
         if len(names) > 3:
             # queue.payload_field_value reads two aliases, inlined.
             raise ValueError(f"{model.__name__}.{name}: at most two old names")
@@ -74,11 +119,15 @@ def field_rules(model: type[Payload]) -> list[FieldRule]:
         typed = [option for option in options if option.get("type") != "null"]
         if len(typed) != 1:
             raise ValueError(f"{model.__name__}.{name}: one JSON type expected")
-        rule = _rule(position, names, names[0] in required, nullable, typed[0])
-        if field.annotation is ISO4217:
-            rule = dataclasses.replace(rule, choices_any_case=True)
-        rules.append(rule)
-    return rules
+        yield _WireField(
+            name, info, names[0], names[1:], names[0] in required, nullable, typed[0]
+        )
+
+
+def _nested_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return None
 
 
 def _wire_names(name: str, validation_alias: Any, alias: str | None) -> tuple[str, ...]:
@@ -89,15 +138,10 @@ def _wire_names(name: str, validation_alias: Any, alias: str | None) -> tuple[st
     return (alias or name,)
 
 
-def _rule(
-    position: int,
-    names: tuple[str, ...],
-    required: bool,
-    nullable: bool,
-    prop: dict[str, Any],
-) -> FieldRule:
-    # A nested model ($ref) is checked for being an object; its inside by
-    # the model, when the job runs.
+def _rule(position: int, field: _WireField) -> FieldRule:
+    prop = field.prop
+    # A nested model ($ref) is checked here for being an object; its fields
+    # by rules of their own.
     kind = "object" if "$ref" in prop else prop.get("type", "any")
     if kind not in _KINDS:
         kind = "any"
@@ -108,10 +152,10 @@ def _rule(
         choices = [prop["const"]]
     return FieldRule(
         position=position,
-        field=names[0],
-        aliases=names[1:],
-        required=required,
-        nullable=nullable,
+        field=field.key,
+        aliases=field.aliases,
+        required=field.required,
+        nullable=field.nullable,
         kind=kind,
         min_length=prop.get("minLength"),
         max_length=prop.get("maxLength")
@@ -123,10 +167,24 @@ def _rule(
         exclusive_maximum=prop.get("exclusiveMaximum"),
         choices=tuple(str(choice) for choice in choices) if choices else None,
         is_timestamp=fmt == "date-time",
+        # Currency codes are matched in any case ("usd" is USD).
+        choices_any_case=field.info.annotation is ISO4217,
     )
 
 
 def one_of(model: type[Payload]) -> list[list[str]] | None:
-    """The model's groups of fields of which one must be present in full, if any."""
+    """The model's groups of fields of which one must be present in full, if any.
+
+    Raises:
+        ValueError: a group names a field that has old names, or none of the
+            model's: the database reads the groups by these keys alone.
+    """
     groups = getattr(model, "ONE_OF", ())
+    plain = {rule.field for rule in field_rules(model) if not rule.aliases}
+    for group in groups:
+        if not set(group) <= plain:
+            raise ValueError(
+                f"{model.__name__}.ONE_OF: {sorted(set(group) - plain)} are not"
+                " top-level fields without old names"
+            )
     return [list(group) for group in groups] or None

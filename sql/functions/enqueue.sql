@@ -48,6 +48,7 @@ BEGIN
                CROSS JOIN LATERAL (SELECT queue.payload_field_value(f, enqueue.data) AS value OFFSET 0) AS v
                WHERE f.job_type = kind.name
                  AND queue.payload_field_problem(f, v.value) IS NOT NULL
+                 AND (f.parent IS NULL OR jsonb_typeof(enqueue.data -> f.parent) = 'object')
            ) THEN
             RETURN QUERY SELECT (procrastinate_defer_jobs_v1(ARRAY[ROW(
                 kind.queue, kind.name, coalesce(enqueue.priority, kind.default_priority), NULL, NULL,

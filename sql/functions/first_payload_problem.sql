@@ -17,7 +17,7 @@ BEGIN
     -- reads it many times, and each read would extract it again (10 times
     -- the work, measured).
     RETURN QUERY
-    SELECT b.job_index, '/' || f.field, p.detail
+    SELECT b.job_index, '/' || coalesce(f.parent || '/', '') || f.field, p.detail
     FROM unnest(batch) AS b
     JOIN queue.payload_fields AS f ON f.job_type = b.job_type
     CROSS JOIN LATERAL (
@@ -25,6 +25,9 @@ BEGIN
     ) AS v
     CROSS JOIN LATERAL (SELECT queue.payload_field_problem(f, v.value) AS detail) AS p
     WHERE p.detail IS NOT NULL
+      -- A nested field is checked when its parent is an object; the parent's
+      -- own rule says what is wrong otherwise.
+      AND (f.parent IS NULL OR jsonb_typeof(b.args -> 'data' -> f.parent) = 'object')
     ORDER BY b.job_index, f.position
     LIMIT 1;
     IF FOUND OR NOT EXISTS (

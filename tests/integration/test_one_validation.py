@@ -27,6 +27,13 @@ PAY = {
     "paymentMethodId": "pm_card_visa",
 }
 MINT = {"eventId": U2, "userId": U1, "walletAddress": "w-1"}
+STRIPE_EVENT = {
+    "id": "evt_1",
+    "type": "payment_intent.succeeded",
+    "created": 1_700_000_000,
+    "livemode": False,
+    "object": {"object": "payment_intent", "id": "pi_1"},
+}
 HOOK = {
     "url": "https://hooks.example.com/x",
     "eventId": "evt-1",
@@ -117,6 +124,25 @@ EXAMPLES = [
         True,
     ),
     ("generate-report", {"reportType": "weekly"}, False),
+    ("stripe-event", STRIPE_EVENT, True),
+    # The event's object is a model of its own: its fields are checked inside it.
+    ("stripe-event", {**STRIPE_EVENT, "object": {"object": "charge", "x": [1]}}, True),
+    ("stripe-event", {**STRIPE_EVENT, "object": {"id": "pi_1"}}, False),
+    ("stripe-event", {**STRIPE_EVENT, "object": {"object": "Payment Intent"}}, False),
+    ("stripe-event", {**STRIPE_EVENT, "object": {"object": "charge", "id": ""}}, False),
+    (
+        "stripe-event",
+        {**STRIPE_EVENT, "object": {"object": "charge", "created": -1}},
+        False,
+    ),
+    (
+        "stripe-event",
+        {**STRIPE_EVENT, "object": {"object": "charge", "created": "5"}},
+        False,
+    ),
+    ("stripe-event", {**STRIPE_EVENT, "object": "pi_1"}, False),
+    ("stripe-event", {**STRIPE_EVENT, "object": None}, False),
+    ("stripe-event", {k: v for k, v in STRIPE_EVENT.items() if k != "object"}, False),
     ("deliver-alert", {"alertId": 1, "channel": "sms"}, True),
     ("deliver-alert", {"alertId": "1", "channel": "sms"}, False),
     ("deliver-alert", {"alertId": 1, "channel": "pager"}, False),
