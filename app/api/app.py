@@ -23,7 +23,8 @@ from litestar.plugins.prometheus import PrometheusConfig
 from litestar.plugins.pydantic import PydanticPlugin
 from litestar.static_files import create_static_files_router
 
-from app.api.auth import jwt_auth
+from app.api.auth import jwt_auth, token_rules
+from app.api.console import console_routers, template_config
 from app.api.controllers.alerts import AlertController
 from app.api.controllers.health import health, live, prometheus, ready
 from app.api.controllers.jobs import JobController
@@ -38,6 +39,7 @@ from app.api.problems import problem_details_plugin
 from app.api.rate_limit import rate_limit_config, refused_callers_limit
 from app.api.request_ids import request_id_middleware
 from app.services import fleet_counters
+from app.services.console_feed import ConsoleFeed
 from app.services.database import (
     DATABASE_UNAVAILABLE,
     Connection,
@@ -57,6 +59,7 @@ def create_app(settings: Settings) -> Litestar:
     """Return the API; its lifespan opens the process's pool from the settings."""
     opened_pools: list[Pool] = []
     enqueuers: list[GroupEnqueuer] = []
+    feeds: list[ConsoleFeed] = []
 
     def pool() -> Pool:
         return opened_pools[0]
@@ -82,19 +85,25 @@ def create_app(settings: Settings) -> Litestar:
         async with opened:
             opened_pools.append(opened)
             enqueuers.append(GroupEnqueuer(opened))
-            reports = asyncio.create_task(
-                fleet_counters.report_forever(
-                    opened, every_s=settings.log.metrics_report_s
+            feeds.append(ConsoleFeed(opened, database.url))
+            background = [
+                asyncio.create_task(
+                    fleet_counters.report_forever(
+                        opened, every_s=settings.log.metrics_report_s
+                    ),
+                    name="counter reports",
                 ),
-                name="counter reports",
-            )
+                asyncio.create_task(feeds[0].run(), name="console feed"),
+            ]
             try:
                 yield
             finally:
-                reports.cancel()
-                await asyncio.gather(reports, return_exceptions=True)
+                for task in background:
+                    task.cancel()
+                await asyncio.gather(*background, return_exceptions=True)
                 opened_pools.clear()
                 enqueuers.clear()
+                feeds.clear()
 
     async def provide_connection() -> AsyncIterator[Connection]:
         async with pool().connection() as conn:
@@ -111,6 +120,9 @@ def create_app(settings: Settings) -> Litestar:
 
     def provide_settings() -> Settings:
         return settings
+
+    def provide_feed() -> ConsoleFeed:
+        return feeds[0]
 
     auth = jwt_auth(settings.api)
     openapi = OpenAPIConfig(
@@ -151,6 +163,7 @@ def create_app(settings: Settings) -> Litestar:
         old_ready,
         stripe_event,
         create_static_files_router(path=ASSETS, directories=[SWAGGER_ASSETS]),
+        *console_routers(settings, token_rules(settings.api)),
     ]
     middleware: list[Any] = [
         # Route templates, not paths, as labels: a path carries job ids.
@@ -186,6 +199,7 @@ def create_app(settings: Settings) -> Litestar:
             "pool": Provide(pool, sync_to_thread=False),
             "enqueuer": Provide(provide_enqueuer, sync_to_thread=False),
             "settings": Provide(provide_settings, sync_to_thread=False),
+            "feed": Provide(provide_feed, sync_to_thread=False),
         },
         # Bodies are snake_case in Python; responses and the OpenAPI document
         # use their camelCase aliases, the old service's field names.
@@ -200,6 +214,7 @@ def create_app(settings: Settings) -> Litestar:
         middleware=middleware,
         on_app_init=[auth.on_app_init, _outermost(outermost)],
         openapi_config=openapi,
+        template_config=template_config(),
         debug=False,
         # Litestar's default config replaces the root handler set up by
         # configure_logging (JSON lines, redaction) with its own plain one.

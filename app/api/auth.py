@@ -7,7 +7,8 @@ finer rules (whose job is whose) are the domain's (`app.domain.access`).
 
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,9 @@ OPEN_PATHS = [
     "^/schema",
     "^/api/v1/queue/webhooks/stripe$",
     "^/api/v1/queue/health(/ready)?$",
+    # The console signs in with the same tokens, kept in a cookie
+    # (app.api.console.session): its own middleware checks them.
+    "^/console(/|$)",
 ]
 
 
@@ -113,8 +117,40 @@ _TOKEN_CACHE: OrderedDict[
 ] = OrderedDict()
 
 
-def jwt_auth(settings: ApiSettings) -> JWTAuth[Principal, Token]:
-    """Return the JWT configuration: RS256 when a public key file is set, else HS256."""
+@dataclass(frozen=True)
+class TokenRules:
+    """How a token is verified: the key, and the claims it must carry."""
+
+    secret: str
+    algorithm: str
+    issuers: list[str] | None
+    audiences: list[str] | None
+    principal: Callable[
+        [Token, ASGIConnection[Any, Any, Any, Any]], Awaitable[Principal]
+    ]
+    require_claims: tuple[str, ...] = ("exp", "iat", "sub")
+
+    async def verify(
+        self, encoded: str, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> tuple[Principal, Token]:
+        """Return the caller of an encoded token, as the middleware would.
+
+        Raises:
+            NotAuthorizedException: the token is invalid, expired or lacks a claim.
+        """
+        token = Token.decode(
+            encoded_token=encoded,
+            secret=self.secret,
+            algorithm=self.algorithm,
+            audience=self.audiences,
+            issuer=self.issuers,
+            require_claims=list(self.require_claims),
+        )
+        return await self.principal(token, connection), token
+
+
+def token_rules(settings: ApiSettings) -> TokenRules:
+    """Return how tokens are verified: RS256 when a public key file is set, else HS256."""
     if settings.jwt_public_key_file:
         secret, algorithm = Path(settings.jwt_public_key_file).read_text(), "RS256"
     else:
@@ -131,14 +167,26 @@ def jwt_auth(settings: ApiSettings) -> JWTAuth[Principal, Token]:
             )
         return await principal_from_token(token, connection)
 
-    return JWTAuth[Principal, Token](
-        retrieve_user_handler=principal,
-        token_secret=secret,
+    return TokenRules(
+        secret=secret,
         algorithm=algorithm,
+        issuers=[settings.jwt_issuer] if settings.jwt_issuer else None,
+        audiences=[settings.jwt_audience] if settings.jwt_audience else None,
+        principal=principal,
+    )
+
+
+def jwt_auth(settings: ApiSettings) -> JWTAuth[Principal, Token]:
+    """Return the bearer-token configuration of the API."""
+    rules = token_rules(settings)
+    return JWTAuth[Principal, Token](
+        retrieve_user_handler=rules.principal,
+        token_secret=rules.secret,
+        algorithm=rules.algorithm,
         exclude=OPEN_PATHS,
-        require_claims=["exp", "iat", "sub"],
-        accepted_issuers=[settings.jwt_issuer] if settings.jwt_issuer else None,
-        accepted_audiences=[settings.jwt_audience] if settings.jwt_audience else None,
+        require_claims=list(rules.require_claims),
+        accepted_issuers=rules.issuers,
+        accepted_audiences=rules.audiences,
         authentication_middleware_class=VerifiedTokenCache,
     )
 

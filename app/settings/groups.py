@@ -131,6 +131,14 @@ class ApiSettings(Group):
         validation_alias=env_alias("API_LOCK_TIMEOUT_MS"),
         description="lock_timeout of the API's sessions: a request waits this long for a lock, then answers 503.",
     )
+    console_csrf_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=env_alias("CONSOLE_CSRF_SECRET"),
+        description=(
+            "Key of the console's CSRF tokens; unset: derived from JWT_SECRET (set it"
+            " when tokens are RS256, so the key is not derived from a public value)."
+        ),
+    )
 
 
 class WorkerSettings(Group):

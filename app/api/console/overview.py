@@ -1,0 +1,143 @@
+"""The overview: every queue's counts and charts, live; pause and resume.
+
+The page renders the latest reading of the process's `ConsoleFeed`; the
+browser then listens to `/console/events` (server-sent events, htmx's sse
+extension), which sends the counts and the charts again, rendered here, at
+each new reading. Every viewer of a process shares the feed's readings.
+"""
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+from litestar import Request, get, post
+from litestar.di import NamedDependency
+from litestar.response import Redirect, ServerSentEvent, Template
+from litestar.response.sse import ServerSentEventMessage
+from markupsafe import Markup
+
+from app.api.console.charts import Chart, series_by, svg
+from app.api.console.session import PATH, actors_only
+from app.api.context import Conn, DbPool, audit_context
+from app.services import queues as queue_service
+from app.services.console_feed import DAY, HOUR, ConsoleFeed, LiveView, read_view
+
+Feed = NamedDependency[ConsoleFeed]
+LIVE_TEMPLATE = "partials/overview_live.html"
+
+
+def charts(view: LiveView) -> list[Markup]:
+    """Draw the overview's four charts from one reading."""
+    read = view.charts
+    end = read.read_at
+    return [
+        svg(
+            Chart(
+                "Waiting, last hour (monitor snapshots)",
+                end - HOUR,
+                end,
+                series_by(read.depth_hour, key="queue", at="at", value="waiting"),
+            )
+        ),
+        svg(
+            Chart(
+                "Completed per minute, last hour",
+                end - HOUR,
+                end,
+                series_by(
+                    read.throughput_hour, key="queue", at="minute", value="completed"
+                ),
+            )
+        ),
+        svg(
+            Chart(
+                "Waiting, last day (hourly peaks)",
+                end - DAY,
+                end,
+                series_by(read.depth_day, key="queue", at="hour", value="waiting"),
+            )
+        ),
+        svg(
+            Chart(
+                "Completed per hour, last day",
+                end - DAY,
+                end,
+                series_by(read.throughput_day, key="queue", at="at", value="completed"),
+            )
+        ),
+    ]
+
+
+def live_context(view: LiveView) -> dict[str, Any]:
+    """What the live part of the page shows of a reading."""
+    return {"queues": view.queues, "charts": charts(view), "read_at": view.read_at}
+
+
+@get(PATH, include_in_schema=False)
+async def overview(request: Request[Any, Any, Any], pool: DbPool) -> Template:
+    """The overview page, read now; the events keep it current."""
+    view = await read_view(pool)
+    return Template(
+        "overview.html",
+        context={
+            **live_context(view),
+            "notice": request.query_params.get("notice"),
+        },
+    )
+
+
+@get(f"{PATH}/events", include_in_schema=False)
+async def events(request: Request[Any, Any, Any], feed: Feed) -> ServerSentEvent:
+    """Each new reading of the feed, as the rendered live part of the overview."""
+    template = request.app.template_engine.get_template(LIVE_TEMPLATE)  # type: ignore[union-attr]
+
+    async def messages() -> AsyncIterator[ServerSentEventMessage]:
+        async for view in feed.views():
+            html = template.render(**live_context(view), request=request)
+            yield ServerSentEventMessage(event="overview", data=html)
+
+    return ServerSentEvent(messages())
+
+
+@post(
+    f"{PATH}/queues/{{queue:str}}/pause",
+    guards=[actors_only],
+    include_in_schema=False,
+    status_code=303,
+)
+async def pause(request: Request[Any, Any, Any], conn: Conn, queue: str) -> Redirect:
+    """Pause a queue (audited), then show the overview."""
+    await queue_service.set_paused(
+        conn, queue, paused=True, audit=audit_context(request)
+    )
+    return Redirect(f"{PATH}?notice=paused", status_code=303)
+
+
+@post(
+    f"{PATH}/queues/{{queue:str}}/resume",
+    guards=[actors_only],
+    include_in_schema=False,
+    status_code=303,
+)
+async def resume(request: Request[Any, Any, Any], conn: Conn, queue: str) -> Redirect:
+    """Resume a queue (audited), then show the overview."""
+    await queue_service.set_paused(
+        conn, queue, paused=False, audit=audit_context(request)
+    )
+    return Redirect(f"{PATH}?notice=resumed", status_code=303)
+
+
+def age(seconds: float | None) -> str:
+    """Say an age as people read it: 45 s, 12 min, 3.5 h."""
+    if seconds is None:
+        return "none"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def clock(at: datetime) -> str:
+    """Say a time of the last day as a UTC clock time."""
+    return at.astimezone(UTC).strftime("%H:%M:%S UTC")

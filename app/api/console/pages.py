@@ -1,0 +1,9 @@
+"""Every console page beyond the overview, in the order of the navigation.
+
+Each module holds one page's handlers; its list joins `PAGES`, which
+`app.api.console.console_routers` serves signed in.
+"""
+
+from typing import Any
+
+PAGES: list[Any] = []
