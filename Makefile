@@ -9,6 +9,8 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
+# Playwright drives Debian's chromium (browser-tools): it never fetches a browser.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
 .DEFAULT_GOAL := help
 
@@ -55,7 +57,17 @@ ops-tools: ## promtool and prometheus for tests/ops (Debian's prometheus package
 		fi; \
 	fi
 
-test: lint ops-tools ## Lint, then every test (TEST_DATABASE_URL, else embedded PostgreSQL)
+browser-tools: ## Chromium for tests/browser (Debian's chromium package, as root)
+	@if ! command -v chromium >/dev/null; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing Debian's chromium package for tests/browser"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+		else \
+			echo "tests/browser need chromium: install Debian's chromium package (those tests fail without it)"; \
+		fi; \
+	fi
+
+test: lint ops-tools browser-tools ## Lint, then every test (TEST_DATABASE_URL, else embedded PostgreSQL)
 	$(BIN)/pytest
 
 # Each benchmark's options go in BENCH_ARGS, e.g. make bench-drain BENCH_ARGS='--jobs 2000'.
@@ -76,6 +88,9 @@ bench-metrics: install ## The metrics endpoints over 30 days of history, against
 bench-overview: install ## queue.overview over a million finished jobs, against DATABASE_URL
 	$(BIN)/python -m bench overview $(BENCH_ARGS)
 
+bench-console: install ## The console's pages over HTTP over a million finished jobs, against DATABASE_URL
+	$(BIN)/python -m bench console $(BENCH_ARGS)
+
 bench-sql: install ## Claim cost per job by backlog, completion cost by batch, against DATABASE_URL
 	$(BIN)/python -m bench sql $(BENCH_ARGS)
 
@@ -88,4 +103,4 @@ db-migrate: install ## Apply migrations to DATABASE_URL
 clean: ## Remove the virtualenvs
 	rm -rf $(VENV) $(TOOLS)
 
-.PHONY: help install run fmt lint ops-tools test-unit test-integration test bench bench-drain bench-http bench-metrics bench-overview bench-sql bench-providers db-migrate clean
+.PHONY: help install run fmt lint ops-tools browser-tools test-unit test-integration test bench bench-drain bench-http bench-metrics bench-overview bench-console bench-sql bench-providers db-migrate clean

@@ -1,4 +1,4 @@
-"""`python -m bench enqueue|drain|http|metrics|overview|sql|providers`: run one benchmark.
+"""`python -m bench enqueue|drain|http|metrics|overview|console|sql|providers`: run one benchmark.
 
 Each runs in a scratch database beside `DATABASE_URL`'s (read as the service
 reads it) and prints its table. The options and defaults are those the
@@ -56,6 +56,13 @@ def run_overview(args: argparse.Namespace, dsn: str) -> None:
     from bench.overview import run_overview_bench
 
     run_overview_bench(dsn, finished=args.finished, waiting=args.waiting)
+
+
+def run_console(args: argparse.Namespace, dsn: str) -> None:
+    """Time the console's pages over a large history."""
+    from bench.console import run_console_bench
+
+    run_console_bench(dsn, finished=args.finished, waiting=args.waiting)
 
 
 def run_metrics(args: argparse.Namespace, dsn: str) -> None:
@@ -160,6 +167,13 @@ def build_parser() -> argparse.ArgumentParser:
     overview.add_argument("--finished", type=int, default=1_000_000)
     overview.add_argument("--waiting", type=int, default=10_000)
     overview.set_defaults(run=run_overview)
+
+    console = what.add_parser(
+        "console", help="the console's pages over HTTP over a large history"
+    )
+    console.add_argument("--finished", type=int, default=1_000_000)
+    console.add_argument("--waiting", type=int, default=10_000)
+    console.set_defaults(run=run_console)
 
     metrics = what.add_parser(
         "metrics", help="time the metrics endpoints over 30 days of snapshots"

@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import swagger_ui_bundle
 from litestar import Litestar
 from litestar.config.app import AppConfig
 from litestar.di import Provide
@@ -50,8 +49,8 @@ from app.services.database import (
 from app.services.group_enqueue import GroupEnqueuer
 from app.settings import Settings
 
-# Swagger UI served from the installed package: the docs work offline.
-SWAGGER_ASSETS = Path(swagger_ui_bundle.swagger_ui_path)
+# Swagger UI 5 shipped in the package (static/swagger-ui): the docs work offline.
+SWAGGER_ASSETS = Path(__file__).parent / "static" / "swagger-ui"
 ASSETS = "/schema/assets"
 
 

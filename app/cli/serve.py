@@ -44,6 +44,9 @@ def cmd_dev(args: argparse.Namespace, settings: Settings) -> int:
             f"api: http://127.0.0.1:{settings.api.port}/api/v1/queue  (docs: http://127.0.0.1:{settings.api.port}/schema)"
         )
         print(
+            f"console: http://127.0.0.1:{settings.api.port}/console  (sign in with the admin token)"
+        )
+        print(
             f"admin token, valid 24 h (others: queue-service token --role ROLE):\n  export TOKEN={token}"
         )
         print(

@@ -3,7 +3,9 @@
 - admin: everything.
 - venue_admin: add jobs for their venues; see, retry and cancel their venues' jobs.
 - user: add jobs; see their own.
-- monitoring: read-only queues, metrics, rate limits and alerts; no jobs.
+- monitoring: read-only queues, metrics, rate limits and alerts; no jobs over
+  the API. In the console it browses every job and reads each one's state,
+  attempts and errors, its payload redacted (`redact_payload`).
 """
 
 import hashlib
@@ -62,6 +64,51 @@ def sees_payloads(principal: Principal) -> bool:
     personal details (emails, phone numbers, payment references).
     """
     return principal.role is Role.ADMIN
+
+
+def can_browse_jobs(principal: Principal) -> bool:
+    """Return True when the caller may list every job of every queue (the console's browser).
+
+    The operators' roles only: the listing is not narrowed to a caller's
+    venues or jobs.
+    """
+    return principal.role in OBSERVERS
+
+
+def can_inspect_job(
+    principal: Principal, *, user_id: str | None, venue_id: str | None
+) -> bool:
+    """Return True when the caller may read this job's state, attempts and errors.
+
+    Those who may see the job, and the monitoring role, which watches every
+    queue: what the job carries it sees only as `sees_payloads` allows.
+    """
+    return principal.role is Role.MONITORING or can_see_job(
+        principal, user_id=user_id, venue_id=venue_id
+    )
+
+
+def redact_payload(value: object) -> object:
+    """Return a JSON value with its shape kept and every value in it replaced.
+
+    Objects keep their keys and lists their length, so a watcher sees which
+    fields a job carries; each string, number, boolean and null becomes the
+    name of its JSON type ("<string>"), which says nothing of what it was.
+    Used where `sees_payloads` is False but a job is shown whole.
+    """
+    if isinstance(value, dict):
+        return {str(key): redact_payload(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_payload(item) for item in value]
+    if value is None:
+        return "<null>"
+    if isinstance(value, bool):
+        return "<boolean>"
+    if isinstance(value, int | float):
+        return "<number>"
+    if isinstance(value, str):
+        return "<string>"
+    return "<value>"
 
 
 def can_manage_job(principal: Principal, *, venue_id: str | None) -> bool:

@@ -18,9 +18,11 @@ CHANNELS = ("log", "sms", "voice")
 
 
 async def list_alerts(
-    conn: Connection, *, severity: str | None, limit: int
+    conn: Connection, *, severity: str | None, limit: int, open_only: bool = False
 ) -> list[AlertRow]:
-    """Return the newest alerts, optionally of one severity."""
+    """Return the newest alerts, optionally of one severity or only unacknowledged."""
+    if open_only:
+        return await queries.list_open_alerts(conn, severity=severity, limit=limit)
     return await queries.list_alerts(conn, severity=severity, limit=limit)
 
 

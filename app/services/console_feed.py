@@ -13,7 +13,7 @@ change no faster. While nobody watches it reads nothing.
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -100,6 +100,11 @@ class ConsoleFeed:
     _wanted: asyncio.Event = field(default_factory=asyncio.Event)
     _published: asyncio.Event = field(default_factory=asyncio.Event)
 
+    @property
+    def latest(self) -> LiveView | None:
+        """The last reading, if any (versions count the reads)."""
+        return self._latest
+
     async def run(self) -> None:
         """Read while someone watches, until cancelled."""
         listener = asyncio.create_task(self._listen(), name="console listener")
@@ -121,7 +126,7 @@ class ConsoleFeed:
             listener.cancel()
             await asyncio.gather(listener, return_exceptions=True)
 
-    async def views(self) -> AsyncIterator[LiveView]:
+    async def views(self) -> AsyncGenerator[LiveView, None]:
         """Yield each new reading while the caller watches (the last one first)."""
         self._viewers += 1
         self._wanted.set()

@@ -1,7 +1,9 @@
-"""Provider rate-limit buckets as the API reports and steers them.
+"""Provider rate-limit buckets as the API and the console report and steer them.
 
 The buckets live in `queue.rate_limits`, shared by every process; `check` says
-truthfully whether a call could go now, without taking a token.
+truthfully whether a call could go now, without taking a token. The circuit
+breakers (`queue.circuit_breakers`) are listed beside them, read-only: only
+calls' outcomes move a breaker.
 """
 
 from collections.abc import Sequence
@@ -9,11 +11,16 @@ from dataclasses import dataclass
 
 from app.db import Connection
 from app.db.queries import rate_limits as queries
-from app.db.queries.rate_limits import AdmissionRow, RateLimitRow
+from app.db.queries.rate_limits import (
+    AdmissionRow,
+    BreakerStatusRow,
+    BucketRow,
+    RateLimitRow,
+)
 from app.domain.errors import UnknownRateLimit
 from app.services.audit import AuditContext, record
 
-__all__ = ["RateLimitRow"]
+__all__ = ["BreakerStatusRow", "BucketRow", "RateLimitRow"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,25 @@ def _verdict(checks: Sequence[AdmissionRow]) -> Verdict:
     }
     wait_ms = int(blocking.wait_s * 1000) + 1 if blocking.wait_s > 0 else 0
     return Verdict(False, reasons.get(blocking.verdict, blocking.verdict), wait_ms)
+
+
+async def buckets(conn: Connection) -> list[BucketRow]:
+    """Return every bucket as of now, with its adaptive rate and hold."""
+    return await queries.list_rate_limits(conn)
+
+
+@dataclass(frozen=True)
+class Breakers:
+    """Circuit breakers as of now, those not closed first, and whether more exist."""
+
+    breakers: list[BreakerStatusRow]
+    more: bool
+
+
+async def breakers(conn: Connection, *, limit: int) -> Breakers:
+    """Return up to `limit` circuit breakers (webhooks have one per host)."""
+    rows = await queries.list_breaker_status(conn, limit=limit + 1)
+    return Breakers(breakers=rows[:limit], more=len(rows) > limit)
 
 
 async def check(conn: Connection, name: str) -> tuple[RateLimitRow, Verdict]:

@@ -1,12 +1,12 @@
 """Schedules: jobs enqueued on a UTC cron, kept in `queue.schedules`.
 
 Operators list, add, change and remove schedules (each change audited in its
-own transaction); the periodic task `run-schedules` calls `run_due`, which
-enqueues each due run once: the row is claimed with `FOR UPDATE SKIP LOCKED`
-and the job enqueued with the key `schedule-<name>-<run time>` in the
-transaction that advances the row, so two processes never enqueue one run
-twice. After an outage only the latest missed run is enqueued
-(`app.domain.schedules`).
+own transaction) and may run one at once (`run_now`); the periodic task
+`run-schedules` calls `run_due`, which enqueues each due run once: the row is
+claimed with `FOR UPDATE SKIP LOCKED` and the job enqueued with the key
+`schedule-<name>-<run time>` in the transaction that advances the row, so two
+processes never enqueue one run twice. After an outage only the latest missed
+run is enqueued (`app.domain.schedules`).
 """
 
 from collections.abc import Mapping
@@ -16,7 +16,7 @@ from typing import Any
 
 from app.db import Connection
 from app.db.queries import schedules as queries
-from app.db.queries.schedules import DueSchedule, ScheduleRow
+from app.db.queries.schedules import DueSchedule, ScheduleRow, ScheduleStatusRow
 from app.domain.errors import (
     ClientError,
     InvalidSchedule,
@@ -29,9 +29,9 @@ from app.domain.errors import (
 from app.domain.job_types import validate_payload
 from app.domain.schedules import next_run, plan_run, run_key, validate_cron
 from app.services.audit import AuditContext, record
-from app.services.enqueue import enqueue
+from app.services.enqueue import Enqueued, enqueue
 
-__all__ = ["FIELDS", "ScheduleRow", "ScheduleRun"]
+__all__ = ["FIELDS", "ScheduleRow", "ScheduleRun", "ScheduleStatusRow"]
 
 # The fields an update may change.
 FIELDS = ("cron", "queue", "job_type", "data", "priority", "active")
@@ -70,6 +70,11 @@ def _not_found(name: str) -> ScheduleNotFound:
 async def list_all(conn: Connection) -> list[ScheduleRow]:
     """Return every schedule, in name order."""
     return await queries.list_schedules(conn)
+
+
+async def list_status(conn: Connection) -> list[ScheduleStatusRow]:
+    """Return every schedule with the state of its last run's job, in name order."""
+    return await queries.list_schedule_status(conn)
 
 
 async def get(conn: Connection, name: str) -> ScheduleRow:
@@ -261,6 +266,52 @@ async def delete(conn: Connection, name: str, *, audit: AuditContext) -> Schedul
             active=row.active,
         )
     return row
+
+
+def run_now_key(name: str, at: datetime) -> str:
+    """Return the idempotency key of a run requested at `at`, to the second.
+
+    Distinct from the cron's run keys (`run_key`), so a run now never stands
+    in for a planned run; to the second, so a form sent twice within the
+    same second (a double click, mostly) enqueues once.
+    """
+    return f"schedule-{name}-now-{at.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
+
+
+async def run_now(conn: Connection, name: str, *, audit: AuditContext) -> Enqueued:
+    """Enqueue the schedule's job now, as a run of it would, and audit it.
+
+    The job goes through the schedule runner's enqueue (its queue, type,
+    data and priority, the meta naming the schedule) but the row is left as
+    it is: the next planned run stays when it was, and last run keeps
+    describing the cron's runs. A disabled schedule may be run too.
+
+    Raises:
+        ScheduleNotFound: no schedule has this name.
+        PayloadInvalid, EnqueueRejected: the stored definition no longer
+            passes (data invalid for its type, type moved to another queue).
+    """
+    at = datetime.now(UTC)
+    async with conn.transaction():
+        row = await get(conn, name)
+        enqueued = await enqueue(
+            conn,
+            queue=row.queue,
+            job_type=row.job_type,
+            data=row.data,
+            priority=row.priority,
+            idempotency_key=run_now_key(name, at),
+            meta={"schedule": name, "scheduled_for": at.isoformat(), "run_now": True},
+        )
+        await record(
+            conn,
+            audit,
+            "schedule.run_now",
+            f"schedule:{name}",
+            job_id=enqueued.job_id,
+            duplicate=enqueued.duplicate,
+        )
+    return enqueued
 
 
 async def run_due(conn: Connection, *, limit: int = RUN_LIMIT) -> list[ScheduleRun]:

@@ -5,6 +5,16 @@ SELECT name, cron, queue, job_type, data, priority, active, last_run_at, last_jo
 FROM queue.schedules
 ORDER BY name;
 
+-- name: list_schedule_status :many
+-- Every schedule as queue.schedule_status shows it, with the state of its last run's job (NULL once retention deleted it), in name order.
+-- The job by its primary key, once per schedule; schedules are few, written by operators.
+SELECT s.name, s.cron, s.queue, s.job_type, s.active, s.priority, s.next_run_at,
+       s.next_run_in_s, s.last_run_at, s.last_job_id, s.last_error,
+       j.status::text AS last_job_state
+FROM queue.schedule_status AS s
+LEFT JOIN procrastinate_jobs AS j ON j.id = s.last_job_id
+ORDER BY s.name;
+
 -- name: get_schedule :one
 -- One schedule by name.
 SELECT name, cron, queue, job_type, data, priority, active, last_run_at, last_job_id,

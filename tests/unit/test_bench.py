@@ -10,7 +10,16 @@ from app.cli import build_parser
 from bench.__main__ import build_parser as build_bench_parser
 
 REPO = Path(__file__).resolve().parents[2]
-BENCHMARKS = ("enqueue", "http", "drain", "overview", "metrics", "sql", "providers")
+BENCHMARKS = (
+    "enqueue",
+    "http",
+    "drain",
+    "overview",
+    "console",
+    "metrics",
+    "sql",
+    "providers",
+)
 
 
 def _subcommands(parser) -> set[str]:
@@ -50,6 +59,7 @@ def test_bench_parser_keeps_the_options_and_defaults_of_queue_service_bench():
             "runs": 1,
         },
         "overview": {"finished": 1_000_000, "waiting": 10_000},
+        "console": {"finished": 1_000_000, "waiting": 10_000},
         "metrics": {"days": 30, "outcomes": 1_000_000},
         "sql": {"backlogs": [2_000, 20_000, 100_000], "batches": [50, 200, 1_000]},
         "providers": {"jobs": 5_000, "processes": 1},

@@ -12,9 +12,17 @@ NOTICES = {
     "aborting": "Abort requested: the job's worker stops it.",
     "bulk-retried": "The selected failed jobs were requeued.",
     "bulk-cancelled": "The selected jobs were cancelled.",
+    "bulk-retried-partly": "The group's failed jobs were requeued, except those whose "
+    "queueing lock a waiting job holds: they stay failed.",
+    "bulk-discarded": "The group's failed jobs were discarded.",
+    "bulk-nothing": "No failed job of that group was left to act on.",
     "acknowledged": "Alert acknowledged.",
     "stopped": "Emergency stop: no call to this provider is made until it is resumed.",
     "provider-resumed": "Provider resumed.",
+    "stopped-all": "Emergency stop of every provider: no provider call is made until "
+    "they are resumed.",
+    "resumed-all": "Every provider resumed.",
+    "reset": "Bucket refilled and its Retry-After hold lifted.",
     "enabled": "Schedule enabled.",
     "disabled": "Schedule disabled.",
     "ran": "The schedule's job was enqueued now.",

@@ -6,12 +6,14 @@ extension), which sends the counts and the charts again, rendered here, at
 each new reading. Every viewer of a process shares the feed's readings.
 """
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Request, get, post
 from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.response import Redirect, ServerSentEvent, Template
 from litestar.response.sse import ServerSentEventMessage
 from markupsafe import Markup
@@ -24,6 +26,8 @@ from app.services.console_feed import DAY, HOUR, ConsoleFeed, LiveView, read_vie
 
 Feed = NamedDependency[ConsoleFeed]
 LIVE_TEMPLATE = "partials/overview_live.html"
+STREAM_S = 15.0
+RECONNECT_MS = 500
 
 
 def charts(view: LiveView) -> list[Markup]:
@@ -88,13 +92,27 @@ async def overview(request: Request[Any, Any, Any], pool: DbPool) -> Template:
 
 @get(f"{PATH}/events", include_in_schema=False)
 async def events(request: Request[Any, Any, Any], feed: Feed) -> ServerSentEvent:
-    """Each new reading of the feed, as the rendered live part of the overview."""
+    """Each new reading of the feed, as the rendered live part of the overview.
+
+    A stream ends after `STREAM_S` and the browser reconnects (EventSource
+    does, after `retry`): a server asked to stop waits for open requests,
+    and a stream without an end would hold it until it is killed.
+    """
     template = request.app.template_engine.get_template(LIVE_TEMPLATE)  # type: ignore[union-attr]
 
     async def messages() -> AsyncIterator[ServerSentEventMessage]:
-        async for view in feed.views():
-            html = template.render(**live_context(view), request=request)
-            yield ServerSentEventMessage(event="overview", data=html)
+        views = feed.views()
+        try:
+            async with asyncio.timeout(STREAM_S):
+                async for view in views:
+                    html = template.render(**live_context(view), request=request)
+                    yield ServerSentEventMessage(
+                        event="overview", data=html, retry=RECONNECT_MS
+                    )
+        except TimeoutError:
+            return
+        finally:
+            await views.aclose()
 
     return ServerSentEvent(messages())
 
@@ -105,7 +123,9 @@ async def events(request: Request[Any, Any, Any], feed: Feed) -> ServerSentEvent
     include_in_schema=False,
     status_code=303,
 )
-async def pause(request: Request[Any, Any, Any], conn: Conn, queue: str) -> Redirect:
+async def pause(
+    request: Request[Any, Any, Any], conn: Conn, queue: FromPath[str]
+) -> Redirect:
     """Pause a queue (audited), then show the overview."""
     await queue_service.set_paused(
         conn, queue, paused=True, audit=audit_context(request)
@@ -119,7 +139,9 @@ async def pause(request: Request[Any, Any, Any], conn: Conn, queue: str) -> Redi
     include_in_schema=False,
     status_code=303,
 )
-async def resume(request: Request[Any, Any, Any], conn: Conn, queue: str) -> Redirect:
+async def resume(
+    request: Request[Any, Any, Any], conn: Conn, queue: FromPath[str]
+) -> Redirect:
     """Resume a queue (audited), then show the overview."""
     await queue_service.set_paused(
         conn, queue, paused=False, audit=audit_context(request)

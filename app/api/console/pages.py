@@ -6,4 +6,13 @@ Each module holds one page's handlers; its list joins `PAGES`, which
 
 from typing import Any
 
-PAGES: list[Any] = []
+from app.api.console import alerts, failures, jobs, limits, schedules, workers
+
+PAGES: list[Any] = [
+    *jobs.HANDLERS,
+    *failures.HANDLERS,
+    *limits.HANDLERS,
+    *alerts.HANDLERS,
+    *schedules.HANDLERS,
+    *workers.HANDLERS,
+]

@@ -24,7 +24,7 @@ from litestar.connection import ASGIConnection
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
-from litestar.params import Body
+from litestar.params import Body, QueryParameter
 from litestar.response import Redirect, Template
 from litestar.security.jwt import JWTCookieAuth, Token
 
@@ -111,7 +111,9 @@ def _require(
 
 
 @get(SIGN_IN, include_in_schema=False)
-async def sign_in_page(error: str | None = None) -> Template:
+async def sign_in_page(
+    error: Annotated[str | None, QueryParameter(max_length=20)] = None,
+) -> Template:
     """The sign-in form."""
     return Template("sign_in.html", context={"error": _SIGN_IN_ERRORS.get(error or "")})
 

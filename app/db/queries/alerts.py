@@ -36,6 +36,15 @@ async def list_alerts(
     )
 
 
+async def list_open_alerts(
+    conn: Connection, *, severity: str | None, limit: int
+) -> list[AlertRow]:
+    """Return the newest alerts nobody acknowledged yet."""
+    return await fetch_all(
+        conn, "list_open_alerts", {"severity": severity, "limit": limit}, AlertRow
+    )
+
+
 async def acknowledge_alert(
     conn: Connection, *, alert_id: int, by: str
 ) -> AlertRow | None:

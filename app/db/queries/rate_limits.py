@@ -41,6 +41,46 @@ class AdmissionRow:
 
 
 @dataclass(frozen=True)
+class BucketRow:
+    """A bucket as of now, with its adaptive rate and its hold."""
+
+    name: str
+    group_name: str | None
+    rate_per_s: float
+    effective_rate_per_s: float
+    rate_factor: float  # what the last 429 left, recovering to 1 over recover_s
+    slowed_age_s: float | None  # since that 429; None when never slowed
+    recover_s: float
+    burst: int
+    max_concurrent: int | None
+    cooldown_s: float
+    paused: bool
+    tokens: float
+    hold_until: datetime | None
+    hold_left_s: float | None  # None when no hold lasts now
+    active_leases: int
+    updated_at: datetime
+    breaker_state: str | None
+
+
+@dataclass(frozen=True)
+class BreakerStatusRow:
+    """A circuit breaker as of now."""
+
+    provider: str
+    state: str
+    failures: int
+    failure_threshold: int
+    open_s: float
+    opened_at: datetime | None
+    opened_age_s: float | None
+    retry_at: datetime | None
+    retry_in_s: float | None
+    last_error: str | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
 class BucketName:
     """A bucket's name."""
 
@@ -71,3 +111,17 @@ async def set_rate_limits_paused(
         row.name
         for row in await fetch_all(conn, "set_rate_limits_paused", params, BucketName)
     ]
+
+
+async def list_rate_limits(conn: Connection) -> list[BucketRow]:
+    """Return every bucket as of now, a provider's buckets together."""
+    return await fetch_all(conn, "list_rate_limits", {}, BucketRow)
+
+
+async def list_breaker_status(
+    conn: Connection, *, limit: int
+) -> list[BreakerStatusRow]:
+    """Return up to `limit` circuit breakers, those not closed first."""
+    return await fetch_all(
+        conn, "list_breaker_status", {"limit": limit}, BreakerStatusRow
+    )

@@ -30,6 +30,28 @@ class ScheduleRow:
 
 
 @dataclass(frozen=True)
+class ScheduleStatusRow:
+    """A schedule as `queue.schedule_status` shows it, with its last run's job state.
+
+    The definition without `data`, which may carry personal data.
+    `last_job_state` is None when there was no run or its job is gone.
+    """
+
+    name: str
+    cron: str
+    queue: str
+    job_type: str
+    active: bool
+    priority: int | None
+    next_run_at: datetime | None
+    next_run_in_s: float | None
+    last_run_at: datetime | None
+    last_job_id: int | None
+    last_error: str | None
+    last_job_state: str | None
+
+
+@dataclass(frozen=True)
 class ScheduleTarget:
     """A queue's canonical name and a job type's queue; None when unknown."""
 
@@ -55,6 +77,11 @@ class DueSchedule:
 async def list_schedules(conn: Connection) -> list[ScheduleRow]:
     """Return every schedule, in name order."""
     return await fetch_all(conn, "list_schedules", {}, ScheduleRow)
+
+
+async def list_schedule_status(conn: Connection) -> list[ScheduleStatusRow]:
+    """Return every schedule with its last run's job state, in name order."""
+    return await fetch_all(conn, "list_schedule_status", {}, ScheduleStatusRow)
 
 
 async def get_schedule(conn: Connection, *, name: str) -> ScheduleRow | None:

@@ -1,0 +1,101 @@
+"""Failures: the dead letters grouped by queue, job type and error type.
+
+Each group links to the job browser filtered to its queue, type and the
+failed state. An admin retries a whole group (fresh attempts) or discards
+it (the dead letters are deleted); failed jobs are finished, so there is
+nothing to cancel. A form names its group and the newest job of it the page
+showed, so an action never touches a job that failed after the page was read.
+"""
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from litestar import Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect, Template
+
+from app.api.console.session import PATH, actors_only
+from app.api.context import Conn, audit_context
+from app.services import failures as failure_service
+from app.services.failures import FailureGroup
+
+PAGE = f"{PATH}/failures"
+
+
+@dataclass(frozen=True)
+class GroupForm:
+    """A group action's form: the group's key and the newest job of it shown.
+
+    `error_type` is absent for the group of jobs that recorded no error, so
+    that group is told from one whose error type is an empty string.
+    """
+
+    queue: str
+    job_type: str
+    upto: int
+    error_type: str | None = None
+
+    def group(self) -> FailureGroup:
+        """The group the form names."""
+        return FailureGroup(
+            queue=self.queue,
+            job_type=self.job_type,
+            error_type=self.error_type,
+            upto=self.upto,
+        )
+
+
+Form = Annotated[GroupForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+@get(PAGE, include_in_schema=False)
+async def failures_page(request: Request[Any, Any, Any], conn: Conn) -> Template:
+    """The failed jobs of the newest window, one row per group."""
+    report = await failure_service.report(conn)
+    return Template(
+        "failures.html",
+        context={"report": report, "notice": request.query_params.get("notice")},
+    )
+
+
+@post(
+    f"{PAGE}/retry",
+    guards=[actors_only],
+    include_in_schema=False,
+    status_code=303,
+)
+async def retry_group(
+    request: Request[Any, Any, Any], conn: Conn, data: Form
+) -> Redirect:
+    """Requeue a group's failed jobs (audited once), then show the failures."""
+    done = await failure_service.retry_group(
+        conn, data.group(), audit=audit_context(request)
+    )
+    if not done.matched:
+        notice = "bulk-nothing"
+    elif done.requeued < done.matched:
+        notice = "bulk-retried-partly"
+    else:
+        notice = "bulk-retried"
+    return Redirect(f"{PAGE}?notice={notice}", status_code=303)
+
+
+@post(
+    f"{PAGE}/discard",
+    guards=[actors_only],
+    include_in_schema=False,
+    status_code=303,
+)
+async def discard_group(
+    request: Request[Any, Any, Any], conn: Conn, data: Form
+) -> Redirect:
+    """Delete a group's failed jobs (audited once), then show the failures."""
+    removed = await failure_service.discard_group(
+        conn, data.group(), audit=audit_context(request)
+    )
+    notice = "bulk-discarded" if removed else "bulk-nothing"
+    return Redirect(f"{PAGE}?notice={notice}", status_code=303)
+
+
+HANDLERS = [failures_page, retry_group, discard_group]

@@ -1,0 +1,91 @@
+"""Typed wrappers of `sql/queries/failures.sql`: dead letters by group."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from app.db import Connection
+from app.db.queries import execute, fetch_all, fetch_one, fetch_value
+
+
+@dataclass(frozen=True)
+class FailureGroupRow:
+    """Failed jobs of one queue, job type and last error type, in the window read."""
+
+    queue: str
+    job_type: str
+    error_type: str | None  # None: no attempt of these jobs recorded an error
+    jobs: int
+    newest_failed_at: datetime | None
+    newest_failed_age_s: float | None
+    newest_id: int
+    sample_message: str | None  # the newest job's last error, cut short
+    window_jobs: int  # failed jobs the window read, over every group
+
+
+@dataclass(frozen=True)
+class GroupRetried:
+    """What a group retry found and did."""
+
+    matched: int
+    requeued: int
+
+
+async def failure_groups(
+    conn: Connection, *, bound: int, sample_chars: int
+) -> list[FailureGroupRow]:
+    """Return the groups of the newest `bound` failed jobs, largest first."""
+    params = {"bound": bound, "sample_chars": sample_chars}
+    return await fetch_all(conn, "failure_groups", params, FailureGroupRow)
+
+
+async def retry_failure_group(
+    conn: Connection,
+    *,
+    queue: str,
+    job_type: str,
+    error_type: str | None,
+    upto: int,
+    bound: int,
+) -> GroupRetried:
+    """Requeue the group's failed jobs up to job `upto`; say how many."""
+    params = {
+        "queue": queue,
+        "job_type": job_type,
+        "error_type": error_type,
+        "upto": upto,
+        "bound": bound,
+    }
+    row = await fetch_one(conn, "retry_failure_group", params, GroupRetried)
+    if row is None:  # a SELECT of two aggregates returns exactly one row
+        raise RuntimeError("retry_failure_group returned no row")
+    return row
+
+
+async def discard_failure_group(
+    conn: Connection,
+    *,
+    queue: str,
+    job_type: str,
+    error_type: str | None,
+    upto: int,
+    bound: int,
+) -> int:
+    """Delete the group's failed jobs up to job `upto`; return how many."""
+    params = {
+        "queue": queue,
+        "job_type": job_type,
+        "error_type": error_type,
+        "upto": upto,
+        "bound": bound,
+    }
+    return int(await fetch_value(conn, "discard_failure_group", params))
+
+
+async def wake_queue_workers(conn: Connection, *, queue: str) -> None:
+    """Wake the queue's workers when the transaction commits."""
+    await execute(conn, "wake_queue_workers", {"queue": queue})
+
+
+async def plan_without_jit(conn: Connection) -> None:
+    """Plan the rest of the transaction's statements without JIT."""
+    await execute(conn, "plan_without_jit", {})
