@@ -173,14 +173,14 @@ async def test_an_empty_dead_letter_queue_says_so(db_dsn):
 
 
 async def test_only_the_newest_failed_jobs_are_read_and_the_page_says_so(db_dsn):
-    # 10,001 dead letters straight into the table, the newest with its outcome.
+    # 2,001 dead letters straight into the table, the newest with its outcome.
     sql(
         db_dsn,
         """
         WITH jobs AS (
             INSERT INTO procrastinate_jobs (queue_name, task_name, status, attempts, args)
             SELECT 'background', 'analytics-track', 'failed', 1, '{"data": {}}'
-            FROM generate_series(1, 10001)
+            FROM generate_series(1, 2001)
             RETURNING id
         )
         INSERT INTO queue.job_outcomes (job_id, queue_name, job_type, attempt, status,
@@ -193,9 +193,9 @@ async def test_only_the_newest_failed_jobs_are_read_and_the_page_says_so(db_dsn)
         await sign_in(client, "monitoring")
         page = await client.get("/console/failures")
     assert 'data-field="window-full"' in page.text
-    assert "Only the newest 10,000" in page.text
+    assert "Only the newest 2,000" in page.text
     assert (
-        groups(page.text)[("background", "analytics-track", "Boom")]["count"] == "10000"
+        groups(page.text)[("background", "analytics-track", "Boom")]["count"] == "2000"
     )
 
 

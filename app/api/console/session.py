@@ -181,7 +181,7 @@ def refused(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     status = exc.status if isinstance(exc, ClientError) else 403
     return Template(
         "refused.html",
-        context={"detail": detail, "request": request},
+        context={"detail": detail, "request": request, "status": status},
         status_code=status,
         media_type=MediaType.HTML,
     )
