@@ -127,11 +127,16 @@ class ConsoleFeed:
             await asyncio.gather(listener, return_exceptions=True)
 
     async def views(self) -> AsyncGenerator[LiveView, None]:
-        """Yield each new reading while the caller watches (the last one first)."""
+        """Yield each reading made after the caller started watching.
+
+        Not the last one made before: the caller's page was read just now,
+        and an older reading would put it back in time (a queue paused a
+        moment ago shown running), by hours when nobody watched for hours.
+        """
         self._viewers += 1
         self._wanted.set()
         try:
-            seen = -1
+            seen = self._latest.version if self._latest is not None else -1
             while True:
                 latest = self._latest
                 if latest is not None and latest.version != seen:

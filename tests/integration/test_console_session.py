@@ -215,3 +215,16 @@ async def test_assets_are_served_from_the_package_without_a_session(db_dsn):
     assert htmx.status_code == 200 and "htmx" in htmx.text[:2000]
     assert css.status_code == 200
     assert escape.status_code == 404
+
+
+async def test_an_event_stream_without_a_session_says_so_and_ends(db_dsn):
+    # EventSource cannot follow a redirect to a page: the stream says the
+    # session ended (the page shows it and closes the stream).
+    async with api_client(db_dsn) as client:
+        answer = await client.get(
+            "/console/events", headers={"Accept": "text/event-stream"}
+        )
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/event-stream")
+    assert answer.text.startswith("event: signed-out\ndata: ")
+    assert 'href="/console/sign-in"' in answer.text

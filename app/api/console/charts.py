@@ -20,12 +20,17 @@ PALETTE = ("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00")
 
 @dataclass(frozen=True)
 class Chart:
-    """A chart's title, window and series (name → points, oldest first)."""
+    """A chart's title, window and series (name → points, oldest first).
+
+    `names` fixes each series' colour by its place, so one queue keeps its
+    colour across charts that lack some queues; others follow, sorted.
+    """
 
     title: str
     start: datetime
     end: datetime
     series: Mapping[str, Sequence[tuple[datetime, float]]]
+    names: Sequence[str] = ()
 
 
 def series_by(
@@ -55,8 +60,12 @@ def svg(chart: Chart) -> Markup:
 
     lines = []
     legend = []
-    for index, (name, points) in enumerate(sorted(chart.series.items())):
-        colour = PALETTE[index % len(PALETTE)]
+    order = [*chart.names, *sorted(set(chart.series) - set(chart.names))]
+    for name in order:
+        if name not in chart.series:
+            continue
+        points = chart.series[name]
+        colour = PALETTE[order.index(name) % len(PALETTE)]
         coords = " ".join(f"{x(at):.1f},{y(v):.1f}" for at, v in points)
         lines.append(
             Markup(

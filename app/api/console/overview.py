@@ -34,6 +34,7 @@ def charts(view: LiveView) -> list[Markup]:
     """Draw the overview's four charts from one reading."""
     read = view.charts
     end = read.read_at
+    names = [queue.queue for queue in view.queues]
     return [
         svg(
             Chart(
@@ -41,6 +42,7 @@ def charts(view: LiveView) -> list[Markup]:
                 end - HOUR,
                 end,
                 series_by(read.depth_hour, key="queue", at="at", value="waiting"),
+                names,
             )
         ),
         svg(
@@ -51,6 +53,7 @@ def charts(view: LiveView) -> list[Markup]:
                 series_by(
                     read.throughput_hour, key="queue", at="minute", value="completed"
                 ),
+                names,
             )
         ),
         svg(
@@ -59,6 +62,7 @@ def charts(view: LiveView) -> list[Markup]:
                 end - DAY,
                 end,
                 series_by(read.depth_day, key="queue", at="hour", value="waiting"),
+                names,
             )
         ),
         svg(
@@ -67,6 +71,7 @@ def charts(view: LiveView) -> list[Markup]:
                 end - DAY,
                 end,
                 series_by(read.throughput_day, key="queue", at="at", value="completed"),
+                names,
             )
         ),
     ]

@@ -165,9 +165,22 @@ async def sign_out() -> Response[Any]:
     return response
 
 
+# What the overview's event stream says when its session has ended (the token
+# expired, or sign-out in another tab): EventSource cannot follow a redirect to
+# a page, so the stream says it, the page shows it and closes the stream
+# (sse-close) instead of retrying and freezing.
+SESSION_ENDED_EVENT = (
+    b"event: signed-out\n"
+    b'data: <p class="error" role="alert" data-field="signed-out">Your session ended: '
+    b'<a href="/console/sign-in">sign in again</a>.</p>\n\n'
+)
+
+
 def not_signed_in(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """Send a caller without a valid session to the sign-in page."""
     del exc
+    if "text/event-stream" in request.headers.get("accept", ""):
+        return Response(SESSION_ENDED_EVENT, media_type="text/event-stream")
     if request.headers.get("hx-request"):
         # htmx follows a redirect inside the page; this sends the whole page.
         return Response(b"", status_code=401, headers={"HX-Redirect": SIGN_IN})
