@@ -1,4 +1,9 @@
-"""Dead letters by group: what failed for good, and retrying or discarding a group.
+"""Failures by group: retrying or discarding dead letters, cancelling retries.
+
+Two kinds of failed job are grouped: the dead letters (failed for good) and
+the jobs that failed an attempt and wait for another. An operator retries or
+discards a group of the first kind, and cancels a group of the second (a
+cause that more attempts will not fix: a declined card, a bad address).
 
 A group is the failed jobs of one queue and job type whose last error has one
 type; it is what an operator fixes a cause for. Only the newest `WINDOW`
@@ -13,10 +18,10 @@ from dataclasses import dataclass
 
 from app.db import Connection
 from app.db.queries import failures as queries
-from app.db.queries.failures import FailureGroupRow, GroupRetried
+from app.db.queries.failures import FailureGroupRow, GroupRetried, RetryingGroupRow
 from app.services.audit import AuditContext, record
 
-__all__ = ["FailureGroupRow", "GroupRetried"]
+__all__ = ["FailureGroupRow", "GroupRetried", "RetryingGroupRow"]
 
 WINDOW = 2_000
 ACTION_BOUND = 10_000
@@ -30,6 +35,7 @@ class FailureReport:
     groups: list[FailureGroupRow]
     window: int
     window_jobs: int
+    retrying: list[RetryingGroupRow]
     action_bound: int = ACTION_BOUND
 
     @property
@@ -55,8 +61,13 @@ async def report(conn: Connection) -> FailureReport:
         groups = await queries.failure_groups(
             conn, bound=WINDOW, sample_chars=SAMPLE_CHARS
         )
+        retrying = await queries.retrying_groups(
+            conn, bound=WINDOW, sample_chars=SAMPLE_CHARS
+        )
     read = groups[0].window_jobs if groups else 0
-    return FailureReport(groups=groups, window=WINDOW, window_jobs=read)
+    return FailureReport(
+        groups=groups, window=WINDOW, window_jobs=read, retrying=retrying
+    )
 
 
 def _details(group: FailureGroup) -> dict[str, object]:
@@ -126,3 +137,28 @@ async def discard_group(
             count=removed,
         )
     return removed
+
+
+async def cancel_retrying(
+    conn: Connection, group: FailureGroup, *, audit: AuditContext
+) -> int:
+    """Cancel the group's jobs waiting for another attempt, audited once; return how many."""
+    async with conn.transaction():
+        await queries.plan_without_jit(conn)
+        cancelled = await queries.cancel_retrying_group(
+            conn,
+            queue=group.queue,
+            job_type=group.job_type,
+            error_type=group.error_type,
+            upto=group.upto,
+            bound=ACTION_BOUND,
+        )
+        await record(
+            conn,
+            audit,
+            "failures.cancel",
+            f"queue:{group.queue}",
+            **_details(group),
+            count=cancelled,
+        )
+    return cancelled

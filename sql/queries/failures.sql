@@ -135,3 +135,52 @@ SELECT queue.wake_workers(%(queue)s);
 -- planner prices past jit_above_cost; compiling them would then take longer
 -- (some 250 ms) than they run. SET LOCAL ends with the transaction.
 SET LOCAL jit = off;
+
+-- name: retrying_groups :many
+-- Jobs that failed an attempt and wait for another, grouped by queue, job type and last error type, over the newest `bound`: count, newest, a sample message.
+-- Waiting jobs are read backwards on procrastinate_jobs_id_lock_idx_v1 (id,
+-- lock) WHERE status IN ('todo', 'doing'): the scan is bounded by the jobs
+-- waiting and running, never the history. attempts > 0: it failed before.
+WITH waiting AS (
+    SELECT j.id, j.queue_name, j.task_name
+    FROM procrastinate_jobs AS j
+    WHERE j.status = 'todo' AND j.attempts > 0
+    ORDER BY j.id DESC
+    LIMIT %(bound)s
+),
+retrying AS (
+    SELECT w.queue_name, w.task_name, w.id,
+           (SELECT e.error_type FROM queue.last_error(w.id) AS e) AS error_type
+    FROM waiting AS w
+),
+groups AS (
+    SELECT r.queue_name AS queue, r.task_name AS job_type, r.error_type,
+           count(*) AS jobs, max(r.id) AS newest_id
+    FROM retrying AS r
+    GROUP BY r.queue_name, r.task_name, r.error_type
+)
+SELECT g.queue, g.job_type, g.error_type, g.jobs, g.newest_id,
+       left(e.error_message, %(sample_chars)s) AS sample_message,
+       (SELECT count(*) FROM waiting) AS window_jobs
+FROM groups AS g
+LEFT JOIN LATERAL queue.last_error(g.newest_id) AS e ON true
+ORDER BY g.jobs DESC, g.newest_id DESC;
+
+-- name: cancel_retrying_group :one
+-- Cancel the jobs of one (queue, job type, last error type) group that wait for another attempt, up to job `upto` and at most `bound`; returns how many.
+-- Each through queue.cancel_job, as the API cancels one job (a 'cancelled'
+-- outcome is written); jobs another transaction holds (a worker claiming
+-- them) are skipped, not waited for, and one claimed meanwhile is no longer
+-- waiting, so it is left alone.
+WITH matched AS (
+    SELECT j.id
+    FROM procrastinate_jobs AS j
+    WHERE j.status = 'todo' AND j.attempts > 0 AND j.queue_name = %(queue)s
+      AND j.task_name = %(job_type)s AND j.id <= %(upto)s
+      AND (SELECT e.error_type FROM queue.last_error(j.id) AS e)
+          IS NOT DISTINCT FROM %(error_type)s::text
+    ORDER BY j.id DESC
+    LIMIT %(bound)s
+    FOR UPDATE OF j SKIP LOCKED
+)
+SELECT count(queue.cancel_job(m.id)) FROM matched AS m;

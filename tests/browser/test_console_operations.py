@@ -70,6 +70,37 @@ async def test_failures_are_grouped_and_an_admin_retries_and_discards_a_group(
     ]
 
 
+async def test_an_admin_cancels_a_group_of_jobs_waiting_to_be_retried(
+    console_server: str, page: Page, db_dsn: str
+) -> None:
+    declined = [seed.refund(db_dsn, f"tx-d{n}") for n in range(2)]
+    for job in declined:
+        # A first attempt failed; the job waits for its second.
+        seed.sql(
+            db_dsn, "UPDATE procrastinate_jobs SET attempts = 1 WHERE id = %s", (job,)
+        )
+        seed.sql(
+            db_dsn,
+            "INSERT INTO queue.job_outcomes (job_id, queue_name, job_type, attempt, status, "
+            "error_type, error_message, started_at) VALUES "
+            "(%s, 'money', 'refund-process', 1, 'retried', 'CardDeclined', 'declined', now())",
+            (job,),
+        )
+    untouched = seed.refund(db_dsn, "tx-fresh")
+    await sign_in(page, console_server, token("admin", ADMIN))
+    await open_page(page, "Failures")
+    row = page.locator('tr[data-retrying][data-error-type="CardDeclined"]')
+    await expect(row.locator("[data-field=count]")).to_have_text("2")
+    await row.get_by_role("button", name="Cancel group").click()
+    await expect_notice(page, "/console/failures", "bulk-cancelled")
+    await expect(page.locator("tr[data-retrying]")).to_have_count(0)
+    assert [seed.status_of(db_dsn, job) for job in declined] == ["cancelled"] * 2
+    assert seed.status_of(db_dsn, untouched) == "todo"
+    assert seed.audit_actions(db_dsn) == [
+        (ADMIN, "admin", "failures.cancel", "queue:money")
+    ]
+
+
 def bucket(page: Page, name: str):
     return page.locator(f'tr[data-bucket="{name}"]')
 

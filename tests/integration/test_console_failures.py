@@ -433,3 +433,87 @@ async def test_hostile_error_types_and_messages_come_out_escaped(db_dsn):
         "analytics-track",
         '<img src=x onerror="alert(1)">',
     ) in groups(page.text)
+
+
+def retrying_job(dsn, n, *, error_type="CardDeclined"):
+    """A refund that failed its first attempt and waits for its second."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        job_id, _ = conn.execute(
+            "SELECT * FROM queue.enqueue('money', 'refund-process', %s)",
+            (Jsonb({"transactionId": f"tx-r{n}"}),),
+        ).fetchone()
+        conn.execute(
+            "UPDATE procrastinate_jobs SET attempts = 1 WHERE id = %s", (job_id,)
+        )
+        conn.execute(
+            "INSERT INTO queue.job_outcomes (job_id, queue_name, job_type, attempt, "
+            "status, error_type, error_message, started_at) VALUES "
+            "(%s, 'money', 'refund-process', 1, 'retried', %s, '<script>x</script>', now())",
+            (job_id, error_type),
+        )
+    return job_id
+
+
+async def test_an_admin_cancels_a_group_of_jobs_waiting_to_be_retried(db_dsn):
+    declined = [retrying_job(db_dsn, n) for n in range(3)]
+    other = retrying_job(db_dsn, 9, error_type="ProviderUnavailable")
+    fresh = sql(
+        db_dsn,
+        "SELECT job_id FROM queue.enqueue('money', 'refund-process', "
+        """'{"transactionId": "tx-new"}')""",
+    )[0][0]
+    async with api_client(db_dsn) as client:
+        csrf = await sign_in(client, "admin", "ops@example.com")
+        page = await client.get("/console/failures")
+        row = page.text.split('data-error-type="CardDeclined"')[1].split("</tr>")[0]
+        answer = await post_form(
+            client,
+            "/console/failures/cancel",
+            csrf,
+            queue="money",
+            job_type="refund-process",
+            error_type="CardDeclined",
+            upto=str(max(declined)),
+        )
+    assert 'data-field="count">3<' in row
+    assert "&lt;script&gt;" in row and "<script>x" not in row
+    assert answer.headers["location"] == "/console/failures?notice=bulk-cancelled"
+    states = dict(
+        sql(
+            db_dsn,
+            "SELECT id, status::text FROM procrastinate_jobs WHERE id = ANY(%s)",
+            ([*declined, other, fresh],),
+        )
+    )
+    assert [states[job] for job in declined] == ["cancelled"] * 3
+    assert (states[other], states[fresh]) == ("todo", "todo")
+    assert sql(
+        db_dsn,
+        "SELECT count(*) FROM queue.job_outcomes WHERE status = 'cancelled'",
+    ) == [(3,)]
+    assert sql(
+        db_dsn,
+        "SELECT action, details ->> 'count', details ->> 'error_type' FROM queue.audit_log",
+    ) == [("failures.cancel", "3", "CardDeclined")]
+
+
+async def test_monitoring_sees_retrying_groups_and_cannot_cancel_them(db_dsn):
+    job = retrying_job(db_dsn, 1)
+    async with api_client(db_dsn) as client:
+        csrf = await sign_in(client, "monitoring")
+        page = await client.get("/console/failures")
+        refused = await post_form(
+            client,
+            "/console/failures/cancel",
+            csrf,
+            queue="money",
+            job_type="refund-process",
+            error_type="CardDeclined",
+            upto=str(job),
+        )
+    assert "data-retrying" in page.text
+    assert "Cancel group" not in page.text
+    assert refused.status_code == 403
+    assert sql(
+        db_dsn, "SELECT status::text FROM procrastinate_jobs WHERE id = %s", (job,)
+    ) == [("todo",)]

@@ -1,10 +1,12 @@
-"""Failures: the dead letters grouped by queue, job type and error type.
+"""Failures: failed jobs grouped by queue, job type and error type.
 
-Each group links to the job browser filtered to its queue, type and the
-failed state. An admin retries a whole group (fresh attempts) or discards
-it (the dead letters are deleted); failed jobs are finished, so there is
-nothing to cancel. A form names its group and the newest job of it the page
-showed, so an action never touches a job that failed after the page was read.
+The dead letters (failed for good): each group links to the job browser
+filtered to its queue, type and the failed state, and an admin retries the
+whole group (fresh attempts) or discards it (the dead letters are deleted).
+The jobs that failed an attempt and wait for another: an admin cancels a
+group, when more attempts will not help. A form names its group and the
+newest job of it the page showed, so an action never touches a job that
+failed after the page was read.
 """
 
 from dataclasses import dataclass
@@ -98,4 +100,21 @@ async def discard_group(
     return Redirect(f"{PAGE}?notice={notice}", status_code=303)
 
 
-HANDLERS = [failures_page, retry_group, discard_group]
+@post(
+    f"{PAGE}/cancel",
+    guards=[actors_only],
+    include_in_schema=False,
+    status_code=303,
+)
+async def cancel_group(
+    request: Request[Any, Any, Any], conn: Conn, data: Form
+) -> Redirect:
+    """Cancel a group's jobs waiting to be retried (audited once), then show the failures."""
+    cancelled = await failure_service.cancel_retrying(
+        conn, data.group(), audit=audit_context(request)
+    )
+    notice = "bulk-cancelled" if cancelled else "bulk-nothing"
+    return Redirect(f"{PAGE}?notice={notice}", status_code=303)
+
+
+HANDLERS = [failures_page, retry_group, discard_group, cancel_group]

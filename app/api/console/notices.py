@@ -11,7 +11,7 @@ NOTICES = {
     "cancelled": "Job cancelled.",
     "aborting": "Abort requested: the job's worker stops it.",
     "bulk-retried": "The selected failed jobs were requeued.",
-    "bulk-cancelled": "The selected jobs were cancelled.",
+    "bulk-cancelled": "The group's jobs waiting for another attempt were cancelled.",
     "bulk-retried-partly": "The group's failed jobs were requeued, except those whose "
     "queueing lock a waiting job holds: they stay failed.",
     "bulk-discarded": "The group's failed jobs were discarded.",

@@ -23,6 +23,19 @@ class FailureGroupRow:
 
 
 @dataclass(frozen=True)
+class RetryingGroupRow:
+    """Jobs of one queue, job type and last error type that wait for another attempt."""
+
+    queue: str
+    job_type: str
+    error_type: str | None
+    jobs: int
+    newest_id: int
+    sample_message: str | None
+    window_jobs: int  # retrying jobs read, over every group
+
+
+@dataclass(frozen=True)
 class GroupRetried:
     """What a group retry found and did."""
 
@@ -79,6 +92,34 @@ async def discard_failure_group(
         "bound": bound,
     }
     return int(await fetch_value(conn, "discard_failure_group", params))
+
+
+async def retrying_groups(
+    conn: Connection, *, bound: int, sample_chars: int
+) -> list[RetryingGroupRow]:
+    """Return the groups of the newest `bound` jobs waiting to be retried, largest first."""
+    params = {"bound": bound, "sample_chars": sample_chars}
+    return await fetch_all(conn, "retrying_groups", params, RetryingGroupRow)
+
+
+async def cancel_retrying_group(
+    conn: Connection,
+    *,
+    queue: str,
+    job_type: str,
+    error_type: str | None,
+    upto: int,
+    bound: int,
+) -> int:
+    """Cancel the group's jobs waiting for another attempt, up to job `upto`; return how many."""
+    params = {
+        "queue": queue,
+        "job_type": job_type,
+        "error_type": error_type,
+        "upto": upto,
+        "bound": bound,
+    }
+    return int(await fetch_value(conn, "cancel_retrying_group", params))
 
 
 async def wake_queue_workers(conn: Connection, *, queue: str) -> None:
