@@ -7,6 +7,7 @@
 --   outcomes whose job is gone (deleted on success, cleared) after 24 hours;
 --   idempotency keys older than the queue's idempotency_key_ttl whose job is
 --     no longer waiting or running;
+--   progress rows of expired jobs, and of jobs gone otherwise after 24 hours;
 -- and everywhere: queue_metrics after 30 days, alert_history after 7 days.
 CREATE OR REPLACE FUNCTION queue.run_retention(batch_size integer DEFAULT 10000)
     RETURNS TABLE (table_name text, deleted bigint)
@@ -20,6 +21,7 @@ DECLARE
     n_events bigint := 0;
     n_outcomes bigint := 0;
     n_keys bigint := 0;
+    n_progress bigint := 0;
     n_metrics bigint;
     n_alerts bigint;
     n bigint;
@@ -64,6 +66,9 @@ BEGIN
             DELETE FROM queue.job_outcomes WHERE job_outcomes.job_id = ANY (expired);
             GET DIAGNOSTICS n = ROW_COUNT;
             n_outcomes := n_outcomes + n;
+            DELETE FROM queue.job_progress WHERE job_progress.job_id = ANY (expired);
+            GET DIAGNOSTICS n = ROW_COUNT;
+            n_progress := n_progress + n;
             DELETE FROM procrastinate_jobs WHERE id = ANY (expired);
             GET DIAGNOSTICS n = ROW_COUNT;
             n_jobs := n_jobs + n;
@@ -93,6 +98,17 @@ BEGIN
         n_keys := n_keys + n;
     END LOOP;
 
+    -- Jobs deleted on success or discarded leave their progress behind.
+    DELETE FROM queue.job_progress
+    WHERE job_id IN (
+        SELECT p.job_id FROM queue.job_progress AS p
+        WHERE p.updated_at < now() - interval '24 hours'
+          AND NOT EXISTS (SELECT 1 FROM procrastinate_jobs AS j WHERE j.id = p.job_id)
+        LIMIT batch_size
+    );
+    GET DIAGNOSTICS n = ROW_COUNT;
+    n_progress := n_progress + n;
+
     DELETE FROM queue.queue_metrics
     WHERE id IN (SELECT m.id FROM queue.queue_metrics AS m
                  WHERE m.captured_at < now() - interval '30 days' LIMIT batch_size);
@@ -107,6 +123,7 @@ BEGIN
         ('procrastinate_events', n_events),
         ('job_outcomes', n_outcomes),
         ('idempotency_keys', n_keys),
+        ('job_progress', n_progress),
         ('queue_metrics', n_metrics),
         ('alert_history', n_alerts);
 END;

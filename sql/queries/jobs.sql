@@ -22,7 +22,8 @@ SELECT status::text FROM procrastinate_jobs WHERE id = %(job_id)s;
 -- One job as the API shows it: its row of queue.jobs plus its raw run time.
 SELECT id, queue, job_type, state, priority, attempts, max_attempts, enqueued_at,
        scheduled_at, started_at, finished_at, last_error_type, last_error,
-       idempotency_key, user_id, venue_id, request_id, data
+       idempotency_key, user_id, venue_id, request_id, data,
+       progress_percent, progress_message, progress_at
 FROM queue.jobs
 WHERE id = %(job_id)s;
 

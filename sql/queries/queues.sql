@@ -32,7 +32,8 @@ ORDER BY queue;
 -- A page of a queue's jobs in one API state, oldest first.
 SELECT id, queue, job_type, state, priority, attempts, max_attempts, enqueued_at,
        scheduled_at, started_at, finished_at, last_error_type, last_error,
-       idempotency_key, user_id, venue_id, request_id, data
+       idempotency_key, user_id, venue_id, request_id, data,
+       progress_percent, progress_message, progress_at
 FROM queue.jobs
 WHERE queue = %(queue)s
   AND CASE %(status)s::text

@@ -26,10 +26,15 @@ SELECT
     j.lock,
     j.abort_requested,
     j.args -> 'data' AS data,
-    j.args -> 'meta' AS meta
+    j.args -> 'meta' AS meta,
+    -- What the task last reported (queue.report_progress), kept after it ends.
+    progress.percent AS progress_percent,
+    progress.message AS progress_message,
+    progress.updated_at AS progress_at
 FROM procrastinate_jobs AS j
 LEFT JOIN queue.queues AS q ON q.name = j.queue_name
-LEFT JOIN LATERAL queue.last_error(j.id) AS last_outcome ON true;
+LEFT JOIN LATERAL queue.last_error(j.id) AS last_outcome ON true
+LEFT JOIN queue.job_progress AS progress ON progress.job_id = j.id;
 COMMENT ON VIEW queue.jobs IS
     'One row per job: type, state, attempts, times, last error, idempotency key. Filter by id or queue.';
 GRANT SELECT ON queue.jobs TO queue_reader;

@@ -23,6 +23,7 @@ from app.domain.errors import PermanentTaskError
 from app.domain.payloads import AnalyticsTrack, CleanupOldData, GenerateReport
 from workers.attempts import job_id_of
 from workers.deps import DEPS_KEY, WorkerDeps
+from workers.progress import report_progress
 from workers.tasks.payload import load_payload
 from workers.tasks.registry import task_body
 
@@ -138,6 +139,7 @@ async def generate_report(
     window = queries.ReportWindow(
         queue=payload.queue, start=start, end=end, max_rows=REPORT_MAX_ROWS
     )
+    await report_progress(context, 0, f"reading {payload.report_type}")
     async with deps.pool.connection() as conn:
         if payload.report_type == "jobs":
             rows: Sequence[Any] = await queries.report_jobs(conn, window=window)
@@ -146,6 +148,7 @@ async def generate_report(
         else:
             rows = await queries.report_throughput(conn, window=window)
     records = [dataclasses.asdict(row) for row in rows]
+    await report_progress(context, 50, f"writing {len(records)} rows")
     path = report_path(
         deps.report_dir,
         payload.report_type,
@@ -154,6 +157,7 @@ async def generate_report(
         payload.format,
     )
     await asyncio.to_thread(_write_atomically, path, _render(records, payload.format))
+    await report_progress(context, 100, f"wrote {len(records)} rows")
     return {
         "path": str(path),
         "format": payload.format,

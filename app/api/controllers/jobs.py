@@ -92,6 +92,13 @@ def _state(job: job_service.JobRow) -> JobState:
     }.get(job.state, "failed")  # type: ignore[return-value]
 
 
+def _progress(job: job_service.JobRow, state: str) -> int:
+    # A finished job is done whatever its task last said (the old service's 100).
+    if state in ("completed", "failed", "cancelled", "aborted"):
+        return 100
+    return int(job.progress_percent) if job.progress_percent is not None else 0
+
+
 def job_body(job: job_service.JobRow, *, with_payload: bool = True) -> Job:
     """Return a job in the old service's shape.
 
@@ -106,7 +113,9 @@ def job_body(job: job_service.JobRow, *, with_payload: bool = True) -> Job:
         job_type=job.job_type,
         data=job.data if with_payload else None,
         state=state,
-        progress=100 if state in ("completed", "failed", "cancelled", "aborted") else 0,
+        progress=_progress(job, state),
+        progress_message=job.progress_message,
+        progress_at=job.progress_at,
         attempts=job.attempts,
         max_attempts=job.max_attempts,
         priority=job.priority,

@@ -142,7 +142,14 @@ class Job(Schema):
     data: Any
     state: JobState
     progress: int = Field(
-        description="100 once the job has finished, else 0 (tasks report no finer progress)."
+        description="The percent the task last reported, rounded down; else 100 once "
+        "the job has finished and 0 before."
+    )
+    progress_message: str | None = Field(
+        description="The message the task last reported with its progress."
+    )
+    progress_at: datetime | None = Field(
+        description="When the task last reported progress."
     )
     attempts: int
     max_attempts: int | None

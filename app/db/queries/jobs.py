@@ -30,6 +30,10 @@ class JobRow:
     venue_id: str | None
     request_id: str | None
     data: Any
+    # What the task last reported (queue.report_progress); None if it never did.
+    progress_percent: float | None = None
+    progress_message: str | None = None
+    progress_at: datetime | None = None
 
 
 @dataclass(frozen=True)
