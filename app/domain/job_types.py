@@ -216,6 +216,13 @@ _TYPES = (
         enqueue_roles=NOBODY,
     ),
     JobType(
+        "age-priorities",
+        "maintenance",
+        "Raise the priority of jobs waiting past their queue's priority_aging_s.",
+        9,
+        enqueue_roles=NOBODY,
+    ),
+    JobType(
         "run-retention",
         "maintenance",
         "Delete finished jobs, outcomes, keys, metrics and alerts past their retention.",

@@ -58,7 +58,8 @@ SELECT name, tier, max_attempts, backoff, backoff_base_s, backoff_factor, backof
        extract(epoch FROM keep_failed)::float8 AS keep_failed_s, keep_results, concurrency,
        alert_max_waiting, extract(epoch FROM alert_max_oldest_age)::float8 AS alert_max_oldest_age_s,
        alert_max_failed_per_hour, extract(epoch FROM idempotency_key_ttl)::float8 AS idempotency_key_ttl_s,
-       extract(epoch FROM execution_timeout)::float8 AS execution_timeout_s, paused, updated_at
+       extract(epoch FROM execution_timeout)::float8 AS execution_timeout_s, priority_aging_s,
+       paused, updated_at
 FROM queue.queues
 WHERE name = queue.canonical_queue_name(%(queue)s);
 
@@ -80,6 +81,7 @@ UPDATE queue.queues SET
     alert_max_failed_per_hour = coalesce(%(alert_max_failed_per_hour)s, alert_max_failed_per_hour),
     idempotency_key_ttl = coalesce(make_interval(secs => %(idempotency_key_ttl_s)s), idempotency_key_ttl),
     execution_timeout = coalesce(make_interval(secs => %(execution_timeout_s)s), execution_timeout),
+    priority_aging_s = coalesce(%(priority_aging_s)s, priority_aging_s),
     updated_at = now()
 WHERE name = queue.canonical_queue_name(%(queue)s)
 RETURNING name;

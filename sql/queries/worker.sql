@@ -63,3 +63,7 @@ RETURNING id;
 -- name: prune_stalled_workers :exec
 -- Delete the rows of workers silent for stalled_after_s while the database was up.
 SELECT queue.prune_stalled_workers(%(stalled_after_s)s);
+
+-- name: age_priorities :one
+-- Raise the priority of jobs that waited past their queue's priority_aging_s; returns how many.
+SELECT queue.age_priorities(%(max_jobs)s);

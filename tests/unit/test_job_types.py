@@ -71,6 +71,7 @@ EXPECTED_ENQUEUERS = {
     "rescue-stalled-jobs": set(),
     "run-retention": set(),
     "run-schedules": set(),
+    "age-priorities": set(),
     "monitor": set(),
     "deliver-alert": set(),
     # Enqueued by POST /webhooks/stripe alone, on Stripe's signature.

@@ -88,6 +88,7 @@ def register_tasks(
         "monitor": every_seconds_cron(monitor_every_s),
         "run-retention": RETENTION_CRON,
         "run-schedules": every_seconds_cron(schedules.SCHEDULES_EVERY_S),
+        "age-priorities": every_seconds_cron(maintenance.AGE_PRIORITIES_EVERY_S),
     }
     for job_type, body in task_bodies(stalled_after_s).items():
         task = app.task(

@@ -1,4 +1,4 @@
-"""Periodic maintenance: stalled-job rescue and retention.
+"""Periodic maintenance: stalled-job rescue, priority aging and retention.
 
 procrastinate defers each periodic run once for all worker processes (a unique
 row per task and timestamp), so there is no leader to elect.
@@ -9,7 +9,7 @@ from typing import Any
 
 from procrastinate.job_context import JobContext
 
-from app.db.queries.worker import rescue_stalled_jobs
+from app.db.queries.worker import age_priorities, rescue_stalled_jobs
 from app.observability import metrics
 from app.services.retention import run_retention
 from workers.deps import DEPS_KEY, WorkerDeps
@@ -51,6 +51,32 @@ def rescue_task(stalled_after_s: float) -> Any:
         return counts
 
     return rescue_stalled
+
+
+AGE_PRIORITIES_EVERY_S = 30
+AGE_PRIORITIES_MAX_JOBS = 10_000
+
+
+@task_body("age-priorities")
+async def age_waiting_priorities(
+    context: JobContext, /, timestamp: int | None = None, **_: Any
+) -> dict[str, int]:
+    """Raise the priority of jobs that waited past their queue's priority_aging_s.
+
+    A level per period from the job's own priority, up to 10, so a stream of
+    high-priority jobs cannot keep a low one waiting for ever. Safe to retry
+    and to run concurrently: a job's level follows from its wait alone.
+    """
+    del timestamp
+    deps: WorkerDeps = context.additional_context[DEPS_KEY]
+    async with deps.pool.connection() as conn:
+        raised = await age_priorities(conn, max_jobs=AGE_PRIORITIES_MAX_JOBS)
+    if raised:
+        logger.info(
+            "Raised the priority of waiting jobs.",
+            extra={"action": "priorities_aged", "jobs": raised},
+        )
+    return {"raised": raised}
 
 
 @task_body("run-retention")

@@ -180,6 +180,7 @@ class QueueConfig(Schema):
     alert_max_failed_per_hour: int
     idempotency_key_ttl_s: float
     execution_timeout_s: float
+    priority_aging_s: int
     updated_at: datetime
 
 
@@ -212,4 +213,11 @@ class QueueConfigPatch(Schema):
         ge=1,
         le=86400,
         description="How long an attempt may run before its worker stops it.",
+    )
+    priority_aging_s: int | None = Field(
+        default=None,
+        ge=0,
+        le=86400,
+        description="A waiting job gains a priority level per this many seconds it "
+        "has been due, up to 10; 0 turns aging off.",
     )

@@ -105,6 +105,7 @@ class QueueConfigRow:
     alert_max_failed_per_hour: int
     idempotency_key_ttl_s: float
     execution_timeout_s: float
+    priority_aging_s: int
     paused: bool
     updated_at: datetime
 
@@ -143,6 +144,7 @@ CONFIG_FIELDS = (
     "alert_max_failed_per_hour",
     "idempotency_key_ttl_s",
     "execution_timeout_s",
+    "priority_aging_s",
 )
 
 

@@ -197,3 +197,8 @@ async def heartbeat_workers(conn: Connection, *, worker_ids: Sequence[int]) -> s
 async def prune_stalled_workers(conn: Connection, *, stalled_after_s: float) -> None:
     """Delete the rows of workers silent for `stalled_after_s` while the database was up."""
     await execute(conn, "prune_stalled_workers", {"stalled_after_s": stalled_after_s})
+
+
+async def age_priorities(conn: Connection, *, max_jobs: int) -> int:
+    """Raise the priority of jobs waiting past their queue's aging period; return how many."""
+    return int(await fetch_value(conn, "age_priorities", {"max_jobs": max_jobs}))
