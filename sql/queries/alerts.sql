@@ -25,9 +25,8 @@ RETURNING id, severity, type, queue_name, value, threshold, message, channels, c
 
 -- name: list_open_alerts :many
 -- The newest alerts nobody acknowledged yet (view queue.open_alerts), optionally of one severity.
--- No index says "open": the planner reads alert_history_created_at_idx backwards, or the
--- table whole when few alerts are open. Both are bounded by the 7 days of alerts retention
--- keeps and the monitor's cooldowns (50,000 alerts, a tenth open: about 9 ms).
+-- alert_history_open_idx holds the open alerts alone, newest first: the page reads its
+-- rows and no others (50,000 alerts, 50 open: 0.1 ms).
 SELECT id, severity, type, queue_name, value, threshold, message, channels, created_at,
        NULL::text AS acknowledged_by, NULL::timestamptz AS acknowledged_at
 FROM queue.open_alerts
