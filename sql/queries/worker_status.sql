@@ -19,10 +19,11 @@ ORDER BY w.id
 LIMIT %(limit)s;
 
 -- name: running_jobs_of_workers :many
--- Up to `per_worker` jobs that each of these workers runs now, oldest claim first, with their start marks (NULL: claimed, not started yet).
+-- Up to `per_worker` jobs that each of these workers runs now, oldest claim first, with their start marks (NULL: claimed, not started yet) and reported progress.
 -- idx_procrastinate_jobs_worker_not_null per worker (its predicate is this WHERE), then
--- job_starts_pkey per job: the cost follows the workers and their claims, not the table.
-SELECT w.id AS worker_id, j.id, j.task_name AS job_type, s.started_at
+-- job_starts_pkey and job_progress_pkey per job: the cost follows the workers and their claims, not the table.
+SELECT w.id AS worker_id, j.id, j.task_name AS job_type, s.started_at,
+       p.percent AS progress_percent, p.message AS progress_message
 FROM unnest(%(worker_ids)s::bigint[]) AS w(id)
 CROSS JOIN LATERAL (
     SELECT r.id, r.task_name
@@ -32,4 +33,5 @@ CROSS JOIN LATERAL (
     LIMIT %(per_worker)s
 ) AS j
 LEFT JOIN queue.job_starts AS s ON s.job_id = j.id
+LEFT JOIN queue.job_progress AS p ON p.job_id = j.id
 ORDER BY w.id, j.id;

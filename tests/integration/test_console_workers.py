@@ -190,3 +190,13 @@ async def test_hostile_worker_text_is_escaped(db_dsn):
     assert "<script>" not in page
     assert "&lt;script&gt;alert(&#39;queue&#39;)&lt;/script&gt;" in row
     assert "&lt;script&gt;alert(&#39;task&#39;)&lt;/script&gt;" in row
+
+
+async def test_a_running_job_shows_the_progress_its_task_reported(db_dsn):
+    worker = register_worker(db_dsn)
+    [job] = running_jobs(db_dsn, worker)
+    sql(db_dsn, "SELECT queue.report_progress(%s, 62.5, 'rows written')", (job,))
+    async with api_client(db_dsn) as client:
+        await sign_in(client, "monitoring")
+        page = (await client.get("/console/workers")).text
+    assert 'data-field="progress">62% rows written<' in row_of(page, worker)

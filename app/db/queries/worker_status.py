@@ -27,6 +27,8 @@ class RunningJobRow:
     id: int
     job_type: str
     started_at: datetime | None
+    progress_percent: float | None  # what its task last reported, if it did
+    progress_message: str | None
 
 
 async def list_worker_lanes(
