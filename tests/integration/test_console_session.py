@@ -228,3 +228,32 @@ async def test_an_event_stream_without_a_session_says_so_and_ends(db_dsn):
     assert answer.headers["content-type"].startswith("text/event-stream")
     assert answer.text.startswith("event: signed-out\ndata: ")
     assert 'href="/console/sign-in"' in answer.text
+
+
+async def test_a_database_that_does_not_answer_is_a_page_to_retry(db_dsn):
+    # Nothing listens on port 1: every checkout fails within the acquire timeout.
+    unreachable = "postgresql://postgres@127.0.0.1:1/postgres?connect_timeout=1"
+    async with api_client(unreachable, db_acquire_timeout_s=0.5) as client:
+        await sign_in(client, "monitoring")  # the session needs no database
+        page = await client.get("/console")
+    assert page.status_code == 503
+    assert page.headers["content-type"].startswith("text/html")
+    assert page.headers["retry-after"] == "2"
+    assert "<h1>Unavailable</h1>" in page.text
+    assert "The database is not answering" in page.text
+
+
+async def test_a_form_value_that_does_not_parse_is_a_page_naming_it(db_dsn):
+    async with api_client(db_dsn) as client:
+        csrf = await sign_in(client, "admin")
+        answer = await post_form(
+            client,
+            "/console/failures/retry",
+            csrf,
+            queue="money",
+            job_type="refund-process",
+            upto="not-a-number",
+        )
+    assert answer.status_code == 400
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "upto" in answer.text

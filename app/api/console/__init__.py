@@ -12,7 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Router
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import (
+    NotAuthorizedException,
+    PermissionDeniedException,
+    ValidationException,
+)
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -24,6 +28,7 @@ from app.api.console import overview, session
 from app.api.console.notices import notice_text
 from app.api.console.pages import PAGES
 from app.domain.errors import ClientError
+from app.services.database import DATABASE_UNAVAILABLE
 from app.settings import Settings
 
 HERE = Path(__file__).parent
@@ -51,6 +56,9 @@ def console_routers(settings: Settings, rules: TokenRules) -> list[Any]:
         NotAuthorizedException: session.not_signed_in,
         PermissionDeniedException: session.refused,
         ClientError: session.refused,
+        ValidationException: session.invalid_form,
+        # Pages, not problem documents: the reader is a person.
+        **dict.fromkeys(DATABASE_UNAVAILABLE, session.unavailable),
     }
     open_pages = Router(
         path="/",

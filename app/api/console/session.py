@@ -31,6 +31,7 @@ from litestar.security.jwt import JWTCookieAuth, Token
 from app.api.auth import TokenRules
 from app.domain.access import Principal, Role
 from app.domain.errors import ClientError
+from app.services.database import unavailable_reason
 from app.settings import Settings
 
 COOKIE = "queue_console"
@@ -196,5 +197,38 @@ def refused(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
         "refused.html",
         context={"detail": detail, "request": request, "status": status},
         status_code=status,
+        media_type=MediaType.HTML,
+    )
+
+
+def unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Say, on a page, that the database does not answer (a 503 to retry)."""
+    return Template(
+        "refused.html",
+        context={
+            "detail": f"The database is not answering ({unavailable_reason(exc)}). "
+            "This page works again as soon as it does: retry in a moment.",
+            "request": request,
+            "status": 503,
+        },
+        status_code=503,
+        media_type=MediaType.HTML,
+        headers={"Retry-After": "2"},
+    )
+
+
+def invalid_form(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Say, on a page, which field of a form or query was not understood."""
+    detail = getattr(exc, "detail", "") or "The form's fields could not be read."
+    extra = getattr(exc, "extra", None)
+    if isinstance(extra, list) and extra:
+        names = ", ".join(
+            str(item.get("key", "?")) for item in extra if isinstance(item, dict)
+        )
+        detail = f"{detail}: {names}" if names else detail
+    return Template(
+        "refused.html",
+        context={"detail": detail, "request": request, "status": 400},
+        status_code=400,
         media_type=MediaType.HTML,
     )
