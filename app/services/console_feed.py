@@ -17,7 +17,7 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from app.db import Pool
+from app.db import Connection, Pool
 from app.db.notifications import jobs_inserted
 from app.db.queries import console as queries
 from app.db.queries import metrics as metric_queries
@@ -63,27 +63,26 @@ class LiveView:
     read_at: datetime
 
 
-async def read_charts(pool: Pool) -> Charts:
-    """Read the overview's charts (one connection, four statements)."""
+async def read_charts(conn: Connection) -> Charts:
+    """Read the overview's charts (four statements)."""
     now = datetime.now(UTC)
-    async with pool.connection() as conn:
-        return Charts(
-            depth_hour=await queries.depth_since(conn, since=now - HOUR),
-            depth_day=await metric_queries.queue_trend(conn, since=now - DAY),
-            throughput_hour=await metric_queries.throughput_per_minute(
-                conn, since=now - HOUR, queue=None
-            ),
-            throughput_day=await queries.throughput_per_hour(conn, since=now - DAY),
-            read_at=now,
-        )
+    return Charts(
+        depth_hour=await queries.depth_since(conn, since=now - HOUR),
+        depth_day=await metric_queries.queue_trend(conn, since=now - DAY),
+        throughput_hour=await metric_queries.throughput_per_minute(
+            conn, since=now - HOUR, queue=None
+        ),
+        throughput_day=await queries.throughput_per_hour(conn, since=now - DAY),
+        read_at=now,
+    )
 
 
-async def read_view(pool: Pool, *, version: int = 0) -> LiveView:
-    """Read the queues and the charts now, for one page."""
-    charts = await read_charts(pool)
+async def read_view(pool: Pool) -> LiveView:
+    """Read the queues and the charts now, for one page, on one connection."""
     async with pool.connection() as conn:
+        charts = await read_charts(conn)
         queues = await queue_overview(conn)
-    return LiveView(version, queues, charts, charts.read_at)
+    return LiveView(0, queues, charts, charts.read_at)
 
 
 @dataclass
@@ -149,9 +148,11 @@ class ConsoleFeed:
 
     async def _read(self, charts: Charts | None) -> Charts:
         now = datetime.now(UTC)
-        if charts is None or now - charts.read_at >= timedelta(seconds=self.charts_s):
-            charts = await read_charts(self.pool)
         async with self.pool.connection() as conn:
+            if charts is None or now - charts.read_at >= timedelta(
+                seconds=self.charts_s
+            ):
+                charts = await read_charts(conn)
             queues = await queue_overview(conn)
         version = self._latest.version + 1 if self._latest else 0
         self._latest = LiveView(version, queues, charts, now)

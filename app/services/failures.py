@@ -14,14 +14,23 @@ bench console`). An action reads the group's queue as far back as
 `ACTION_BOUND` failed jobs, and no further than the newest job the page showed.
 """
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from app.db import Connection
 from app.db.queries import failures as queries
-from app.db.queries.failures import FailureGroupRow, GroupRetried, RetryingGroupRow
+from app.db.queries.failures import (
+    FailureGroup,
+    FailureGroupRow,
+    GroupRetried,
+    RetryingGroupRow,
+)
 from app.services.audit import AuditContext, record
 
-__all__ = ["FailureGroupRow", "GroupRetried", "RetryingGroupRow"]
+__all__ = ["FailureGroup", "FailureGroupRow", "GroupRetried", "RetryingGroupRow"]
+
+Done = TypeVar("Done")
 
 WINDOW = 2_000
 ACTION_BOUND = 10_000
@@ -44,16 +53,6 @@ class FailureReport:
         return self.window_jobs >= self.window
 
 
-@dataclass(frozen=True)
-class FailureGroup:
-    """The group an action names: its key and the newest job of it the caller saw."""
-
-    queue: str
-    job_type: str
-    error_type: str | None
-    upto: int
-
-
 async def report(conn: Connection) -> FailureReport:
     """Return the failed jobs of the window, grouped by queue, job type and error type."""
     async with conn.transaction():
@@ -70,12 +69,30 @@ async def report(conn: Connection) -> FailureReport:
     )
 
 
-def _details(group: FailureGroup) -> dict[str, object]:
-    return {
-        "job_type": group.job_type,
-        "error_type": group.error_type,
-        "upto": group.upto,
-    }
+async def _audited(
+    conn: Connection,
+    group: FailureGroup,
+    audit: AuditContext,
+    action: str,
+    act: Callable[[], Awaitable[Done]],
+    count: Callable[[Done], dict[str, int]],
+) -> Done:
+    # One shape for every group action: its statement without JIT (see
+    # plan_without_jit) and its one audit row, in one transaction.
+    async with conn.transaction():
+        await queries.plan_without_jit(conn)
+        done = await act()
+        await record(
+            conn,
+            audit,
+            action,
+            f"queue:{group.queue}",
+            job_type=group.job_type,
+            error_type=group.error_type,
+            upto=group.upto,
+            **count(done),
+        )
+    return done
 
 
 async def retry_group(
@@ -86,28 +103,21 @@ async def retry_group(
     A job whose queueing lock a waiting job holds stays failed (`matched`
     counts it, `requeued` does not). The queue's workers are woken on commit.
     """
-    async with conn.transaction():
-        await queries.plan_without_jit(conn)
-        done = await queries.retry_failure_group(
-            conn,
-            queue=group.queue,
-            job_type=group.job_type,
-            error_type=group.error_type,
-            upto=group.upto,
-            bound=ACTION_BOUND,
-        )
+
+    async def act() -> GroupRetried:
+        done = await queries.retry_failure_group(conn, group, bound=ACTION_BOUND)
         if done.requeued:
             await queries.wake_queue_workers(conn, queue=group.queue)
-        await record(
-            conn,
-            audit,
-            "failures.retry",
-            f"queue:{group.queue}",
-            **_details(group),
-            count=done.requeued,
-            held=done.matched - done.requeued,
-        )
-    return done
+        return done
+
+    return await _audited(
+        conn,
+        group,
+        audit,
+        "failures.retry",
+        act,
+        lambda done: {"count": done.requeued, "held": done.matched - done.requeued},
+    )
 
 
 async def discard_group(
@@ -118,47 +128,25 @@ async def discard_group(
     As clearing a queue's failed jobs does: their outcomes and idempotency
     keys stay until retention lets them go.
     """
-    async with conn.transaction():
-        await queries.plan_without_jit(conn)
-        removed = await queries.discard_failure_group(
-            conn,
-            queue=group.queue,
-            job_type=group.job_type,
-            error_type=group.error_type,
-            upto=group.upto,
-            bound=ACTION_BOUND,
-        )
-        await record(
-            conn,
-            audit,
-            "failures.discard",
-            f"queue:{group.queue}",
-            **_details(group),
-            count=removed,
-        )
-    return removed
+    return await _audited(
+        conn,
+        group,
+        audit,
+        "failures.discard",
+        lambda: queries.discard_failure_group(conn, group, bound=ACTION_BOUND),
+        lambda removed: {"count": removed},
+    )
 
 
 async def cancel_retrying(
     conn: Connection, group: FailureGroup, *, audit: AuditContext
 ) -> int:
     """Cancel the group's jobs waiting for another attempt, audited once; return how many."""
-    async with conn.transaction():
-        await queries.plan_without_jit(conn)
-        cancelled = await queries.cancel_retrying_group(
-            conn,
-            queue=group.queue,
-            job_type=group.job_type,
-            error_type=group.error_type,
-            upto=group.upto,
-            bound=ACTION_BOUND,
-        )
-        await record(
-            conn,
-            audit,
-            "failures.cancel",
-            f"queue:{group.queue}",
-            **_details(group),
-            count=cancelled,
-        )
-    return cancelled
+    return await _audited(
+        conn,
+        group,
+        audit,
+        "failures.cancel",
+        lambda: queries.cancel_retrying_group(conn, group, bound=ACTION_BOUND),
+        lambda cancelled: {"count": cancelled},
+    )

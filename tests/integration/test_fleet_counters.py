@@ -18,7 +18,7 @@ ROUNDS = 40
 
 
 def _counters() -> tuple[Counter, Histogram]:
-    # A registry of its own: one per simulated process.
+    # A registry of its own: each stands for one process.
     registry = CollectorRegistry()
     results = Counter(
         "job_results_total", "results", ["queue_name", "result"], registry=registry

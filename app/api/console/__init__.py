@@ -24,7 +24,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from app.api.auth import TokenRules
-from app.api.console import overview, session
+from app.api.console import moments, overview, session
 from app.api.console.notices import notice_text
 from app.api.console.pages import PAGES
 from app.domain.errors import ClientError
@@ -40,8 +40,9 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
     """Return the console's templates, with the filters and globals they use."""
 
     def register(engine: JinjaTemplateEngine) -> None:
-        engine.engine.filters["age"] = overview.age
-        engine.engine.filters["clock"] = overview.clock
+        engine.engine.filters["age"] = moments.age
+        engine.engine.filters["clock"] = moments.clock
+        engine.engine.globals["moment"] = moments.moment
         engine.engine.globals["notice_text"] = notice_text
 
     return TemplateConfig(

@@ -8,12 +8,11 @@ Acknowledging is the API's `acknowledge`, audited as `alert.acknowledge`.
 
 from typing import Any
 
-from litestar import Request, get, post
+from litestar import Request, get
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from app.api.console.moments import moment
-from app.api.console.session import PATH, actors_only
+from app.api.console.session import PATH, action
 from app.api.context import Conn, audit_context
 from app.services import alerts as alert_service
 
@@ -38,18 +37,12 @@ async def alerts(
             "alerts": rows,
             "show": show,
             "limit": LIMIT,
-            "moment": moment,
             "notice": request.query_params.get("notice"),
         },
     )
 
 
-@post(
-    f"{ALERTS}/{{alert_id:int}}/acknowledge",
-    guards=[actors_only],
-    include_in_schema=False,
-    status_code=303,
-)
+@action(f"{ALERTS}/{{alert_id:int}}/acknowledge")
 async def acknowledge(
     request: Request[Any, Any, Any], conn: Conn, alert_id: FromPath[int]
 ) -> Redirect:

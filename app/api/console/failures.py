@@ -12,12 +12,12 @@ failed after the page was read.
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from litestar import Request, get, post
+from litestar import Request, get
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect, Template
 
-from app.api.console.session import PATH, actors_only
+from app.api.console.session import PATH, action
 from app.api.context import Conn, audit_context
 from app.services import failures as failure_service
 from app.services.failures import FailureGroup
@@ -61,12 +61,7 @@ async def failures_page(request: Request[Any, Any, Any], conn: Conn) -> Template
     )
 
 
-@post(
-    f"{PAGE}/retry",
-    guards=[actors_only],
-    include_in_schema=False,
-    status_code=303,
-)
+@action(f"{PAGE}/retry")
 async def retry_group(
     request: Request[Any, Any, Any], conn: Conn, data: Form
 ) -> Redirect:
@@ -83,12 +78,7 @@ async def retry_group(
     return Redirect(f"{PAGE}?notice={notice}", status_code=303)
 
 
-@post(
-    f"{PAGE}/discard",
-    guards=[actors_only],
-    include_in_schema=False,
-    status_code=303,
-)
+@action(f"{PAGE}/discard")
 async def discard_group(
     request: Request[Any, Any, Any], conn: Conn, data: Form
 ) -> Redirect:
@@ -100,12 +90,7 @@ async def discard_group(
     return Redirect(f"{PAGE}?notice={notice}", status_code=303)
 
 
-@post(
-    f"{PAGE}/cancel",
-    guards=[actors_only],
-    include_in_schema=False,
-    status_code=303,
-)
+@action(f"{PAGE}/cancel")
 async def cancel_group(
     request: Request[Any, Any, Any], conn: Conn, data: Form
 ) -> Redirect:

@@ -22,12 +22,11 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from litestar import get, post
+from litestar import get
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
-from app.api.console.moments import moment
-from app.api.console.session import PATH, actors_only
+from app.api.console.session import PATH, action
 from app.api.context import AppSettings, AuthRequest, Conn, audit_context
 from app.domain.access import sees_payloads
 from app.domain.policy import canonical_queue_name
@@ -181,7 +180,6 @@ async def jobs_page(
             "search_older": search_older,
             "paged": filters.before is not None,
             "window": WINDOW_IDS,
-            "moment": moment,
         },
         status_code=400 if errors else 200,
     )
@@ -206,7 +204,6 @@ async def job_page(
                 None if o.result is None else pretty_json(o.result)
                 for o in detail.outcomes
             ],
-            "moment": moment,
             "notice": request.query_params.get("notice"),
         },
     )
@@ -216,24 +213,14 @@ def _back(job_id: int, notice: str) -> Redirect:
     return Redirect(f"{JOBS}/{job_id}?notice={notice}", status_code=303)
 
 
-@post(
-    f"{JOBS}/{{job_id:int}}/retry",
-    guards=[actors_only],
-    include_in_schema=False,
-    status_code=303,
-)
+@action(f"{JOBS}/{{job_id:int}}/retry")
 async def retry(request: AuthRequest, conn: Conn, job_id: FromPath[int]) -> Redirect:
     """Requeue a failed job with fresh attempts (audited), then show it."""
     await job_service.retry_as(conn, request.user, job_id, audit=audit_context(request))
     return _back(job_id, "retried")
 
 
-@post(
-    f"{JOBS}/{{job_id:int}}/cancel",
-    guards=[actors_only],
-    include_in_schema=False,
-    status_code=303,
-)
+@action(f"{JOBS}/{{job_id:int}}/cancel")
 async def cancel(request: AuthRequest, conn: Conn, job_id: FromPath[int]) -> Redirect:
     """Cancel a waiting job (audited), then show it.
 
@@ -243,12 +230,7 @@ async def cancel(request: AuthRequest, conn: Conn, job_id: FromPath[int]) -> Red
     return await _cancel(request, conn, job_id)
 
 
-@post(
-    f"{JOBS}/{{job_id:int}}/abort",
-    guards=[actors_only],
-    include_in_schema=False,
-    status_code=303,
-)
+@action(f"{JOBS}/{{job_id:int}}/abort")
 async def abort(request: AuthRequest, conn: Conn, job_id: FromPath[int]) -> Redirect:
     """Ask a running job's worker to stop it (audited), then show it.
 

@@ -10,12 +10,12 @@ them.
 
 from typing import Annotated, Any
 
-from litestar import Request, get, post
+from litestar import Request, get
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
-from app.api.console.session import PATH, actors_only
+from app.api.console.session import PATH, action
 from app.api.context import Conn, audit_context
 from app.services import rate_limits as rate_limit_service
 
@@ -48,12 +48,7 @@ async def limits_page(request: Request[Any, Any, Any], conn: Conn) -> Template:
     )
 
 
-@post(
-    f"{PAGE}/{{name:str}}/stop",
-    guards=[actors_only],
-    include_in_schema=False,
-    status_code=303,
-)
+@action(f"{PAGE}/{{name:str}}/stop")
 async def stop(
     request: Request[Any, Any, Any], conn: Conn, name: FromPath[str], data: Form
 ) -> Redirect:
@@ -68,12 +63,7 @@ async def stop(
     return Redirect(f"{PAGE}?notice=stopped", status_code=303)
 
 
-@post(
-    f"{PAGE}/{{name:str}}/resume",
-    guards=[actors_only],
-    include_in_schema=False,
-    status_code=303,
-)
+@action(f"{PAGE}/{{name:str}}/resume")
 async def resume(
     request: Request[Any, Any, Any], conn: Conn, name: FromPath[str], data: Form
 ) -> Redirect:
@@ -88,12 +78,7 @@ async def resume(
     return Redirect(f"{PAGE}?notice=provider-resumed", status_code=303)
 
 
-@post(
-    f"{PAGE}/{{name:str}}/reset",
-    guards=[actors_only],
-    include_in_schema=False,
-    status_code=303,
-)
+@action(f"{PAGE}/{{name:str}}/reset")
 async def reset(
     request: Request[Any, Any, Any], conn: Conn, name: FromPath[str]
 ) -> Redirect:
@@ -102,12 +87,7 @@ async def reset(
     return Redirect(f"{PAGE}?notice=reset", status_code=303)
 
 
-@post(
-    f"{PAGE}/stop-all",
-    guards=[actors_only],
-    include_in_schema=False,
-    status_code=303,
-)
+@action(f"{PAGE}/stop-all")
 async def stop_all(request: Request[Any, Any, Any], conn: Conn, data: Form) -> Redirect:
     """Emergency-stop every bucket (audited once), as the API's stop without names."""
     await rate_limit_service.set_stopped(
@@ -120,12 +100,7 @@ async def stop_all(request: Request[Any, Any, Any], conn: Conn, data: Form) -> R
     return Redirect(f"{PAGE}?notice=stopped-all", status_code=303)
 
 
-@post(
-    f"{PAGE}/resume-all",
-    guards=[actors_only],
-    include_in_schema=False,
-    status_code=303,
-)
+@action(f"{PAGE}/resume-all")
 async def resume_all(
     request: Request[Any, Any, Any], conn: Conn, data: Form
 ) -> Redirect:

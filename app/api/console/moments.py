@@ -1,7 +1,8 @@
-"""Moments as the console writes them: a UTC date and time, for any age.
+"""Moments and ages as the console writes them, registered once for every template.
 
-`clock` (overview) says a time of the last day; alerts, schedule runs and
-heartbeats may be older, or later, than that, so these pages say the date too.
+`moment` says a UTC date and time, for any age (alerts, schedule runs,
+heartbeats); `clock` a time of the last day (the overview's reading); `age`
+a duration as people read it.
 """
 
 from datetime import UTC, datetime
@@ -12,3 +13,19 @@ def moment(at: datetime | None) -> str:
     if at is None:
         return "none"
     return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def clock(at: datetime) -> str:
+    """Say a time of the last day as a UTC clock time."""
+    return at.astimezone(UTC).strftime("%H:%M:%S UTC")
+
+
+def age(seconds: float | None) -> str:
+    """Say an age as people read it: 45 s, 12 min, 3.5 h."""
+    if seconds is None:
+        return "none"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

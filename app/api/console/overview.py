@@ -8,10 +8,9 @@ each new reading. Every viewer of a process shares the feed's readings.
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
-from litestar import Request, get, post
+from litestar import Request, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, ServerSentEvent, Template
@@ -19,7 +18,7 @@ from litestar.response.sse import ServerSentEventMessage
 from markupsafe import Markup
 
 from app.api.console.charts import Chart, series_by, svg
-from app.api.console.session import PATH, actors_only
+from app.api.console.session import PATH, action
 from app.api.context import Conn, DbPool, audit_context
 from app.services import queues as queue_service
 from app.services.console_feed import DAY, HOUR, ConsoleFeed, LiveView, read_view
@@ -122,12 +121,7 @@ async def events(request: Request[Any, Any, Any], feed: Feed) -> ServerSentEvent
     return ServerSentEvent(messages())
 
 
-@post(
-    f"{PATH}/queues/{{queue:str}}/pause",
-    guards=[actors_only],
-    include_in_schema=False,
-    status_code=303,
-)
+@action(f"{PATH}/queues/{{queue:str}}/pause")
 async def pause(
     request: Request[Any, Any, Any], conn: Conn, queue: FromPath[str]
 ) -> Redirect:
@@ -138,12 +132,7 @@ async def pause(
     return Redirect(f"{PATH}?notice=paused", status_code=303)
 
 
-@post(
-    f"{PATH}/queues/{{queue:str}}/resume",
-    guards=[actors_only],
-    include_in_schema=False,
-    status_code=303,
-)
+@action(f"{PATH}/queues/{{queue:str}}/resume")
 async def resume(
     request: Request[Any, Any, Any], conn: Conn, queue: FromPath[str]
 ) -> Redirect:
@@ -152,19 +141,3 @@ async def resume(
         conn, queue, paused=False, audit=audit_context(request)
     )
     return Redirect(f"{PATH}?notice=resumed", status_code=303)
-
-
-def age(seconds: float | None) -> str:
-    """Say an age as people read it: 45 s, 12 min, 3.5 h."""
-    if seconds is None:
-        return "none"
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
-def clock(at: datetime) -> str:
-    """Say a time of the last day as a UTC clock time."""
-    return at.astimezone(UTC).strftime("%H:%M:%S UTC")

@@ -10,12 +10,11 @@ the schedule's job at once through the runner's enqueue, audited as
 
 from typing import Any
 
-from litestar import Request, get, post
+from litestar import Request, get
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from app.api.console.moments import moment
-from app.api.console.session import PATH, actors_only
+from app.api.console.session import PATH, action
 from app.api.context import Conn, audit_context
 from app.services import schedules as schedule_service
 
@@ -29,18 +28,12 @@ async def schedules(request: Request[Any, Any, Any], conn: Conn) -> Template:
         "schedules.html",
         context={
             "schedules": await schedule_service.list_status(conn),
-            "moment": moment,
             "notice": request.query_params.get("notice"),
         },
     )
 
 
-@post(
-    f"{SCHEDULES}/{{name:str}}/enable",
-    guards=[actors_only],
-    include_in_schema=False,
-    status_code=303,
-)
+@action(f"{SCHEDULES}/{{name:str}}/enable")
 async def enable(
     request: Request[Any, Any, Any], conn: Conn, name: FromPath[str]
 ) -> Redirect:
@@ -51,12 +44,7 @@ async def enable(
     return Redirect(f"{SCHEDULES}?notice=enabled", status_code=303)
 
 
-@post(
-    f"{SCHEDULES}/{{name:str}}/disable",
-    guards=[actors_only],
-    include_in_schema=False,
-    status_code=303,
-)
+@action(f"{SCHEDULES}/{{name:str}}/disable")
 async def disable(
     request: Request[Any, Any, Any], conn: Conn, name: FromPath[str]
 ) -> Redirect:
@@ -67,12 +55,7 @@ async def disable(
     return Redirect(f"{SCHEDULES}?notice=disabled", status_code=303)
 
 
-@post(
-    f"{SCHEDULES}/{{name:str}}/run",
-    guards=[actors_only],
-    include_in_schema=False,
-    status_code=303,
-)
+@action(f"{SCHEDULES}/{{name:str}}/run")
 async def run_now(
     request: Request[Any, Any, Any], conn: Conn, name: FromPath[str]
 ) -> Redirect:

@@ -111,6 +111,15 @@ def _require(
         )
 
 
+def action(path: str) -> post:
+    """Return the route decorator of a console action: a POST an admin alone may send.
+
+    It answers with a 303 to the page to show next (post, redirect, get), and
+    stays out of the API's document.
+    """
+    return post(path, guards=[actors_only], include_in_schema=False, status_code=303)
+
+
 @get(SIGN_IN, include_in_schema=False)
 async def sign_in_page(
     error: Annotated[str | None, QueryParameter(max_length=20)] = None,

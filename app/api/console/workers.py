@@ -11,7 +11,6 @@ from typing import Any
 from litestar import Request, get
 from litestar.response import Template
 
-from app.api.console.moments import moment
 from app.api.console.session import PATH
 from app.api.context import AppSettings, Conn
 from app.services import worker_status
@@ -33,7 +32,6 @@ async def workers(
             "more": read.more,
             "worker_limit": worker_status.WORKER_LIMIT,
             "stalled_after_s": stalled_after_s,
-            "moment": moment,
             "notice": request.query_params.get("notice"),
         },
     )

@@ -1,5 +1,6 @@
 """Typed wrappers of `sql/queries/failures.sql`: dead letters by group."""
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -51,46 +52,37 @@ async def failure_groups(
     return await fetch_all(conn, "failure_groups", params, FailureGroupRow)
 
 
+@dataclass(frozen=True)
+class FailureGroup:
+    """A group an action names: its key and the newest job of it the caller saw."""
+
+    queue: str
+    job_type: str
+    error_type: str | None  # None: the jobs that recorded no error
+    upto: int
+
+
+def _group_params(group: FailureGroup, bound: int) -> dict[str, object]:
+    return {**dataclasses.asdict(group), "bound": bound}
+
+
 async def retry_failure_group(
-    conn: Connection,
-    *,
-    queue: str,
-    job_type: str,
-    error_type: str | None,
-    upto: int,
-    bound: int,
+    conn: Connection, group: FailureGroup, *, bound: int
 ) -> GroupRetried:
     """Requeue the group's failed jobs up to job `upto`; say how many."""
-    params = {
-        "queue": queue,
-        "job_type": job_type,
-        "error_type": error_type,
-        "upto": upto,
-        "bound": bound,
-    }
-    row = await fetch_one(conn, "retry_failure_group", params, GroupRetried)
+    row = await fetch_one(
+        conn, "retry_failure_group", _group_params(group, bound), GroupRetried
+    )
     if row is None:  # a SELECT of two aggregates returns exactly one row
         raise RuntimeError("retry_failure_group returned no row")
     return row
 
 
 async def discard_failure_group(
-    conn: Connection,
-    *,
-    queue: str,
-    job_type: str,
-    error_type: str | None,
-    upto: int,
-    bound: int,
+    conn: Connection, group: FailureGroup, *, bound: int
 ) -> int:
     """Delete the group's failed jobs up to job `upto`; return how many."""
-    params = {
-        "queue": queue,
-        "job_type": job_type,
-        "error_type": error_type,
-        "upto": upto,
-        "bound": bound,
-    }
+    params = _group_params(group, bound)
     return int(await fetch_value(conn, "discard_failure_group", params))
 
 
@@ -103,22 +95,10 @@ async def retrying_groups(
 
 
 async def cancel_retrying_group(
-    conn: Connection,
-    *,
-    queue: str,
-    job_type: str,
-    error_type: str | None,
-    upto: int,
-    bound: int,
+    conn: Connection, group: FailureGroup, *, bound: int
 ) -> int:
     """Cancel the group's jobs waiting for another attempt, up to job `upto`; return how many."""
-    params = {
-        "queue": queue,
-        "job_type": job_type,
-        "error_type": error_type,
-        "upto": upto,
-        "bound": bound,
-    }
+    params = _group_params(group, bound)
     return int(await fetch_value(conn, "cancel_retrying_group", params))
 
 
