@@ -53,10 +53,21 @@ def claimed_job(row: ClaimedJob) -> Job:
     )
 
 
+# The unique modes in which later jobs reuse a key (`queue.enqueue_unique_modes`).
+REUSED_KEY_MODES = frozenset({"active", "waiting"})
+
+
 def idempotency_key(row: ClaimedJob) -> str | None:
-    """Return the idempotency key a claimed job carries in its meta, if any."""
+    """Return the key whose earlier success answers a claimed job, if any.
+
+    A job whose key frees itself (`unique_while` active or waiting) is a new
+    piece of work under a key an earlier job held: that job's success is not
+    its answer.
+    """
     meta = row.args.get("meta") if isinstance(row.args, dict) else None
-    key = meta.get("idempotency_key") if isinstance(meta, dict) else None
+    if not isinstance(meta, dict) or meta.get("unique_while") in REUSED_KEY_MODES:
+        return None
+    key = meta.get("idempotency_key")
     return key if isinstance(key, str) else None
 
 

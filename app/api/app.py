@@ -25,6 +25,7 @@ from litestar.static_files import create_static_files_router
 from app.api.auth import jwt_auth, token_rules
 from app.api.console import console_routers, template_config
 from app.api.controllers.alerts import AlertController
+from app.api.controllers.batches import BatchController
 from app.api.controllers.health import health, live, prometheus, ready
 from app.api.controllers.jobs import JobController
 from app.api.controllers.metrics import MetricsController
@@ -149,6 +150,7 @@ def create_app(settings: Settings) -> Litestar:
     )
     handlers: list[Any] = [
         JobController,
+        BatchController,
         QueueController,
         RateLimitController,
         MetricsController,
@@ -184,6 +186,7 @@ def create_app(settings: Settings) -> Litestar:
             pool,
             endpoint_limits=(
                 (f"{base}/jobs", api.rate_limit_jobs_per_minute),
+                (f"{base}/batches", api.rate_limit_jobs_per_minute),
                 (f"{base}/queues", api.rate_limit_queues_per_minute),
                 (f"{base}/metrics", api.rate_limit_metrics_per_minute),
             ),

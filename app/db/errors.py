@@ -36,6 +36,7 @@ SQLSTATE_ERRORS: dict[str, type[errors.ServiceError]] = {
     "QS013": errors.JobNotFound,
     "QS014": errors.SideEffectConflict,
     "QS015": errors.UnknownRateLimit,
+    "QS016": errors.InvalidDependency,
     # A check constraint of ours: an edit of policy breaks one of its rules.
     "23514": errors.RuleViolated,
 }

@@ -113,6 +113,14 @@ class InvalidEnqueueRequest(EnqueueRejected):
     title = "Invalid enqueue request"
 
 
+class InvalidDependency(EnqueueRejected):
+    """A job's dependencies are malformed or name a job that does not exist."""
+
+    status = 422
+    slug = "invalid-dependency"
+    title = "Invalid dependency"
+
+
 class PayloadInvalid(InvalidJobData):
     """The job's data does not match its type's model."""
 
@@ -127,6 +135,14 @@ class JobNotFound(ClientError):
     status = 404
     slug = "job-not-found"
     title = "Job not found"
+
+
+class BatchNotFound(ClientError):
+    """No batch has this id (or the caller may not see it)."""
+
+    status = 404
+    slug = "batch-not-found"
+    title = "Batch not found"
 
 
 class InvalidJobTransition(ClientError):

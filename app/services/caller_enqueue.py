@@ -15,17 +15,26 @@ from typing import Any
 from app.db import Connection
 from app.db.queries import enqueue as queries
 from app.db.queries import jobs as job_queries
-from app.domain.access import Principal, can_enqueue_for_venue
+from app.domain.access import Principal, can_enqueue_for_venue, can_see_job
 from app.domain.errors import (
     BatchRejected,
     EnqueueRejected,
     Forbidden,
     IdempotencyKeyReused,
+    InvalidDependency,
     PayloadInvalid,
 )
 from app.domain.job_types import CATALOGUE, may_enqueue, validate_payload
 from app.domain.policy import canonical_queue_name
-from app.services.enqueue import Enqueued, JobRequest, count_enqueued, scoped_key
+from app.services.enqueue import (
+    Dependency,
+    Enqueued,
+    JobRequest,
+    OnDuplicate,
+    UniqueWhile,
+    count_enqueued,
+    scoped_key,
+)
 from app.services.group_enqueue import GroupEnqueuer
 
 
@@ -37,6 +46,10 @@ class JobOptions:
     delay_ms: int | None = None
     attempts: int | None = None
     ordering_key: str | None = None
+    concurrency_key: str | None = None
+    depends_on: tuple[Dependency, ...] = ()
+    unique_while: UniqueWhile | None = None
+    on_duplicate: OnDuplicate | None = None
 
 
 @dataclass(frozen=True)
@@ -117,7 +130,39 @@ def _run_at(options: JobOptions) -> datetime | None:
     return datetime.now(UTC) + timedelta(milliseconds=options.delay_ms)
 
 
-def _check_allowed(principal: Principal, job_type: str, data: dict[str, Any]) -> None:
+def caller_job(
+    principal: Principal,
+    queue: str,
+    item: BatchItem,
+    request_id: str | None,
+    *,
+    idempotency_key: str | None = None,
+    request_hash: str | None = None,
+) -> JobRequest:
+    """Return the job an HTTP caller's item asks for, with the caller's meta and key scope."""
+    meta = _meta(principal, item.data, item.options, request_id)
+    if request_hash is not None:
+        meta["request_hash"] = request_hash
+    options = item.options
+    return JobRequest(
+        queue=queue,
+        job_type=item.job_type,
+        data=item.data,
+        priority=options.priority,
+        run_at=_run_at(options),
+        idempotency_key=idempotency_key,
+        meta=meta,
+        key_scope=principal.key_scope,
+        ordering_key=options.ordering_key,
+        concurrency_key=options.concurrency_key,
+        depends_on=options.depends_on,
+        unique_while=options.unique_while,
+        on_duplicate=options.on_duplicate,
+    )
+
+
+def check_allowed(principal: Principal, job_type: str, data: dict[str, Any]) -> None:
+    """Refuse a job the caller's role, or venue, may not enqueue."""
     # The type's own rule first (`JobType.enqueue_roles`), then the venue's.
     if not may_enqueue(principal.role, job_type):
         entry = CATALOGUE.get(job_type)
@@ -131,6 +176,36 @@ def _check_allowed(principal: Principal, job_type: str, data: dict[str, Any]) ->
             f"role {principal.role.value} may not enqueue {job_type} (allowed: {allowed})"
         )
     _check_venue(principal, data)
+
+
+async def check_dependencies(
+    conn: Connection,
+    principal: Principal,
+    options: JobOptions,
+    *,
+    in_one_call: bool,
+    index: int | None = None,
+) -> None:
+    """Refuse dependencies the caller may not name (`index`: the job's place in its batch)."""
+    # A caller may wait only for jobs it may see: waiting on another caller's
+    # job would tell it when that job ends. A job named by index must be an
+    # earlier job of the same all-or-nothing call.
+    where = f"jobs[{index}]: " if index is not None else ""
+    for dependency in options.depends_on:
+        if dependency.index is not None and not in_one_call:
+            raise InvalidDependency(
+                f"{where}a dependency by index names a job of the same call: "
+                "only an all-or-nothing batch (stopOnError) or a batch of /batches has one"
+            )
+        if dependency.job_id is None:
+            continue
+        job = await job_queries.get_job(conn, job_id=dependency.job_id)
+        if job is None or not can_see_job(
+            principal, user_id=job.user_id, venue_id=job.venue_id
+        ):
+            raise InvalidDependency(
+                f"{where}depends_on job {dependency.job_id} does not exist"
+            )
 
 
 def _check_venue(principal: Principal, data: dict[str, Any]) -> None:
@@ -166,21 +241,20 @@ async def enqueue_request(
         EnqueueRejected: the database refused the job, with its message.
         IdempotencyKeyReused: the key names a job created by another request.
     """
-    _check_allowed(principal, job_type, data)
+    check_allowed(principal, job_type, data)
     validate_payload(job_type, data)
+    if options.depends_on:
+        async with enqueuer.pool.connection() as conn:
+            await check_dependencies(conn, principal, options, in_one_call=False)
     fingerprint = request_fingerprint(queue, job_type, data, options)
-    meta = {**_meta(principal, data, options, request_id), "request_hash": fingerprint}
     result = await enqueuer.enqueue(
-        JobRequest(
-            queue=queue,
-            job_type=job_type,
-            data=data,
-            priority=options.priority,
-            run_at=_run_at(options),
+        caller_job(
+            principal,
+            queue,
+            BatchItem(job_type, data, options),
+            request_id,
             idempotency_key=idempotency_key,
-            meta=meta,
-            key_scope=principal.key_scope,
-            ordering_key=options.ordering_key,
+            request_hash=fingerprint,
         )
     )
     if result.duplicate:
@@ -224,11 +298,14 @@ async def enqueue_batch(
     valid: list[tuple[int, BatchItem]] = []
     for index, item in enumerate(items):
         try:
-            _check_allowed(principal, item.job_type, item.data)
+            check_allowed(principal, item.job_type, item.data)
             validate_payload(
                 item.job_type, item.data, pointer_prefix=f"/jobs/{index}/data"
             )
-        except (Forbidden, PayloadInvalid) as exc:
+            await check_dependencies(
+                conn, principal, item.options, in_one_call=stop_on_error, index=index
+            )
+        except (Forbidden, PayloadInvalid, InvalidDependency) as exc:
             errors.append(
                 BatchError(index, item.job_type, exc.detail, getattr(exc, "errors", []))
             )
@@ -243,16 +320,7 @@ async def enqueue_batch(
         )
 
     def request(item: BatchItem) -> JobRequest:
-        return JobRequest(
-            queue=queue,
-            job_type=item.job_type,
-            data=item.data,
-            priority=item.options.priority,
-            run_at=_run_at(item.options),
-            meta=_meta(principal, item.data, item.options, request_id),
-            key_scope=principal.key_scope,
-            ordering_key=item.options.ordering_key,
-        )
+        return caller_job(principal, queue, item, request_id)
 
     if stop_on_error:
         try:

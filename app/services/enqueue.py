@@ -7,9 +7,9 @@ caller passes: the job exists if and only if the caller's transaction commits.
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from app.db import Connection
 from app.db.queries import enqueue as queries
@@ -24,6 +24,38 @@ from app.observability import metrics
 def scoped_key(scope: str, key: str) -> str:
     """The stored form of a key in a caller's space, as `queue.enqueue_jobs` writes it."""
     return f"@{scope}:{key}"
+
+
+# How long a job's idempotency key stays unique, and what a duplicate does
+# (`queue.enqueue_unique_modes`).
+UniqueWhile = Literal["retained", "active", "waiting"]
+OnDuplicate = Literal["keep", "replace"]
+
+
+@dataclass(frozen=True)
+class Dependency:
+    """A job another waits for: an existing one by id, or an earlier one of the same call.
+
+    `on_failure`: "fail" fails the dependant when this job fails (and cancels
+    it when this job is cancelled); "run" runs it anyway.
+    """
+
+    job_id: int | None = None
+    index: int | None = None
+    on_failure: Literal["fail", "run"] = "fail"
+
+    def __post_init__(self) -> None:
+        if (self.job_id is None) == (self.index is None):
+            raise ValueError("a dependency names exactly one of job_id and index")
+
+    def as_json(self) -> dict[str, Any]:
+        """Return the element of `depends_on` that `queue.enqueue_many` expects."""
+        named: dict[str, Any] = (
+            {"job_id": self.job_id}
+            if self.job_id is not None
+            else {"index": self.index}
+        )
+        return {**named, "on_failure": self.on_failure}
 
 
 @dataclass(frozen=True)
@@ -41,6 +73,12 @@ class JobRequest:
     key_scope: str | None = None
     # Jobs of one ordering key run one at a time, in order; None: the type's.
     ordering_key: str | None = None
+    # At most the queue's key_concurrency jobs of one key run at once.
+    concurrency_key: str | None = None
+    # The jobs this one waits for.
+    depends_on: tuple[Dependency, ...] = ()
+    unique_while: UniqueWhile | None = None
+    on_duplicate: OnDuplicate | None = None
 
     def as_json(self) -> dict[str, Any]:
         """Return the object `queue.enqueue_many` expects for this job."""
@@ -53,6 +91,10 @@ class JobRequest:
             "idempotency_key": self.idempotency_key,
             "key_scope": self.key_scope,
             "ordering_key": self.ordering_key,
+            "concurrency_key": self.concurrency_key,
+            "depends_on": [d.as_json() for d in self.depends_on] or None,
+            "unique_while": self.unique_while,
+            "on_duplicate": self.on_duplicate,
             "meta": self.meta,
         }
 
@@ -68,6 +110,10 @@ class JobRequest:
             "meta": self.meta,
             "key_scope": self.key_scope,
             "ordering_key": self.ordering_key,
+            "concurrency_key": self.concurrency_key,
+            "depends_on": [d.as_json() for d in self.depends_on] or None,
+            "unique_while": self.unique_while,
+            "on_duplicate": self.on_duplicate,
         }
 
 
@@ -90,8 +136,15 @@ async def enqueue(
     idempotency_key: str | None = None,
     meta: dict[str, Any] | None = None,
     ordering_key: str | None = None,
+    concurrency_key: str | None = None,
+    depends_on: Sequence[int | Dependency] = (),
+    unique_while: UniqueWhile | None = None,
+    on_duplicate: OnDuplicate | None = None,
 ) -> Enqueued:
     """Enqueue one job on `conn`, in its current transaction.
+
+    `depends_on` names existing jobs (ids, or `Dependency` for a failure
+    policy of "run"): the job waits until they have ended.
 
     Raises:
         PayloadInvalid: `data` does not match the job type's model.
@@ -109,6 +162,14 @@ async def enqueue(
         idempotency_key=idempotency_key,
         meta=meta or {},
         ordering_key=ordering_key,
+        concurrency_key=concurrency_key,
+        depends_on=[
+            (d if isinstance(d, Dependency) else Dependency(job_id=d)).as_json()
+            for d in depends_on
+        ]
+        or None,
+        unique_while=unique_while,
+        on_duplicate=on_duplicate,
     )
     if not row.duplicate:
         metrics.ENQUEUED_JOBS.labels(canonical_queue_name(queue), job_type).inc()
@@ -123,6 +184,13 @@ async def enqueue_many(conn: Connection, jobs: Sequence[JobRequest]) -> list[Enq
             with `/jobs/<index>/data`.
         EnqueueRejected: the database refused a job; the message names its index.
     """
+    _validate_all(jobs)
+    rows = await queries.enqueue_many(conn, jobs=[job.as_json() for job in jobs])
+    count_enqueued(jobs, [row.duplicate for row in rows])
+    return [Enqueued(job_id=row.job_id, duplicate=row.duplicate) for row in rows]
+
+
+def _validate_all(jobs: Sequence[JobRequest]) -> None:
     for index, job in enumerate(jobs):
         try:
             validate_payload(
@@ -132,9 +200,6 @@ async def enqueue_many(conn: Connection, jobs: Sequence[JobRequest]) -> list[Enq
             raise PayloadInvalid(
                 f"jobs[{index}]: {exc.detail}", errors=exc.errors
             ) from exc
-    rows = await queries.enqueue_many(conn, jobs=[job.as_json() for job in jobs])
-    count_enqueued(jobs, [row.duplicate for row in rows])
-    return [Enqueued(job_id=row.job_id, duplicate=row.duplicate) for row in rows]
 
 
 def count_enqueued(jobs: Sequence[JobRequest], duplicates: Sequence[bool]) -> None:
@@ -147,3 +212,77 @@ def count_enqueued(jobs: Sequence[JobRequest], duplicates: Sequence[bool]) -> No
     )
     for (queue, job_type), count in new_jobs.items():
         metrics.ENQUEUED_JOBS.labels(canonical_queue_name(queue), job_type).inc(count)
+
+
+def chain(
+    steps: Sequence[JobRequest], *, on_failure: Literal["fail", "run"] = "fail"
+) -> list[JobRequest]:
+    """Return `steps` as a chain: each waits for the one before it.
+
+    Pass the result to `enqueue_many` (or `enqueue_batch`) to create the whole
+    chain in one call.
+    """
+    return [
+        replace(
+            step,
+            depends_on=(
+                *step.depends_on,
+                Dependency(index=i - 1, on_failure=on_failure),
+            ),
+        )
+        if i
+        else step
+        for i, step in enumerate(steps)
+    ]
+
+
+@dataclass(frozen=True)
+class EnqueuedBatch:
+    """A batch `enqueue_batch` created: its id, its jobs, its callbacks."""
+
+    batch_id: int
+    jobs: list[Enqueued]
+
+
+async def enqueue_batch(
+    conn: Connection,
+    jobs: Sequence[JobRequest],
+    *,
+    on_complete: JobRequest | None = None,
+    on_failure: JobRequest | None = None,
+    owner: dict[str, Any] | None = None,
+) -> EnqueuedBatch:
+    """Enqueue `jobs` as a batch on `conn`, atomically, with optional callbacks.
+
+    `on_complete` runs once every job of the batch has ended; `on_failure`
+    once the first one fails for good (and is cancelled if none does). Their
+    meta carries `batch_id`. `owner` (`user_id`, `venue_id`) says who may
+    read the batch over HTTP.
+
+    Raises:
+        PayloadInvalid: a job's data does not match its model.
+        EnqueueRejected: the database refused a job; the message names it.
+    """
+    _validate_all(jobs)
+    for name, callback in (("on_complete", on_complete), ("on_failure", on_failure)):
+        if callback is not None:
+            try:
+                validate_payload(
+                    callback.job_type, callback.data, pointer_prefix=f"/{name}/data"
+                )
+            except PayloadInvalid as exc:
+                raise PayloadInvalid(
+                    f"{name}: {exc.detail}", errors=exc.errors
+                ) from exc
+    rows = await queries.enqueue_batch(
+        conn,
+        jobs=[job.as_json() for job in jobs],
+        on_complete=on_complete.as_json() if on_complete else None,
+        on_failure=on_failure.as_json() if on_failure else None,
+        owner=owner or {},
+    )
+    count_enqueued(jobs, [row.duplicate for row in rows])
+    return EnqueuedBatch(
+        batch_id=rows[0].batch_id,
+        jobs=[Enqueued(job_id=row.job_id, duplicate=row.duplicate) for row in rows],
+    )

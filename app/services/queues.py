@@ -14,7 +14,16 @@ from app.services.audit import AuditContext, record
 __all__ = ["JobRow", "OverviewRow", "QueueConfigRow", "QueueStatus"]
 
 SAMPLE_SIZE = 10
-STATES = ("waiting", "delayed", "active", "completed", "failed", "cancelled", "aborted")
+STATES = (
+    "waiting",
+    "delayed",
+    "waiting-children",
+    "active",
+    "completed",
+    "failed",
+    "cancelled",
+    "aborted",
+)
 CLEARABLE = ("completed", "failed", "delayed", "wait")
 
 

@@ -21,6 +21,7 @@ BEGIN
             job.id, job.queue_name, job.task_name, job.attempts + 1, 'cancelled', 'Cancelled',
             'cancelled while waiting', now(), now(), job.args -> 'meta' ->> 'idempotency_key'
         );
+        PERFORM queue.jobs_ended(ARRAY[job.id], ARRAY['cancelled']);
         RETURN 'cancelled';
     ELSIF job.status = 'doing' THEN
         UPDATE procrastinate_jobs SET abort_requested = true WHERE id = job.id;

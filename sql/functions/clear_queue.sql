@@ -30,6 +30,8 @@ BEGIN
     SELECT coalesce(array_agg(id), '{}') INTO removed FROM gone;
     IF kind IN ('delayed', 'wait') THEN
         DELETE FROM queue.idempotency_keys AS k WHERE k.job_id = ANY (removed);
+        -- Removed waiting jobs count as cancelled for their dependants and batches.
+        PERFORM queue.jobs_ended(removed, array_fill('cancelled'::text, ARRAY[cardinality(removed)]));
     END IF;
     RETURN cardinality(removed);
 END;

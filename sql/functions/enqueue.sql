@@ -3,6 +3,11 @@
 -- key_scope: the caller's own key space (see queue.enqueue_jobs); without it,
 -- keys are in the space every unscoped producer shares. ordering_key: jobs of
 -- one key run one at a time, in enqueue order (else the type's template's).
+-- concurrency_key: at most the queue's key_concurrency jobs of one key run at
+-- once. depends_on: jobs this one waits for (see queue.dependencies_ok).
+-- unique_while ('retained', 'active', 'waiting') and on_duplicate ('keep',
+-- 'replace'): how long the key stays unique, and whether a duplicate replaces
+-- a waiting job's data and run time.
 -- SECURITY DEFINER: producers may call this without any right on the tables.
 CREATE OR REPLACE FUNCTION queue.enqueue(
     queue text,
@@ -13,7 +18,11 @@ CREATE OR REPLACE FUNCTION queue.enqueue(
     idempotency_key text DEFAULT NULL,
     meta jsonb DEFAULT '{}',
     key_scope text DEFAULT NULL,
-    ordering_key text DEFAULT NULL
+    ordering_key text DEFAULT NULL,
+    concurrency_key text DEFAULT NULL,
+    depends_on jsonb DEFAULT NULL,
+    unique_while text DEFAULT NULL,
+    on_duplicate text DEFAULT NULL
 )
     RETURNS TABLE (job_id bigint, duplicate boolean)
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -30,6 +39,10 @@ BEGIN
     -- the batch code builds it.
     IF enqueue.idempotency_key IS NULL
        AND enqueue.ordering_key IS NULL
+       AND enqueue.concurrency_key IS NULL
+       AND enqueue.depends_on IS NULL
+       AND enqueue.unique_while IS NULL
+       AND enqueue.on_duplicate IS NULL
        AND jsonb_typeof(enqueue.data) = 'object'
        AND (enqueue.meta IS NULL OR jsonb_typeof(enqueue.meta) = 'object')
        AND (enqueue.priority IS NULL OR enqueue.priority BETWEEN 1 AND 10)
@@ -54,7 +67,7 @@ BEGIN
                 kind.queue, kind.name, coalesce(enqueue.priority, kind.default_priority), NULL, NULL,
                 jsonb_build_object(
                     'data', enqueue.data,
-                    'meta', coalesce(enqueue.meta, '{}')
+                    'meta', (coalesce(enqueue.meta, '{}') - '{concurrency_key,base_priority}'::text[])
                         || jsonb_build_object('idempotency_key', NULL, 'enqueued_at', now())
                 ),
                 enqueue.run_at
@@ -74,6 +87,10 @@ BEGIN
             'idempotency_key', idempotency_key,
             'key_scope', key_scope,
             'ordering_key', ordering_key,
+            'concurrency_key', concurrency_key,
+            'depends_on', depends_on,
+            'unique_while', unique_while,
+            'on_duplicate', on_duplicate,
             'meta', meta
         )),
         false,
@@ -81,5 +98,5 @@ BEGIN
     ) AS r;
 END;
 $$;
-REVOKE ALL ON FUNCTION queue.enqueue(text, text, jsonb, integer, timestamptz, text, jsonb, text, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION queue.enqueue(text, text, jsonb, integer, timestamptz, text, jsonb, text, text) TO queue_producer;
+REVOKE ALL ON FUNCTION queue.enqueue(text, text, jsonb, integer, timestamptz, text, jsonb, text, text, text, jsonb, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION queue.enqueue(text, text, jsonb, integer, timestamptz, text, jsonb, text, text, text, jsonb, text, text) TO queue_producer;

@@ -26,6 +26,10 @@ DECLARE
     deferred_hashes text[];
     deferred_ids bigint[];
     enqueued_at timestamptz := now();
+    dependant_count bigint;
+    moded_count bigint;
+    result_ids bigint[];
+    result_duplicates boolean[];
 BEGIN
     IF jobs IS NULL OR jsonb_typeof(jobs) <> 'array' THEN
         RAISE EXCEPTION 'jobs must be a JSON array of job objects, got %',
@@ -46,8 +50,10 @@ BEGIN
     -- keys never reads the array again for them.
     SELECT array_agg(v.job ORDER BY (v.job).job_index),
            count(*) FILTER (WHERE (v.job).failed_check IS NOT NULL),
-           count(*) FILTER (WHERE (v.job).idempotency_key IS NOT NULL)
-    INTO batch, failed_count, keyed_count
+           count(*) FILTER (WHERE (v.job).idempotency_key IS NOT NULL),
+           count(*) FILTER (WHERE (v.job).depends_on IS NOT NULL),
+           count(*) FILTER (WHERE (v.job).unique_while <> 'retained' OR (v.job).on_duplicate <> 'keep')
+    INTO batch, failed_count, keyed_count, dependant_count, moded_count
     FROM (
     SELECT ROW(
         e.ord - 1,
@@ -63,8 +69,22 @@ BEGIN
         row_number() OVER (PARTITION BY k.key ORDER BY e.ord) = 1,
         jsonb_build_object(
             'data', e.job -> 'data',
-            'meta', coalesce(nullif(e.job -> 'meta', 'null'), '{}')
-                || jsonb_build_object('idempotency_key', k.key, 'enqueued_at', enqueued_at)
+            -- The service's own meta keys are set here, never taken from the
+            -- caller: a caller's concurrency_key or base_priority would jump
+            -- a limit or an aging.
+            'meta', CASE WHEN e.meta_ok THEN
+                    (coalesce(nullif(e.job -> 'meta', 'null'), '{}')
+                        - '{concurrency_key,base_priority,unique_while}'::text[])
+                    || jsonb_build_object('idempotency_key', k.key, 'enqueued_at', enqueued_at)
+                    || CASE WHEN e.concurrency_ok AND jsonb_typeof(e.job -> 'concurrency_key') = 'string'
+                            THEN jsonb_build_object('concurrency_key', e.job ->> 'concurrency_key')
+                            ELSE '{}' END
+                    -- A key that frees itself is reused by later jobs: the
+                    -- worker keys their provider calls by job, not by key.
+                    || CASE WHEN e.unique_ok AND e.job ->> 'unique_while' IN ('active', 'waiting')
+                            THEN jsonb_build_object('unique_while', e.job ->> 'unique_while')
+                            ELSE '{}' END
+                END
         ),
         -- The first check the job fails, in the order that names the root
         -- cause; queue.enqueue_problem says how each is reported.
@@ -83,10 +103,20 @@ BEGIN
             WHEN NOT e.key_ok THEN 'bad_idempotency_key'
             WHEN NOT e.scope_ok THEN 'bad_key_scope'
             WHEN NOT e.ordering_ok THEN 'bad_ordering_key'
+            WHEN NOT e.concurrency_ok THEN 'bad_concurrency_key'
+            WHEN NOT e.unique_ok THEN 'bad_unique_mode'
+            WHEN NOT e.depends_ok THEN 'bad_depends_on'
             WHEN k.key IS NULL AND t.idempotency_key_template IS NOT NULL THEN 'key_fields_missing'
             WHEN octet_length(k.unscoped) > 512 THEN 'rendered_key_too_long'
+            WHEN k.key IS NULL AND (e.job ->> 'unique_while' IS NOT NULL OR e.job ->> 'on_duplicate' IS NOT NULL)
+                THEN 'unique_without_key'
         END,
-        o.ordering_key
+        o.ordering_key,
+        e.job ->> 'concurrency_key',
+        CASE WHEN jsonb_typeof(e.job -> 'depends_on') = 'array' AND jsonb_array_length(e.job -> 'depends_on') > 0
+             THEN e.job -> 'depends_on' END,
+        coalesce(e.job ->> 'unique_while', 'retained'),
+        coalesce(e.job ->> 'on_duplicate', 'keep')
     )::queue.enqueue_row AS job
     FROM (
         SELECT
@@ -115,9 +145,18 @@ BEGIN
                     AND j.job ->> 'key_scope' ~ '^[A-Za-z0-9_-]{1,64}$') AS scope_ok,
             coalesce(jsonb_typeof(j.job -> 'ordering_key'), 'null') = 'null'
                 OR (jsonb_typeof(j.job -> 'ordering_key') = 'string'
-                    AND octet_length(j.job ->> 'ordering_key') BETWEEN 1 AND 512) AS ordering_ok
+                    AND octet_length(j.job ->> 'ordering_key') BETWEEN 1 AND 512) AS ordering_ok,
+            coalesce(jsonb_typeof(j.job -> 'concurrency_key'), 'null') = 'null'
+                OR (jsonb_typeof(j.job -> 'concurrency_key') = 'string'
+                    AND octet_length(j.job ->> 'concurrency_key') BETWEEN 1 AND 512) AS concurrency_ok,
+            (coalesce(jsonb_typeof(j.job -> 'unique_while'), 'null') = 'null'
+                OR j.job -> 'unique_while' IN ('"retained"', '"active"', '"waiting"'))
+            AND (coalesce(jsonb_typeof(j.job -> 'on_duplicate'), 'null') = 'null'
+                OR j.job -> 'on_duplicate' IN ('"keep"', '"replace"')) AS unique_ok,
+            coalesce(jsonb_typeof(j.job -> 'depends_on'), 'null') = 'null'
+                OR queue.dependencies_ok(j.job -> 'depends_on', (j.ord - 1)::integer) AS depends_ok
         FROM jsonb_array_elements(jobs) WITH ORDINALITY AS j(job, ord),
-            (VALUES ('{queue,job_type,data,priority,run_at,idempotency_key,key_scope,ordering_key,meta}'::text[])) AS known(fields)
+            (VALUES ('{queue,job_type,data,priority,run_at,idempotency_key,key_scope,ordering_key,meta,concurrency_key,depends_on,unique_while,on_duplicate}'::text[])) AS known(fields)
     ) AS e
     LEFT JOIN queue.queues AS q ON q.name = queue.canonical_queue_name(e.job ->> 'queue')
     LEFT JOIN queue.job_types AS t ON t.name = e.job ->> 'job_type'
@@ -184,13 +223,15 @@ BEGIN
     END IF;
 
     -- 2. Defer every job that may be new: those without a key and the first
-    --    job of each key in the batch.
+    --    job of each key in the batch. A job with dependencies is held
+    --    (scheduled_at = 'infinity', which no claim takes) until they end.
     SELECT array_agg(b.job_index ORDER BY b.job_index),
            array_agg(b.idempotency_key ORDER BY b.job_index),
            array_agg(b.job_type ORDER BY b.job_index),
            array_agg(b.args -> 'meta' ->> 'request_hash' ORDER BY b.job_index),
            procrastinate_defer_jobs_v1(array_agg(ROW(
-               b.queue_name, b.job_type, b.priority, b.ordering_key, NULL, b.args, b.run_at
+               b.queue_name, b.job_type, b.priority, b.ordering_key, NULL, b.args,
+               CASE WHEN b.depends_on IS NOT NULL THEN timestamptz 'infinity' ELSE b.run_at END
            )::procrastinate_job_to_defer_v1 ORDER BY b.job_index))
     INTO deferred_index, deferred_keys, deferred_types, deferred_hashes, deferred_ids
     FROM unnest(batch) AS b
@@ -224,41 +265,68 @@ BEGIN
 
     -- Every keyed job claimed its key: all jobs are new.
     IF keyed_count = coalesce(cardinality(claimed_ids), 0) THEN
-        RETURN QUERY SELECT d.job_index, d.job_id, false
-            FROM unnest(deferred_index, deferred_ids) AS d(job_index, job_id);
-        RETURN;
+        IF dependant_count = 0 THEN
+            RETURN QUERY SELECT d.job_index, d.job_id, false
+                FROM unnest(deferred_index, deferred_ids) AS d(job_index, job_id);
+            RETURN;
+        END IF;
+        result_ids := deferred_ids;
+        result_duplicates := array_fill(false, ARRAY[cardinality(deferred_ids)]);
+    ELSE
+        -- 4. Some keys named a job already. A key taken by another job type is
+        --    a caller's mistake, not a duplicate: say so rather than hand back
+        --    an unrelated job (or replace its data).
+        SELECT b.job_index, b.idempotency_key, b.job_type, k.job_type AS taken_by, k.job_id AS taken_job INTO bad
+        FROM unnest(batch) AS b
+        JOIN queue.idempotency_keys AS k ON k.key = b.idempotency_key
+        WHERE k.job_type <> b.job_type
+        ORDER BY b.job_index
+        LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION '%', format('%sidempotency key "%s" belongs to job %s of type "%s", not "%s"',
+                    CASE WHEN label_index THEN format('jobs[%s]: ', bad.job_index) ELSE '' END,
+                    bad.idempotency_key, bad.taken_job, bad.taken_by, bad.job_type)
+                USING ERRCODE = 'QS008';
+        END IF;
+
+        IF moded_count > 0 THEN
+            -- Keys in a mode that frees them, or replaces a waiting job's data.
+            SELECT queue.enqueue_unique_modes(batch, deferred_index, deferred_keys, deferred_ids, claimed_ids, enqueued_at)
+                INTO claimed_ids;
+        END IF;
+
+        -- The jobs deferred for keys that stay taken are not new after all:
+        -- delete them (no other transaction ever saw them) and answer with the
+        -- job the key names.
+        DELETE FROM procrastinate_jobs AS j
+        USING unnest(deferred_keys, deferred_ids) AS d(key, job_id)
+        WHERE j.id = d.job_id AND d.key IS NOT NULL AND d.job_id <> ALL(claimed_ids);
+
+        IF dependant_count = 0 THEN
+            RETURN QUERY
+            SELECT b.job_index,
+                   CASE WHEN b.idempotency_key IS NULL THEN d.job_id ELSE k.job_id END,
+                   b.idempotency_key IS NOT NULL AND k.job_id IS DISTINCT FROM d.job_id
+            FROM unnest(batch) AS b
+            LEFT JOIN unnest(deferred_index, deferred_ids) AS d(job_index, job_id) ON d.job_index = b.job_index
+            LEFT JOIN queue.idempotency_keys AS k ON k.key = b.idempotency_key
+            ORDER BY b.job_index;
+            RETURN;
+        END IF;
+        SELECT array_agg(CASE WHEN b.idempotency_key IS NULL THEN d.job_id ELSE k.job_id END ORDER BY b.job_index),
+               array_agg(b.idempotency_key IS NOT NULL AND k.job_id IS DISTINCT FROM d.job_id ORDER BY b.job_index)
+        INTO result_ids, result_duplicates
+        FROM unnest(batch) AS b
+        LEFT JOIN unnest(deferred_index, deferred_ids) AS d(job_index, job_id) ON d.job_index = b.job_index
+        LEFT JOIN queue.idempotency_keys AS k ON k.key = b.idempotency_key;
     END IF;
 
-    -- 4. Some keys named a job already. The jobs deferred for them are not new
-    --    after all: delete them (no other transaction ever saw them) and
-    --    answer with the job the key names. A key taken by another job type is
-    --    a caller's mistake, not a duplicate: say so rather than hand back an
-    --    unrelated job.
-    DELETE FROM procrastinate_jobs AS j
-    USING unnest(deferred_keys, deferred_ids) AS d(key, job_id)
-    WHERE j.id = d.job_id AND d.key IS NOT NULL AND d.job_id <> ALL(claimed_ids);
-
-    SELECT b.job_index, b.idempotency_key, b.job_type, k.job_type AS taken_by, k.job_id AS taken_job INTO bad
-    FROM unnest(batch) AS b
-    JOIN queue.idempotency_keys AS k ON k.key = b.idempotency_key
-    WHERE k.job_type <> b.job_type
-    ORDER BY b.job_index
-    LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION '%', format('%sidempotency key "%s" belongs to job %s of type "%s", not "%s"',
-                CASE WHEN label_index THEN format('jobs[%s]: ', bad.job_index) ELSE '' END,
-                bad.idempotency_key, bad.taken_job, bad.taken_by, bad.job_type)
-            USING ERRCODE = 'QS008';
-    END IF;
-
+    -- 5. The new jobs' dependencies: recorded, and counted at once for those
+    --    that have ended already.
+    PERFORM queue.add_dependencies(batch, result_ids, result_duplicates, label_index);
     RETURN QUERY
-    SELECT b.job_index,
-           CASE WHEN b.idempotency_key IS NULL THEN d.job_id ELSE k.job_id END,
-           b.idempotency_key IS NOT NULL AND k.job_id IS DISTINCT FROM d.job_id
-    FROM unnest(batch) AS b
-    LEFT JOIN unnest(deferred_index, deferred_ids) AS d(job_index, job_id) ON d.job_index = b.job_index
-    LEFT JOIN queue.idempotency_keys AS k ON k.key = b.idempotency_key
-    ORDER BY b.job_index;
+    SELECT (r.ord - 1)::integer, r.job_id, r.duplicate
+    FROM unnest(result_ids, result_duplicates) WITH ORDINALITY AS r(job_id, duplicate, ord);
 END;
 $$;
 REVOKE ALL ON FUNCTION queue.enqueue_jobs(jsonb, boolean, boolean) FROM PUBLIC;

@@ -14,9 +14,9 @@ CROSS JOIN LATERAL (VALUES
     ('not_an_object', 'QS009',
      format('a job must be a JSON object, got %s', jsonb_typeof(job))),
     ('unknown_field', 'QS009', format(
-        'unknown field "%s" (fields: queue, job_type, data, priority, run_at, idempotency_key, key_scope, ordering_key, meta)',
+        'unknown field "%s" (fields: queue, job_type, data, priority, run_at, idempotency_key, key_scope, ordering_key, concurrency_key, depends_on, unique_while, on_duplicate, meta)',
         (SELECT min(f) FROM jsonb_object_keys(CASE WHEN jsonb_typeof(job) = 'object' THEN job END) AS f
-         WHERE f NOT IN ('queue', 'job_type', 'data', 'priority', 'run_at', 'idempotency_key', 'key_scope', 'ordering_key', 'meta')))),
+         WHERE f NOT IN ('queue', 'job_type', 'data', 'priority', 'run_at', 'idempotency_key', 'key_scope', 'ordering_key', 'concurrency_key', 'depends_on', 'unique_while', 'on_duplicate', 'meta')))),
     ('unknown_queue', 'QS001', format('unknown queue "%s" (queues: %s)',
         job ->> 'queue', (SELECT string_agg(q.name, ', ' ORDER BY q.name) FROM queue.queues AS q))),
     ('unknown_job_type', 'QS002', format('unknown job type "%s" (job types of queue "%s": %s)',
@@ -40,6 +40,19 @@ CROSS JOIN LATERAL (VALUES
     ('bad_ordering_key', 'QS011', format(
         'ordering_key must be a string of 1 to 512 bytes, got %s',
         left((job -> 'ordering_key')::text, 80))),
+    ('bad_concurrency_key', 'QS011', format(
+        'concurrency_key must be a string of 1 to 512 bytes, got %s',
+        left((job -> 'concurrency_key')::text, 80))),
+    ('bad_unique_mode', 'QS009', format(
+        'unique_while must be "retained", "active" or "waiting" and on_duplicate "keep" or "replace", got %s and %s',
+        coalesce(left((job -> 'unique_while')::text, 40), 'nothing'),
+        coalesce(left((job -> 'on_duplicate')::text, 40), 'nothing'))),
+    ('unique_without_key', 'QS009',
+     'unique_while and on_duplicate need an idempotency key (given, or rendered from the job type''s template)'),
+    ('bad_depends_on', 'QS016', format(
+        'depends_on must be an array of at most 1000 job ids or {"job_id": id} or {"index": i} objects '
+        '(i an earlier job of this call), each with an optional "on_failure" of "fail" or "run", got %s',
+        left((job -> 'depends_on')::text, 120))),
     ('bad_key_scope', 'QS011', format(
         'key_scope must be 1 to 64 letters, digits, "-" or "_", got %s',
         left((job -> 'key_scope')::text, 80))),

@@ -6,6 +6,9 @@
 --                     it has finished
 --   failed            dead-lettered: its last error and attempt count
 -- and for a waiting job, every one that applies:
+--   dependencies      it waits for jobs it depends on: how many ended, and the
+--                     first one it still waits for (blocking_job_id)
+--   batch             it is a callback of a batch that has not called it yet
 --   scheduled         its run time is later (until = that time)
 --   queue_paused      its queue is paused
 --   lock_held         another job holds its serial lock: one running, or one
@@ -116,10 +119,53 @@ BEGIN
 
     -- Waiting: every reason that applies. A limit that lifts before the job's
     -- run time does not hold it back.
-    runs_at := greatest(coalesce(job.scheduled_at, at), at);
+    -- A held job has no run time yet: its limits are judged as of now.
+    runs_at := greatest(coalesce(nullif(job.scheduled_at, 'infinity'), at), at);
     due := job.scheduled_at IS NULL OR job.scheduled_at <= at;
 
-    IF NOT due THEN
+    -- Held ('infinity') by its dependencies or its batch.
+    IF job.scheduled_at = 'infinity' THEN
+        SELECT count(*) AS total, count(*) FILTER (WHERE d.outcome IS NOT NULL) AS ended,
+               (array_agg(d.depends_on ORDER BY d.depends_on) FILTER (WHERE d.outcome IS NULL))[1] AS first_open,
+               w.run_at
+        INTO checked
+        FROM queue.job_waits AS w
+        JOIN queue.job_dependencies AS d ON d.job_id = w.job_id
+        WHERE w.job_id = job.id
+        GROUP BY w.run_at;
+        IF FOUND THEN
+            SELECT j.status INTO blocker FROM procrastinate_jobs AS j WHERE j.id = checked.first_open;
+            reason := 'dependencies';
+            detail := format('waits for job %s (%s); %s of its %s dependencies ended%s',
+                checked.first_open,
+                CASE blocker.status WHEN 'todo' THEN 'waiting' WHEN 'doing' THEN 'running'
+                     ELSE coalesce(blocker.status::text, 'gone') END,
+                checked.ended, checked.total,
+                CASE WHEN checked.run_at IS NOT NULL
+                     THEN format('; then runs at %s', queue.describe_moment(checked.run_at)) ELSE '' END);
+            until := NULL;
+            blocking_job_id := checked.first_open;
+            RETURN NEXT;
+            held := true;
+        END IF;
+        SELECT b.id, b.total, b.succeeded + b.failed + b.cancelled AS ended, b.complete_job_id = job.id AS on_complete
+        INTO checked
+        FROM queue.batches AS b
+        WHERE b.complete_job_id = job.id OR b.failure_job_id = job.id
+        LIMIT 1;
+        IF FOUND THEN
+            reason := 'batch';
+            detail := format('%s callback of batch %s: %s of its %s jobs ended',
+                CASE WHEN checked.on_complete THEN 'on_complete' ELSE 'on_failure' END,
+                checked.id, checked.ended, checked.total);
+            until := NULL;
+            blocking_job_id := NULL;
+            RETURN NEXT;
+            held := true;
+        END IF;
+    END IF;
+
+    IF NOT due AND job.scheduled_at <> 'infinity' THEN
         reason := 'scheduled';
         detail := format('scheduled for later: runs at %s', queue.describe_moment(job.scheduled_at));
         until := job.scheduled_at;

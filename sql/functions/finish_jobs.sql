@@ -22,6 +22,8 @@ DECLARE
     delete_ids bigint[];
     keep_ids bigint[];
     keep_statuses procrastinate_job_status[];
+    ended_ids bigint[];
+    ended_outcomes text[];
 BEGIN
     -- 1. Lock the attempts whose jobs still run for the worker that claimed
     --    them and record their outcomes. From here on only these rows are
@@ -57,8 +59,10 @@ BEGIN
     SELECT (SELECT count(*) FROM recorded),
            array_agg(attempt.job_id) FILTER (WHERE attempt.delete_job),
            array_agg(attempt.job_id) FILTER (WHERE NOT attempt.delete_job),
-           array_agg(attempt.status) FILTER (WHERE NOT attempt.delete_job)
-    INTO completed, delete_ids, keep_ids, keep_statuses
+           array_agg(attempt.status) FILTER (WHERE NOT attempt.delete_job),
+           array_agg(attempt.job_id),
+           array_agg(attempt.status::text)
+    INTO completed, delete_ids, keep_ids, keep_statuses, ended_ids, ended_outcomes
     FROM attempt;
 
     -- 2. The attempts are over: their start marks go.
@@ -79,6 +83,14 @@ BEGIN
             worker_id = NULL
         FROM unnest(keep_ids, keep_statuses) AS k(id, status)
         WHERE j.id = k.id;
+    END IF;
+    -- 5. Dependants and batches count the ended jobs. Most batches have
+    --    neither: one probe of two small partial indexes decides.
+    IF EXISTS (SELECT 1 FROM queue.job_dependencies AS d
+               WHERE d.depends_on = ANY (ended_ids) AND d.outcome IS NULL)
+       OR EXISTS (SELECT 1 FROM queue.batch_jobs AS b
+                  WHERE b.job_id = ANY (ended_ids) AND b.outcome IS NULL) THEN
+        PERFORM queue.jobs_ended(ended_ids, ended_outcomes);
     END IF;
     RETURN completed;
 END;

@@ -53,6 +53,9 @@ BEGIN
         error_type, error_message, job.worker_id, started_at, finished_at,
         job.args -> 'meta' ->> 'idempotency_key'
     );
+    IF new_status = 'failed' THEN
+        PERFORM queue.jobs_ended(ARRAY[job.id], ARRAY['failed']);
+    END IF;
     RETURN new_status::text;
 END;
 $$;

@@ -40,6 +40,7 @@ BEGIN
                 -- A waiting twin holds its queueing lock; this one never ran.
                 UPDATE procrastinate_jobs SET status = 'cancelled' WHERE id = job.id;
                 outcome := 'cancelled';
+                PERFORM queue.jobs_ended(ARRAY[job.id], ARRAY[outcome]);
             END;
             RETURN NEXT;
             CONTINUE;
@@ -74,6 +75,8 @@ BEGIN
         );
         IF outcome = 'rescued' THEN
             PERFORM queue.wake_workers(job.queue_name);
+        ELSE
+            PERFORM queue.jobs_ended(ARRAY[job.id], ARRAY[outcome]);
         END IF;
         RETURN NEXT;
     END LOOP;

@@ -8,7 +8,10 @@
 --   idempotency keys older than the queue's idempotency_key_ttl whose job is
 --     no longer waiting or running;
 --   progress rows of expired jobs, and of jobs gone otherwise after 24 hours;
--- and everywhere: queue_metrics after 30 days, alert_history after 7 days.
+--   dependency and waits rows of expired jobs, and of jobs gone otherwise
+--     after 24 hours;
+-- and everywhere: queue_metrics after 30 days, alert_history after 7 days,
+-- batches (with their jobs' rows) 7 days after they ended.
 CREATE OR REPLACE FUNCTION queue.run_retention(batch_size integer DEFAULT 10000)
     RETURNS TABLE (table_name text, deleted bigint)
     LANGUAGE plpgsql VOLATILE
@@ -22,6 +25,8 @@ DECLARE
     n_outcomes bigint := 0;
     n_keys bigint := 0;
     n_progress bigint := 0;
+    n_dependencies bigint := 0;
+    n_batches bigint;
     n_metrics bigint;
     n_alerts bigint;
     n bigint;
@@ -69,6 +74,10 @@ BEGIN
             DELETE FROM queue.job_progress WHERE job_progress.job_id = ANY (expired);
             GET DIAGNOSTICS n = ROW_COUNT;
             n_progress := n_progress + n;
+            DELETE FROM queue.job_dependencies WHERE job_dependencies.job_id = ANY (expired);
+            GET DIAGNOSTICS n = ROW_COUNT;
+            n_dependencies := n_dependencies + n;
+            DELETE FROM queue.job_waits WHERE job_waits.job_id = ANY (expired);
             DELETE FROM procrastinate_jobs WHERE id = ANY (expired);
             GET DIAGNOSTICS n = ROW_COUNT;
             n_jobs := n_jobs + n;
@@ -109,6 +118,30 @@ BEGIN
     GET DIAGNOSTICS n = ROW_COUNT;
     n_progress := n_progress + n;
 
+    -- Jobs deleted on success, or cleared, leave their dependencies behind.
+    DELETE FROM queue.job_dependencies AS d
+    USING (
+        SELECT g.job_id, g.depends_on FROM queue.job_dependencies AS g
+        WHERE coalesce(g.resolved_at, now() - interval '25 hours') < now() - interval '24 hours'
+          AND NOT EXISTS (SELECT 1 FROM procrastinate_jobs AS j WHERE j.id = g.job_id)
+        LIMIT batch_size
+    ) AS gone
+    WHERE d.job_id = gone.job_id AND d.depends_on = gone.depends_on;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    n_dependencies := n_dependencies + n;
+    DELETE FROM queue.job_waits
+    WHERE job_id IN (
+        SELECT w.job_id FROM queue.job_waits AS w
+        WHERE w.created_at < now() - interval '24 hours'
+          AND NOT EXISTS (SELECT 1 FROM procrastinate_jobs AS j WHERE j.id = w.job_id AND j.status = 'todo')
+        LIMIT batch_size
+    );
+
+    DELETE FROM queue.batches
+    WHERE id IN (SELECT b.id FROM queue.batches AS b
+                 WHERE b.finished_at < now() - interval '7 days' LIMIT batch_size);
+    GET DIAGNOSTICS n_batches = ROW_COUNT;
+
     DELETE FROM queue.queue_metrics
     WHERE id IN (SELECT m.id FROM queue.queue_metrics AS m
                  WHERE m.captured_at < now() - interval '30 days' LIMIT batch_size);
@@ -124,6 +157,8 @@ BEGIN
         ('job_outcomes', n_outcomes),
         ('idempotency_keys', n_keys),
         ('job_progress', n_progress),
+        ('job_dependencies', n_dependencies),
+        ('batches', n_batches),
         ('queue_metrics', n_metrics),
         ('alert_history', n_alerts);
 END;

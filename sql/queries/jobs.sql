@@ -23,7 +23,7 @@ SELECT status::text FROM procrastinate_jobs WHERE id = %(job_id)s;
 SELECT id, queue, job_type, state, priority, attempts, max_attempts, enqueued_at,
        scheduled_at, started_at, finished_at, last_error_type, last_error,
        idempotency_key, user_id, venue_id, request_id, data,
-       progress_percent, progress_message, progress_at
+       progress_percent, progress_message, progress_at, held, waiting_for, concurrency_key
 FROM queue.jobs
 WHERE id = %(job_id)s;
 

@@ -33,12 +33,13 @@ ORDER BY queue;
 SELECT id, queue, job_type, state, priority, attempts, max_attempts, enqueued_at,
        scheduled_at, started_at, finished_at, last_error_type, last_error,
        idempotency_key, user_id, venue_id, request_id, data,
-       progress_percent, progress_message, progress_at
+       progress_percent, progress_message, progress_at, held, waiting_for, concurrency_key
 FROM queue.jobs
 WHERE queue = %(queue)s
   AND CASE %(status)s::text
-        WHEN 'waiting' THEN state = 'todo' AND (scheduled_at IS NULL OR scheduled_at <= now())
-        WHEN 'delayed' THEN state = 'todo' AND scheduled_at > now()
+        WHEN 'waiting' THEN state = 'todo' AND NOT held AND (scheduled_at IS NULL OR scheduled_at <= now())
+        WHEN 'delayed' THEN state = 'todo' AND NOT held AND scheduled_at > now()
+        WHEN 'waiting-children' THEN held
         WHEN 'active' THEN state = 'doing'
         WHEN 'completed' THEN state = 'succeeded'
         ELSE state = %(status)s::text

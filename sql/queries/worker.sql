@@ -40,6 +40,10 @@ SELECT queue.requeue_job(
 -- Return running jobs of workers silent for stalled_after_s to their queue.
 SELECT job_id, queue_name, outcome FROM queue.rescue_stalled_jobs(%(stalled_after_s)s);
 
+-- name: resolve_missed_endings :one
+-- Count the job endings dependants and batches missed; returns how many.
+SELECT queue.resolve_missed_endings();
+
 -- name: succeeded_outcomes_for_keys :many
 -- For each of these idempotency keys that has a succeeded attempt, the first
 -- one (a claim asks once for its whole batch). Index job_outcomes_succeeded_key_idx.

@@ -3,7 +3,7 @@
 import psycopg
 
 from app.services.enqueue import enqueue
-from tests.helpers.api import auth
+from tests.helpers.api import NEW_OPTIONS, auth
 
 JOBS = "/api/v1/queue/jobs"
 VENUE = "6b1d9a4e-8a55-4a57-9c1e-2d8f8f1f0a01"
@@ -36,7 +36,7 @@ async def test_add_job_creates_it_and_get_shows_it(client, db_dsn):
         "queue": "money",
         "type": "payment-process",
         "status": "queued",
-        "options": {"priority": 9, "delay": None, "attempts": 4, "orderingKey": None},
+        "options": {"priority": 9, "delay": None, "attempts": 4, **NEW_OPTIONS},
     }
 
     shown = await client.get(f"{JOBS}/{body['jobId']}", headers=auth("user", sub="u-7"))

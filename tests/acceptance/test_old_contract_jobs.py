@@ -8,7 +8,7 @@ the old service's were Bull's strings, ours are the job's number in PostgreSQL
 client that only passes an id back in a URL works with either.
 """
 
-from tests.helpers.api import auth
+from tests.helpers.api import NEW_OPTIONS, auth
 from tests.helpers.old_contract import (
     API,
     EVENT,
@@ -123,7 +123,7 @@ async def test_add_job_takes_the_old_body_and_answers_the_old_shape(client):
 
     assert created.status_code == 201, created.text
     assert_old_shape(created.json(), ADD_JOB_RESPONSE, kept=ID)
-    assert created.json()["options"] == {**ADD_JOB["options"], "orderingKey": None}
+    assert created.json()["options"] == {**ADD_JOB["options"], **NEW_OPTIONS}
 
 
 async def test_add_batch_takes_the_old_body_and_answers_the_old_shape(client):

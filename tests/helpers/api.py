@@ -69,3 +69,14 @@ async def api_client(
     )
     async with AsyncTestClient(app=create_app(settings)) as client:
         yield client
+
+
+# The per-job options this service adds to the old ones, as a body echoes them
+# when they are not given.
+NEW_OPTIONS = {
+    "orderingKey": None,
+    "concurrencyKey": None,
+    "dependsOn": None,
+    "uniqueWhile": None,
+    "onDuplicate": None,
+}

@@ -5,14 +5,14 @@ from psycopg.pq import DiagnosticField
 from app.db.errors import SQLSTATE_ERRORS, translate_errors
 from app.domain import errors
 
-ENQUEUE_CODES = [f"QS{n:03d}" for n in range(1, 12)]
+ENQUEUE_CODES = [*(f"QS{n:03d}" for n in range(1, 12)), "QS016"]
 JOB_CODES = {
     "QS012": errors.InvalidJobTransition,
     "QS013": errors.JobNotFound,
     "QS014": errors.SideEffectConflict,
     "QS015": errors.UnknownRateLimit,
 }
-QS_CODES = ENQUEUE_CODES + sorted(JOB_CODES)
+QS_CODES = sorted([*ENQUEUE_CODES, *JOB_CODES])
 
 
 def database_error(sqlstate: str, message: str) -> psycopg.Error:

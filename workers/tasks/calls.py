@@ -7,7 +7,7 @@ from typing import Any
 from procrastinate.job_context import JobContext
 
 from app.domain.job_types import CATALOGUE
-from workers.attempts import job_id_of
+from workers.attempts import REUSED_KEY_MODES, job_id_of
 from workers.deps import DEPS_KEY, WorkerDeps
 from workers.provider_gate import CallSite
 from workers.providers import Providers
@@ -25,8 +25,15 @@ class JobCalls:
         # None for a type a deployment added (WORKER_EXTRA_TASK_MODULES).
         self._job_type = CATALOGUE.get(context.job.task_name)
         key = meta.get("idempotency_key") if isinstance(meta, dict) else None
-        # Jobs without a key (types without a template) are their own key.
-        self._key = key if isinstance(key, str) and key else f"job-{self._job_id}"
+        # Jobs without a key (types without a template) are their own key. A
+        # key that later jobs reuse (unique while active or waiting) is made
+        # the job's own, so a later job's calls are not answered by this one's.
+        if not (isinstance(key, str) and key):
+            self._key = f"job-{self._job_id}"
+        elif meta.get("unique_while") in REUSED_KEY_MODES:
+            self._key = f"{key}#job-{self._job_id}"
+        else:
+            self._key = key
 
     @property
     def providers(self) -> Providers:

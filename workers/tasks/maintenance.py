@@ -9,7 +9,11 @@ from typing import Any
 
 from procrastinate.job_context import JobContext
 
-from app.db.queries.worker import age_priorities, rescue_stalled_jobs
+from app.db.queries.worker import (
+    age_priorities,
+    rescue_stalled_jobs,
+    resolve_missed_endings,
+)
 from app.observability import metrics
 from app.services.retention import run_retention
 from workers.deps import DEPS_KEY, WorkerDeps
@@ -28,14 +32,18 @@ def rescue_task(stalled_after_s: float) -> Any:
 
         Counts the lost attempt of a started job; fails jobs whose attempts are
         spent; returns a claimed, unstarted job uncounted; cancels a job whose
-        queueing lock a waiting twin now holds. Safe to retry and to
-        run concurrently (rows are claimed with SKIP LOCKED). Defers nothing.
+        queueing lock a waiting twin now holds. Then counts the job endings
+        that dependants and batches missed (`queue.resolve_missed_endings`).
+        Safe to retry and to run concurrently (rows are claimed with SKIP
+        LOCKED). Defers nothing.
         """
         del timestamp
         deps: WorkerDeps = context.additional_context[DEPS_KEY]
         async with deps.pool.connection() as conn:
             rescued = await rescue_stalled_jobs(conn, stalled_after_s=stalled_after_s)
+            missed = await resolve_missed_endings(conn)
         counts = dict.fromkeys(("rescued", "returned", "failed", "cancelled"), 0)
+        counts["endings_counted"] = missed
         for job in rescued:
             counts[job.outcome] += 1
             metrics.JOBS_RESCUED.labels(job.queue_name, job.outcome).inc()

@@ -36,6 +36,7 @@ from app.services.caller_enqueue import (
     enqueue_batch,
     enqueue_request,
 )
+from app.services.enqueue import Dependency
 
 IdempotencyKey = Annotated[
     str | None,
@@ -65,17 +66,27 @@ InQueue = Annotated[
 ]
 
 
-def _options(options: JobOptionsIn | None) -> JobOptions:
+def job_options(options: JobOptionsIn | None) -> JobOptions:
+    """Return a body's per-job options as the enqueue services take them."""
     given = options or JobOptionsIn()
     return JobOptions(
         priority=given.priority,
         delay_ms=given.delay,
         attempts=given.attempts,
         ordering_key=given.ordering_key,
+        concurrency_key=given.concurrency_key,
+        depends_on=tuple(
+            Dependency(job_id=d.job_id, index=d.index, on_failure=d.on_failure)
+            for d in given.depends_on or ()
+        ),
+        unique_while=given.unique_while,
+        on_duplicate=given.on_duplicate,
     )
 
 
 def _state(job: job_service.JobRow) -> JobState:
+    if job.held:
+        return "waiting-children"
     if job.state == "todo":
         future = (
             job.scheduled_at is not None
@@ -126,6 +137,8 @@ def job_body(job: job_service.JobRow, *, with_payload: bool = True) -> Job:
         failed_reason=job.last_error if state == "failed" else None,
         idempotency_key=job.idempotency_key if with_payload else None,
         request_id=job.request_id,
+        waiting_for=job.waiting_for,
+        concurrency_key=job.concurrency_key if with_payload else None,
     )
 
 
@@ -150,7 +163,7 @@ class JobController(Controller):
         idempotency_key: IdempotencyKey = None,
     ) -> Response[JobCreated]:
         """Add a job; 201 when created, 200 when its idempotency key already named it."""
-        options = _options(data.options)
+        options = job_options(data.options)
         result = await enqueue_request(
             enqueuer,
             principal=request.user,
@@ -192,7 +205,7 @@ class JobController(Controller):
             principal=request.user,
             queue=data.queue,
             items=[
-                BatchItem(job.job_type, job.data, _options(job.options))
+                BatchItem(job.job_type, job.data, job_options(job.options))
                 for job in data.jobs
             ],
             stop_on_error=bool(batch_options and batch_options.stop_on_error),

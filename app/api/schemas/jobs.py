@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from app.api.schemas.base import JOB_TYPE_PATTERN, QUEUE_PATTERN, Schema
 
@@ -12,8 +12,39 @@ MAX_DELAY_MS = 365 * 24 * 3600 * 1000
 # A job's state over HTTP (the old service's names); README "Job states" maps
 # them to procrastinate's statuses and the `?status=` filter.
 JobState = Literal[
-    "waiting", "delayed", "active", "completed", "failed", "cancelled", "aborted"
+    "waiting",
+    "delayed",
+    "waiting-children",
+    "active",
+    "completed",
+    "failed",
+    "cancelled",
+    "aborted",
 ]
+
+
+class DependencyIn(Schema):
+    """A job this one waits for: an existing job by id, or an earlier job of the same call."""
+
+    job_id: int | None = Field(
+        default=None, ge=1, description="An existing job the caller may see."
+    )
+    index: int | None = Field(
+        default=None,
+        ge=0,
+        le=999,
+        description="An earlier job of the same all-or-nothing batch, by its index.",
+    )
+    on_failure: Literal["fail", "run"] = Field(
+        default="fail",
+        description="fail: this job fails (or is cancelled) with it; run: it runs anyway.",
+    )
+
+    @model_validator(mode="after")
+    def _names_one_job(self) -> "DependencyIn":
+        if (self.job_id is None) == (self.index is None):
+            raise ValueError("a dependency names exactly one of jobId and index")
+        return self
 
 
 class JobOptionsIn(Schema):
@@ -38,6 +69,34 @@ class JobOptionsIn(Schema):
         description=(
             "Jobs of one ordering key run one at a time, in enqueue order "
             "(webhook-deliver: per subscriber URL and stream unless given)."
+        ),
+    )
+    concurrency_key: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=512,
+        description=(
+            "At most the queue's keyConcurrency jobs of one key run at once, and "
+            "claims share turns between keys."
+        ),
+    )
+    depends_on: list[DependencyIn] | None = Field(
+        default=None,
+        max_length=100,
+        description="Jobs this one waits for; it runs once they have ended.",
+    )
+    unique_while: Literal["retained", "active", "waiting"] | None = Field(
+        default=None,
+        description=(
+            "How long the idempotency key stays unique: retained (default, as long "
+            "as the key is kept), active (until its job ends), waiting (until it starts)."
+        ),
+    )
+    on_duplicate: Literal["keep", "replace"] | None = Field(
+        default=None,
+        description=(
+            "keep (default): a duplicate returns the first job; replace: it replaces "
+            "a waiting job's data and run time (debounce)."
         ),
     )
 
@@ -161,6 +220,10 @@ class Job(Schema):
     failed_reason: str | None
     idempotency_key: str | None
     request_id: str | None
+    waiting_for: int | None = Field(
+        description="How many of its dependencies a waiting-children job still waits for."
+    )
+    concurrency_key: str | None
 
 
 class Outcome(Schema):
@@ -183,6 +246,8 @@ ExplainReason = Literal[
     "cancelled",
     "aborted",
     "failed",
+    "dependencies",
+    "batch",
     "scheduled",
     "queue_paused",
     "lock_held",
@@ -203,7 +268,8 @@ class JobReason(Schema):
         description="When it lifts, if known: run time, end of a hold, next token, breaker retry."
     )
     blocking_job_id: int | None = Field(
-        description="The job holding its serial lock (lock_held)."
+        description="The job holding its serial lock (lock_held), or the "
+        "dependency it waits for (dependencies)."
     )
 
 

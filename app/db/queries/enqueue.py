@@ -21,6 +21,36 @@ class EnqueuedRow:
 
 
 @dataclass(frozen=True)
+class EnqueuedBatchRow:
+    """One job of a batch as `queue.enqueue_batch` returned it."""
+
+    batch_id: int
+    job_index: int
+    job_id: int
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    """A batch as `queue.batch_status` shows it, with its owner."""
+
+    id: int
+    state: str
+    total: int
+    succeeded: int
+    failed: int
+    cancelled: int
+    pending: int
+    percent: int
+    complete_job_id: int | None
+    failure_job_id: int | None
+    created_at: datetime
+    finished_at: datetime | None
+    user_id: str | None
+    venue_id: str | None
+
+
+@dataclass(frozen=True)
 class EnqueuedManyRow:
     """One job of a batch as `queue.enqueue_many` returned it."""
 
@@ -41,6 +71,10 @@ async def enqueue(
     meta: dict[str, Any],
     key_scope: str | None = None,
     ordering_key: str | None = None,
+    concurrency_key: str | None = None,
+    depends_on: list[dict[str, Any]] | None = None,
+    unique_while: str | None = None,
+    on_duplicate: str | None = None,
 ) -> EnqueuedRow:
     """Call `queue.enqueue` on the caller's connection (and transaction)."""
     params = {
@@ -53,6 +87,10 @@ async def enqueue(
         "meta": Jsonb(meta),
         "key_scope": key_scope,
         "ordering_key": ordering_key,
+        "concurrency_key": concurrency_key,
+        "depends_on": Jsonb(depends_on) if depends_on is not None else None,
+        "unique_while": unique_while,
+        "on_duplicate": on_duplicate,
     }
     row = await fetch_one(conn, "enqueue", params, EnqueuedRow)
     if row is None:  # queue.enqueue returns exactly one row or raises
@@ -72,3 +110,30 @@ async def enqueue_many(
         {"jobs": Jsonb(list(jobs), dumps=msgspec.json.encode)},
         EnqueuedManyRow,
     )
+
+
+async def enqueue_batch(
+    conn: Connection,
+    *,
+    jobs: Sequence[dict[str, Any]],
+    on_complete: dict[str, Any] | None,
+    on_failure: dict[str, Any] | None,
+    owner: dict[str, Any],
+) -> list[EnqueuedBatchRow]:
+    """Call `queue.enqueue_batch` on the caller's connection (and transaction)."""
+    return await fetch_all(
+        conn,
+        "enqueue_batch",
+        {
+            "jobs": Jsonb(list(jobs), dumps=msgspec.json.encode),
+            "on_complete": Jsonb(on_complete) if on_complete is not None else None,
+            "on_failure": Jsonb(on_failure) if on_failure is not None else None,
+            "owner": Jsonb(owner),
+        },
+        EnqueuedBatchRow,
+    )
+
+
+async def get_batch(conn: Connection, *, batch_id: int) -> BatchRow | None:
+    """Return a batch's counts, or None when there is no such batch."""
+    return await fetch_one(conn, "get_batch", {"batch_id": batch_id}, BatchRow)

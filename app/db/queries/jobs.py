@@ -34,6 +34,11 @@ class JobRow:
     progress_percent: float | None = None
     progress_message: str | None = None
     progress_at: datetime | None = None
+    # Held by its dependencies or its batch (no run time yet), and how many
+    # of its dependencies it still waits for.
+    held: bool = False
+    waiting_for: int | None = None
+    concurrency_key: str | None = None
 
 
 @dataclass(frozen=True)

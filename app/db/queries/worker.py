@@ -163,6 +163,11 @@ async def rescue_stalled_jobs(
     )
 
 
+async def resolve_missed_endings(conn: Connection) -> int:
+    """Count the job endings dependants and batches missed; return how many."""
+    return int(await fetch_value(conn, "resolve_missed_endings", {}))
+
+
 async def succeeded_outcomes_for_keys(
     conn: Connection, *, keys: Sequence[str]
 ) -> dict[str, RecordedOutcome]:
