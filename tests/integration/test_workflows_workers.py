@@ -136,3 +136,38 @@ def test_three_processes_run_flows_chains_and_batches_in_dependency_order(
     ) == [("succeeded", 30, 0)]
     # Every job ran once (the failing child once: no retries for a permanent error).
     assert all(len(times) == 1 for times in starts.values())
+
+
+def test_a_job_that_takes_over_a_freed_key_runs_instead_of_answering_with_the_old_result(
+    dsn, tmp_path
+):
+    def add(value: str, **fields: object) -> int:
+        return enqueue_many(
+            dsn,
+            [
+                {
+                    "queue": QUEUE,
+                    "job_type": TYPE,
+                    "data": {"value": value},
+                    "idempotency_key": "nightly-summary",
+                    **fields,
+                }
+            ],
+        )[0]
+
+    def done(job_id: int) -> bool:
+        return query(
+            dsn, "SELECT status::text FROM procrastinate_jobs WHERE id = %s", (job_id,)
+        ) == [("succeeded",)]
+
+    with worker_process(dsn, tmp_path, "--queues", QUEUE):
+        first = add("first", unique_while="active")
+        wait_for(lambda: done(first), what="the first job")
+        second = add("second", unique_while="active")
+        wait_for(lambda: done(second), what="the second job")
+        # The default mode: the key's success answers a later job's claim.
+        query(dsn, "DELETE FROM queue.idempotency_keys")
+        third = add("third")
+        wait_for(lambda: done(third), what="the third job")
+    ran = query(dsn, "SELECT job_id, value FROM test_side_effects ORDER BY id")
+    assert ran == [(first, "first"), (second, "second")]

@@ -16,6 +16,22 @@ from workers.providers import Providers
 MAX_KEY_CHARS = 255
 
 
+def call_key(job_id: int, meta: Any) -> str:
+    """Return the key a job's provider calls are made and recorded under.
+
+    The job's idempotency key, so a retried or rescued job calls no one
+    twice. A job without one is its own key. A key that later jobs reuse
+    (unique while active or waiting) is made the job's own, so a later job's
+    calls are not answered by this one's.
+    """
+    key = meta.get("idempotency_key") if isinstance(meta, dict) else None
+    if not (isinstance(key, str) and key):
+        return f"job-{job_id}"
+    if meta.get("unique_while") in REUSED_KEY_MODES:
+        return f"{key}#job-{job_id}"
+    return key
+
+
 class JobCalls:
     """The provider calls of one job, each under a key derived from the job's key."""
 
@@ -24,16 +40,7 @@ class JobCalls:
         self._job_id = job_id_of(context.job)
         # None for a type a deployment added (WORKER_EXTRA_TASK_MODULES).
         self._job_type = CATALOGUE.get(context.job.task_name)
-        key = meta.get("idempotency_key") if isinstance(meta, dict) else None
-        # Jobs without a key (types without a template) are their own key. A
-        # key that later jobs reuse (unique while active or waiting) is made
-        # the job's own, so a later job's calls are not answered by this one's.
-        if not (isinstance(key, str) and key):
-            self._key = f"job-{self._job_id}"
-        elif meta.get("unique_while") in REUSED_KEY_MODES:
-            self._key = f"{key}#job-{self._job_id}"
-        else:
-            self._key = key
+        self._key = call_key(self._job_id, meta)
 
     @property
     def providers(self) -> Providers:
