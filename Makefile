@@ -97,10 +97,13 @@ bench-sql: install ## Claim cost per job by backlog, completion cost by batch, a
 bench-providers: install ## send-email and send-sms through the gate to local fake providers, against DATABASE_URL
 	$(BIN)/python -m bench providers $(BENCH_ARGS)
 
+bench-keys: install ## A per-key limit with fair sharing (one burst key, 100 small keys) vs the plain drain, against DATABASE_URL
+	$(BIN)/python -m bench keys $(BENCH_ARGS)
+
 db-migrate: install ## Apply migrations to DATABASE_URL
 	$(BIN)/queue-service migrate
 
 clean: ## Remove the virtualenvs
 	rm -rf $(VENV) $(TOOLS)
 
-.PHONY: help install run fmt lint ops-tools browser-tools test-unit test-integration test bench bench-drain bench-http bench-metrics bench-overview bench-console bench-sql bench-providers db-migrate clean
+.PHONY: help install run fmt lint ops-tools browser-tools test-unit test-integration test bench bench-drain bench-http bench-metrics bench-overview bench-console bench-sql bench-providers bench-keys db-migrate clean

@@ -1,4 +1,4 @@
-"""`python -m bench enqueue|drain|http|metrics|overview|console|sql|providers`: run one benchmark.
+"""`python -m bench enqueue|drain|http|metrics|overview|console|sql|providers|keys`: run one benchmark.
 
 Each runs in a scratch database beside `DATABASE_URL`'s (read as the service
 reads it) and prints its table. The options and defaults are those the
@@ -84,6 +84,19 @@ def run_providers(args: argparse.Namespace, dsn: str) -> None:
     from bench.providers import run_providers_bench
 
     run_providers_bench(dsn, jobs=args.jobs, processes=args.processes)
+
+
+def run_keys(args: argparse.Namespace, dsn: str) -> None:
+    """A per-key limit with fair sharing drained by our workers, beside the plain drain."""
+    from bench.keys import KeysOptions, run_keys_bench
+
+    run_keys_bench(
+        dsn,
+        KeysOptions(
+            limit=args.limit,
+            processes=args.processes,
+        ),
+    )
 
 
 def _sizes(text: str) -> list[int]:
@@ -205,6 +218,16 @@ def build_parser() -> argparse.ArgumentParser:
     providers.add_argument("--jobs", type=int, default=5_000, help="jobs of each type")
     providers.add_argument("--processes", type=int, default=1, help="worker processes")
     providers.set_defaults(run=run_providers)
+
+    keys = what.add_parser(
+        "keys",
+        help="a per-key limit with fair sharing (one burst key, 100 small keys) vs the plain drain",
+    )
+    keys.add_argument(
+        "--limit", type=_positive, default=4, help="the queue's key_concurrency"
+    )
+    keys.add_argument("--processes", type=_positive, default=2, help="worker processes")
+    keys.set_defaults(run=run_keys)
     return parser
 
 

@@ -51,8 +51,9 @@ class Settler:
         self._writer = writer
         self._rows = rows
         self._policies = policies
-        # Called once a locked job's completion is written: its lock's next job
-        # can be claimed then, not at the next poll.
+        # Called once a completion that frees a turn is written (a locked job's,
+        # or one with a concurrency key): its lock's or key's next job can be
+        # claimed then, not at the next poll.
         self._lock_freed = lock_freed
 
     async def settle(
@@ -133,7 +134,7 @@ class Settler:
                 worker_id=job.worker_id,
                 analytics=analytics,
             ),
-            after=self._lock_freed if job.lock is not None else None,
+            after=self._lock_freed if frees_a_turn(job) else None,
         )
         if status == Status.FAILED:
             metrics.FAILED_JOBS.labels(job.queue).inc()
@@ -211,3 +212,11 @@ def not_found(job: Job) -> Attempt:
         error_type="TaskNotFound",
         error_message=f'this worker has no task "{job.task_name}"',
     )
+
+
+def frees_a_turn(job: Job) -> bool:
+    """Return whether a job's end lets another job of its lock or concurrency key go."""
+    if job.lock is not None:
+        return True
+    meta = job.task_kwargs.get("meta")
+    return isinstance(meta, dict) and meta.get("concurrency_key") is not None

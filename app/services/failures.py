@@ -107,6 +107,7 @@ async def retry_group(
     async def act() -> GroupRetried:
         done = await queries.retry_failure_group(conn, group, bound=ACTION_BOUND)
         if done.requeued:
+            await queries.hold_retried_jobs(conn, job_ids=done.requeued_ids)
             await queries.wake_queue_workers(conn, queue=group.queue)
         return done
 

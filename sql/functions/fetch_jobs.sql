@@ -1,16 +1,27 @@
 -- Claim up to max_jobs due jobs of one queue for a worker, in priority order.
 -- Same rules as procrastinate_fetch_job_v2 (a job whose lock is held by a
 -- running job, or by an earlier waiting one, is skipped), but many jobs per
--- statement. Nothing is claimed while the queue is paused. Rows come back
+-- statement. Nothing is claimed while the queue is paused. A queue with a
+-- key_concurrency claims through queue.fetch_keyed_jobs: at most that many
+-- running jobs per concurrency key, round-robin between keys. Rows come back
 -- unordered; the caller sorts them by (priority desc, id).
 CREATE OR REPLACE FUNCTION queue.fetch_jobs(queue_name text, worker_id bigint, max_jobs integer)
     RETURNS SETOF procrastinate_jobs
     LANGUAGE plpgsql VOLATILE
 AS $$
+DECLARE
+    queue_paused boolean;
+    per_key integer;
 BEGIN
     -- plpgsql rather than SQL: its plans are cached per session, while a SQL
     -- function's statements are planned again at every call (~1 ms here).
-    IF coalesce((SELECT q.paused FROM queue.queues AS q WHERE q.name = fetch_jobs.queue_name), false) THEN
+    SELECT q.paused, q.key_concurrency INTO queue_paused, per_key
+    FROM queue.queues AS q WHERE q.name = fetch_jobs.queue_name;
+    IF coalesce(queue_paused, false) THEN
+        RETURN;
+    END IF;
+    IF per_key IS NOT NULL THEN
+        RETURN QUERY SELECT * FROM queue.fetch_keyed_jobs(fetch_jobs.queue_name, fetch_jobs.worker_id, max_jobs, per_key);
         RETURN;
     END IF;
     RETURN QUERY

@@ -6,6 +6,7 @@ CREATE OR REPLACE FUNCTION queue.retry_failed_jobs(queue_name text)
 AS $$
 DECLARE
     retried bigint;
+    retried_ids bigint[];
 BEGIN
     WITH failed AS (
         SELECT j.id FROM procrastinate_jobs AS j
@@ -19,10 +20,11 @@ BEGIN
         UPDATE procrastinate_jobs AS j
         SET status = 'todo', attempts = 0, scheduled_at = NULL, abort_requested = false
         FROM failed WHERE j.id = failed.id
-        RETURNING 1
+        RETURNING j.id
     )
-    SELECT count(*) INTO retried FROM requeued;
+    SELECT count(*), array_agg(requeued.id) INTO retried, retried_ids FROM requeued;
     IF retried > 0 THEN
+        PERFORM queue.hold_retried_jobs(retried_ids);
         PERFORM queue.wake_workers(queue.canonical_queue_name(retry_failed_jobs.queue_name));
     END IF;
     RETURN retried;

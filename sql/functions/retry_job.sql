@@ -22,6 +22,7 @@ BEGIN
         RAISE EXCEPTION 'job % cannot be retried: a waiting job holds its queueing lock %',
             job.id, job.queueing_lock USING ERRCODE = 'QS012';
     END;
+    PERFORM queue.hold_retried_jobs(ARRAY[job.id]);
     PERFORM queue.wake_workers(job.queue_name);
 END;
 $$;

@@ -91,7 +91,8 @@ requeued AS (
     WHERE j.id = ANY (ARRAY(SELECT free.id FROM free))
     RETURNING j.id
 )
-SELECT (SELECT count(*) FROM matched) AS matched, (SELECT count(*) FROM requeued) AS requeued;
+SELECT (SELECT count(*) FROM matched) AS matched, (SELECT count(*) FROM requeued) AS requeued,
+       ARRAY(SELECT requeued.id FROM requeued) AS requeued_ids;
 
 -- name: discard_failure_group :one
 -- Delete the failed jobs of one (queue, job type, last error type) group among the queue's newest `bound` failed jobs up to `upto`; returns how many.
@@ -128,6 +129,11 @@ SELECT count(*) FROM gone;
 -- name: wake_queue_workers :exec
 -- Wake a queue's workers (on commit) after jobs were requeued in it.
 SELECT queue.wake_workers(%(queue)s);
+
+-- name: hold_retried_jobs :exec
+-- Hold requeued jobs again for their dependencies that are waiting or running
+-- again (a statement after the requeue, which must see it).
+SELECT queue.hold_retried_jobs(%(job_ids)s);
 
 -- name: plan_without_jit :exec
 -- Plan the rest of this transaction's statements without JIT.

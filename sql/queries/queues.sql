@@ -60,7 +60,7 @@ SELECT name, tier, max_attempts, backoff, backoff_base_s, backoff_factor, backof
        alert_max_waiting, extract(epoch FROM alert_max_oldest_age)::float8 AS alert_max_oldest_age_s,
        alert_max_failed_per_hour, extract(epoch FROM idempotency_key_ttl)::float8 AS idempotency_key_ttl_s,
        extract(epoch FROM execution_timeout)::float8 AS execution_timeout_s, priority_aging_s,
-       paused, updated_at
+       key_concurrency, paused, updated_at
 FROM queue.queues
 WHERE name = queue.canonical_queue_name(%(queue)s);
 
@@ -83,6 +83,9 @@ UPDATE queue.queues SET
     idempotency_key_ttl = coalesce(make_interval(secs => %(idempotency_key_ttl_s)s), idempotency_key_ttl),
     execution_timeout = coalesce(make_interval(secs => %(execution_timeout_s)s), execution_timeout),
     priority_aging_s = coalesce(%(priority_aging_s)s, priority_aging_s),
+    -- 0 lifts the per-key limit (NULL in the table).
+    key_concurrency = CASE WHEN %(key_concurrency)s::integer = 0 THEN NULL
+                           ELSE coalesce(%(key_concurrency)s::integer, key_concurrency) END,
     updated_at = now()
 WHERE name = queue.canonical_queue_name(%(queue)s)
 RETURNING name;

@@ -214,3 +214,22 @@ async def test_a_concurrency_key_is_kept_and_shown(client):
         await client.get(f"{API}/jobs/{created.json()['jobId']}", headers=ann)
     ).json()
     assert shown["concurrencyKey"] == f"venue:{VENUE}"
+
+
+async def test_a_queues_key_concurrency_is_set_and_lifted_over_http(client, db_dsn):
+    admin = auth("admin")
+    config = f"{API}/queues/money/config"
+    set_ = await client.patch(config, json={"keyConcurrency": 2}, headers=admin)
+    assert set_.status_code == 200, set_.text
+    assert set_.json()["keyConcurrency"] == 2
+    with psycopg.connect(db_dsn) as conn:
+        stored = conn.execute(
+            "SELECT key_concurrency FROM queue.queues WHERE name = 'money'"
+        ).fetchone()
+    assert stored == (2,)
+    untouched = await client.patch(config, json={"concurrency": 3}, headers=admin)
+    assert untouched.json()["keyConcurrency"] == 2
+    lifted = await client.patch(config, json={"keyConcurrency": 0}, headers=admin)
+    assert lifted.json()["keyConcurrency"] is None
+    refused = await client.patch(config, json={"keyConcurrency": -1}, headers=admin)
+    assert refused.status_code == 422

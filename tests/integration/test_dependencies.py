@@ -365,3 +365,32 @@ def test_children_finishing_at_once_in_many_sessions_release_their_parent_once(d
         assert conn.execute(
             "SELECT count(*) FROM queue.job_waits WHERE job_id = %s", (parent,)
         ).fetchone() == (0,)
+
+
+def test_retrying_a_failed_chain_runs_it_in_order_again(conn):
+    worker = sql_worker(conn)
+    child, parent = enqueue_many(
+        conn, [track("child"), track("parent", depends_on=[{"index": 0}])]
+    )
+    claim(conn, worker)
+    finish(conn, worker, {child: "failed"})
+    assert states(conn, [child, parent]) == ["failed", "failed"]
+    assert conn.execute("SELECT queue.retry_failed_jobs('background')").fetchone() == (
+        2,
+    )
+    # The dependant waits for its retried dependency again.
+    assert states(conn, [child, parent]) == ["todo", "held"]
+    assert claim(conn, worker) == [child]
+    finish(conn, worker, {child: "succeeded"})
+    assert claim(conn, worker) == [parent]
+
+
+def test_retrying_only_the_dependant_runs_it_without_its_failed_dependency(conn):
+    worker = sql_worker(conn)
+    child, parent = enqueue_many(
+        conn, [track("child"), track("parent", depends_on=[{"index": 0}])]
+    )
+    claim(conn, worker)
+    finish(conn, worker, {child: "failed"})
+    conn.execute("SELECT queue.retry_job(%s)", (parent,))
+    assert states(conn, [child, parent]) == ["failed", "todo"]

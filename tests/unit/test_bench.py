@@ -19,6 +19,7 @@ BENCHMARKS = (
     "metrics",
     "sql",
     "providers",
+    "keys",
 )
 
 
@@ -63,6 +64,7 @@ def test_bench_parser_keeps_the_options_and_defaults_of_queue_service_bench():
         "metrics": {"days": 30, "outcomes": 1_000_000},
         "sql": {"backlogs": [2_000, 20_000, 100_000], "batches": [50, 200, 1_000]},
         "providers": {"jobs": 5_000, "processes": 1},
+        "keys": {"limit": 4, "processes": 2},
     }
     for name, expected in defaults.items():
         args = vars(parser.parse_args([name]))

@@ -181,6 +181,9 @@ class QueueConfig(Schema):
     idempotency_key_ttl_s: float
     execution_timeout_s: float
     priority_aging_s: int
+    key_concurrency: int | None = Field(
+        description="At most this many running jobs per concurrency key; null: no limit."
+    )
     updated_at: datetime
 
 
@@ -220,4 +223,11 @@ class QueueConfigPatch(Schema):
         le=86400,
         description="A waiting job gains a priority level per this many seconds it "
         "has been due, up to 10; 0 turns aging off.",
+    )
+    key_concurrency: int | None = Field(
+        default=None,
+        ge=0,
+        le=10000,
+        description="At most this many running jobs per concurrency key, across every "
+        "worker, with claims taking turns between keys; 0 lifts the limit.",
     )

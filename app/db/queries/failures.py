@@ -42,6 +42,7 @@ class GroupRetried:
 
     matched: int
     requeued: int
+    requeued_ids: list[int]
 
 
 async def failure_groups(
@@ -110,3 +111,8 @@ async def wake_queue_workers(conn: Connection, *, queue: str) -> None:
 async def plan_without_jit(conn: Connection) -> None:
     """Plan the rest of the transaction's statements without JIT."""
     await execute(conn, "plan_without_jit", {})
+
+
+async def hold_retried_jobs(conn: Connection, *, job_ids: list[int]) -> None:
+    """Hold requeued jobs again for their dependencies that run again."""
+    await execute(conn, "hold_retried_jobs", {"job_ids": job_ids})

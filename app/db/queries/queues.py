@@ -106,6 +106,7 @@ class QueueConfigRow:
     idempotency_key_ttl_s: float
     execution_timeout_s: float
     priority_aging_s: int
+    key_concurrency: int | None
     paused: bool
     updated_at: datetime
 
@@ -145,6 +146,7 @@ CONFIG_FIELDS = (
     "idempotency_key_ttl_s",
     "execution_timeout_s",
     "priority_aging_s",
+    "key_concurrency",
 )
 
 
