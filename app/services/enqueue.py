@@ -242,6 +242,8 @@ class EnqueuedBatch:
 
     batch_id: int
     jobs: list[Enqueued]
+    # It existed under its idempotency key: this call created nothing.
+    replayed: bool = False
 
 
 async def enqueue_batch(
@@ -251,13 +253,17 @@ async def enqueue_batch(
     on_complete: JobRequest | None = None,
     on_failure: JobRequest | None = None,
     owner: dict[str, Any] | None = None,
+    idempotency_key: str | None = None,
+    request_hash: str | None = None,
 ) -> EnqueuedBatch:
     """Enqueue `jobs` as a batch on `conn`, atomically, with optional callbacks.
 
     `on_complete` runs once every job of the batch has ended; `on_failure`
     once the first one fails for good (and is cancelled if none does). Their
     meta carries `batch_id`. `owner` (`user_id`, `venue_id`) says who may
-    read the batch over HTTP.
+    read the batch over HTTP. Under an `idempotency_key` the batch is made
+    once: sent again, nothing is created and the first batch is returned
+    (`replayed`); `request_hash` is kept to tell a replay from another request.
 
     Raises:
         PayloadInvalid: a job's data does not match its model.
@@ -280,9 +286,13 @@ async def enqueue_batch(
         on_complete=on_complete.as_json() if on_complete else None,
         on_failure=on_failure.as_json() if on_failure else None,
         owner=owner or {},
+        idempotency_key=idempotency_key,
+        request_hash=request_hash,
     )
-    count_enqueued(jobs, [row.duplicate for row in rows])
+    if not rows[0].replayed:
+        count_enqueued(jobs, [row.duplicate for row in rows])
     return EnqueuedBatch(
         batch_id=rows[0].batch_id,
         jobs=[Enqueued(job_id=row.job_id, duplicate=row.duplicate) for row in rows],
+        replayed=rows[0].replayed,
     )

@@ -88,8 +88,8 @@ BEGIN
                 job_id, queue_name, job_type, attempt, status, error_type, error_message,
                 started_at, finished_at, idempotency_key
             )
-            SELECT c.id, c.queue_name, c.task_name, c.attempts + 1, 'cancelled', 'BatchSucceeded',
-                   format('batch %s ended without a failure', c.batch_id), now(), now(), c.idempotency_key
+            SELECT c.id, c.queue_name, c.task_name, c.attempts + 1, 'cancelled', 'BatchWithoutFailure',
+                   format('batch %s ended without a failed job', c.batch_id), now(), now(), c.idempotency_key
             FROM cancelled AS c
             RETURNING 1
         )

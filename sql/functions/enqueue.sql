@@ -67,7 +67,7 @@ BEGIN
                 kind.queue, kind.name, coalesce(enqueue.priority, kind.default_priority), NULL, NULL,
                 jsonb_build_object(
                     'data', enqueue.data,
-                    'meta', (coalesce(enqueue.meta, '{}') - '{concurrency_key,base_priority}'::text[])
+                    'meta', (coalesce(enqueue.meta, '{}') - '{concurrency_key,base_priority,unique_while}'::text[])
                         || jsonb_build_object('idempotency_key', NULL, 'enqueued_at', now())
                 ),
                 enqueue.run_at

@@ -6,16 +6,24 @@
 -- A callback's meta carries batch_id. Returns the batch's id with each job's
 -- row as queue.enqueue_many returns it; all or nothing, like it.
 -- A job that is a duplicate of an existing job counts as that job: if it has
--- ended already, it is counted at once.
+-- ended already, it is counted at once. A callback's idempotency key (given
+-- or rendered) is its batch's own (key scope batch-<id>), so a callback is
+-- always a new job; it runs when its batch calls it, so it takes no run_at.
+-- idempotency_key names the batch: sent again under it, the call creates
+-- nothing and answers with the first batch and its jobs (duplicate = true);
+-- request_hash is kept for the caller to tell a replay from another request;
+-- replayed says which the call was.
 -- owner: who may read the batch over HTTP ({"user_id", "venue_id"}).
 -- SECURITY DEFINER: producers may call this without any right on the tables.
 CREATE OR REPLACE FUNCTION queue.enqueue_batch(
     jobs jsonb,
     on_complete jsonb DEFAULT NULL,
     on_failure jsonb DEFAULT NULL,
-    owner jsonb DEFAULT '{}'
+    owner jsonb DEFAULT '{}',
+    idempotency_key text DEFAULT NULL,
+    request_hash text DEFAULT NULL
 )
-    RETURNS TABLE (batch_id bigint, job_index integer, job_id bigint, duplicate boolean)
+    RETURNS TABLE (batch_id bigint, job_index integer, job_id bigint, duplicate boolean, replayed boolean)
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, public, pg_temp
 AS $$
@@ -41,7 +49,23 @@ BEGIN
         RAISE EXCEPTION 'owner must be a JSON object, got %', coalesce(jsonb_typeof(owner), 'NULL')
             USING ERRCODE = 'QS009';
     END IF;
-    INSERT INTO queue.batches (total, owner) VALUES (0, owner) RETURNING id INTO new_batch;
+    IF idempotency_key IS NOT NULL AND octet_length(idempotency_key) NOT BETWEEN 1 AND 600 THEN
+        RAISE EXCEPTION 'a batch''s idempotency_key must be 1 to 600 bytes, got %', octet_length(idempotency_key)
+            USING ERRCODE = 'QS011';
+    END IF;
+    -- The key's row decides a race: a second call waits for the first to
+    -- commit, then finds its batch.
+    INSERT INTO queue.batches (total, owner, idempotency_key, request_hash)
+    VALUES (0, owner, enqueue_batch.idempotency_key, enqueue_batch.request_hash)
+    ON CONFLICT ON CONSTRAINT batches_idempotency_key_key DO NOTHING
+    RETURNING id INTO new_batch;
+    IF new_batch IS NULL THEN
+        RETURN QUERY SELECT b.id, (m.ord - 1)::integer, m.job_id, true, true
+            FROM queue.batches AS b, unnest(b.job_ids) WITH ORDINALITY AS m(job_id, ord)
+            WHERE b.idempotency_key = enqueue_batch.idempotency_key
+            ORDER BY m.ord;
+        RETURN;
+    END IF;
 
     SELECT array_agg(r.job_index ORDER BY r.job_index), array_agg(r.job_id ORDER BY r.job_index),
            array_agg(r.duplicate ORDER BY r.job_index)
@@ -61,12 +85,17 @@ BEGIN
             RAISE EXCEPTION '%: a callback waits for its batch, not for depends_on', callback.name
                 USING ERRCODE = 'QS016';
         END IF;
+        IF coalesce(jsonb_typeof(callback.job -> 'run_at'), 'null') <> 'null' THEN
+            RAISE EXCEPTION '%: a callback runs when its batch calls it, so it takes no run_at', callback.name
+                USING ERRCODE = 'QS009';
+        END IF;
         DECLARE
             made record;
         BEGIN
             -- The callback's meta names its batch (a meta that is not an
             -- object is left for enqueue_jobs to refuse).
-            callback_job := callback.job;
+            -- Its key is its batch's own: a callback is always a new job.
+            callback_job := callback.job || jsonb_build_object('key_scope', 'batch-' || new_batch);
             IF coalesce(jsonb_typeof(callback_job -> 'meta'), 'null') IN ('null', 'object') THEN
                 callback_job := callback_job || jsonb_build_object('meta',
                     coalesce(nullif(callback_job -> 'meta', 'null'), '{}') || jsonb_build_object('batch_id', new_batch));
@@ -98,7 +127,8 @@ BEGIN
     INSERT INTO queue.batch_jobs (batch_id, job_id)
     SELECT new_batch, m.id FROM unnest(member_ids) AS m(id) ORDER BY m.id;
     UPDATE queue.batches AS b
-    SET total = cardinality(member_ids), complete_job_id = complete_id, failure_job_id = failure_id
+    SET total = cardinality(member_ids), complete_job_id = complete_id, failure_job_id = failure_id,
+        job_ids = result_ids
     WHERE b.id = new_batch;
 
     -- Duplicates of jobs that have ended already count at once.
@@ -109,9 +139,9 @@ BEGIN
         PERFORM queue.jobs_ended(ended_ids, ended_outcomes);
     END IF;
 
-    RETURN QUERY SELECT new_batch, e.job_index, e.job_id, e.duplicate
+    RETURN QUERY SELECT new_batch, e.job_index, e.job_id, e.duplicate, false
         FROM unnest(result_index, result_ids, result_duplicates) AS e(job_index, job_id, duplicate);
 END;
 $$;
-REVOKE ALL ON FUNCTION queue.enqueue_batch(jsonb, jsonb, jsonb, jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION queue.enqueue_batch(jsonb, jsonb, jsonb, jsonb) TO queue_producer;
+REVOKE ALL ON FUNCTION queue.enqueue_batch(jsonb, jsonb, jsonb, jsonb, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION queue.enqueue_batch(jsonb, jsonb, jsonb, jsonb, text, text) TO queue_producer;

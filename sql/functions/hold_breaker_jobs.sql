@@ -20,6 +20,8 @@ BEGIN ATOMIC
         FROM queue.job_types AS t
         JOIN procrastinate_jobs AS j
             ON j.queue_name = t.queue AND j.task_name = t.name AND j.status = 'todo'
+            -- A held job waits for its dependencies, not for the provider.
+            AND j.scheduled_at IS DISTINCT FROM 'infinity'
         LEFT JOIN queue.rate_limits AS r ON r.name = t.bucket
         LEFT JOIN queue.rate_limits AS g ON g.name = r.group_name
         WHERE t.provider = split_part(hold_breaker_jobs.breaker, ':', 1)

@@ -68,6 +68,12 @@ CREATE TABLE queue.batches (
     finished_at timestamptz,
     -- Who may read it over HTTP: {"user_id": ..., "venue_id": ...} of its creator.
     owner jsonb NOT NULL DEFAULT '{}',
+    -- A batch sent again under its key is the same batch: the key, the
+    -- fingerprint of the request that made it, and its job per input index
+    -- (what a replay answers).
+    idempotency_key text UNIQUE CHECK (octet_length(idempotency_key) BETWEEN 1 AND 600),
+    request_hash text,
+    job_ids bigint[] NOT NULL DEFAULT '{}',
     CHECK (succeeded + failed + cancelled <= total)
 );
 COMMENT ON TABLE queue.batches IS

@@ -11,12 +11,16 @@ SELECT
     coalesce(recent.succeeded_last_hour, 0) AS succeeded_last_hour,
     now() - live.oldest_waiting_since AS oldest_waiting_age,
     q.concurrency,
-    q.max_attempts
+    q.max_attempts,
+    -- Held by their dependencies or their batch: no run time yet.
+    coalesce(live.held, 0) AS held
 FROM queue.queues AS q
 LEFT JOIN LATERAL (
     SELECT
         count(*) FILTER (WHERE j.status = 'todo' AND (j.scheduled_at IS NULL OR j.scheduled_at <= now())) AS waiting,
-        count(*) FILTER (WHERE j.status = 'todo' AND j.scheduled_at > now()) AS scheduled,
+        count(*) FILTER (WHERE j.status = 'todo' AND j.scheduled_at > now()
+                         AND j.scheduled_at <> 'infinity') AS scheduled,
+        count(*) FILTER (WHERE j.status = 'todo' AND j.scheduled_at = 'infinity') AS held,
         count(*) FILTER (WHERE j.status = 'doing') AS running,
         -- A waiting job waits since its run time if it was scheduled or retried,
         -- else since it was enqueued (meta for jobs from queue.enqueue,
@@ -39,5 +43,5 @@ LEFT JOIN LATERAL (
     WHERE o.finished_at > now() - interval '1 hour' AND o.queue_name = q.name
 ) AS recent ON true;
 COMMENT ON VIEW queue.overview IS
-    'Per queue: waiting (due), scheduled (later), running, failed/succeeded in the last hour, age of the oldest waiting job, paused.';
+    'Per queue: waiting (due), scheduled (later), held (by dependencies or a batch), running, failed/succeeded in the last hour, age of the oldest waiting job, paused.';
 GRANT SELECT ON queue.overview TO queue_reader;

@@ -182,7 +182,10 @@ async def test_a_bad_batch_enqueues_nothing(client, db_dsn):
         headers=ann,
     )
     assert bad_callback.status_code == 422
-    assert bad_callback.json()["detail"].startswith("on_complete: ")
+    assert bad_callback.json()["detail"].startswith("onComplete: ")
+    assert [e["pointer"] for e in bad_callback.json()["errors"]][0].startswith(
+        "/onComplete/data/"
+    )
     too_many = await client.post(
         f"{API}/batches", json={"jobs": [member(n) for n in range(1001)]}, headers=ann
     )
@@ -233,3 +236,51 @@ async def test_a_queues_key_concurrency_is_set_and_lifted_over_http(client, db_d
     assert lifted.json()["keyConcurrency"] is None
     refused = await client.patch(config, json={"keyConcurrency": -1}, headers=admin)
     assert refused.status_code == 422
+
+
+async def test_a_batch_sent_again_under_its_idempotency_key_is_the_first(
+    client, db_dsn
+):
+    ann = {**auth("user", sub="ann"), "Idempotency-Key": "on-sale-7"}
+    body = {"jobs": [member(300), member(301)], "onComplete": member(399)}
+    first = await client.post(f"{API}/batches", json=body, headers=ann)
+    again = await client.post(f"{API}/batches", json=body, headers=ann)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["batchId"] == first.json()["batchId"]
+    assert [job["status"] for job in again.json()["jobs"]] == ["duplicate", "duplicate"]
+    other = await client.post(
+        f"{API}/batches", json={"jobs": [member(302)]}, headers=ann
+    )
+    assert other.status_code == 409
+    assert other.json()["type"].endswith("/problems/idempotency-key-reused")
+    # Another caller's same key is another key.
+    bob = {**auth("user", sub="bob"), "Idempotency-Key": "on-sale-7"}
+    assert (
+        await client.post(f"{API}/batches", json=body, headers=bob)
+    ).status_code == 201
+    with psycopg.connect(db_dsn) as conn:
+        assert conn.execute("SELECT count(*) FROM queue.batches").fetchone() == (2,)
+
+
+async def test_a_venue_admin_reads_its_batch_across_its_venues(client):
+    other_venue = "7c2e0b5f-9b66-4b68-8d2f-3e909f2f1b02"
+    admin = auth("venue_admin", sub="va-1", venues=(VENUE, other_venue))
+    created = await client.post(
+        f"{API}/batches",
+        json={
+            "jobs": [
+                member(300),
+                {**member(301), "data": {**payment(301), "venueId": other_venue}},
+            ]
+        },
+        headers=admin,
+    )
+    assert created.status_code == 201, created.text
+    batch = created.json()["batchId"]
+    assert (
+        await client.get(f"{API}/batches/{batch}", headers=admin)
+    ).status_code == 200
+    stranger = auth("venue_admin", sub="va-2", venues=(VENUE,))
+    assert (
+        await client.get(f"{API}/batches/{batch}", headers=stranger)
+    ).status_code == 404

@@ -71,7 +71,7 @@ def test_a_batch_counts_its_jobs_and_calls_on_complete_when_all_ended(conn):
     assert conn.execute(
         "SELECT error_type, error_message FROM queue.job_outcomes WHERE job_id = %s",
         (failure,),
-    ).fetchone() == ("BatchSucceeded", f"batch {batch} ended without a failure")
+    ).fetchone() == ("BatchWithoutFailure", f"batch {batch} ended without a failed job")
     assert claim(conn, worker) == [complete]
 
 
@@ -179,17 +179,66 @@ def test_a_bad_batch_is_refused_whole(conn, jobs, on_complete, sqlstate, message
     assert conn.execute("SELECT count(*) FROM queue.batches").fetchone() == (0,)
 
 
-def test_a_callback_that_is_a_duplicate_is_refused(conn):
+def test_a_callbacks_key_is_its_batchs_own(conn):
     conn.execute(
         "SELECT * FROM queue.enqueue_many(%s)",
         (Jsonb([track("cb", idempotency_key="cb")]),),
     )
+    first, _ = enqueue_batch(
+        conn, [track("ok")], on_complete=track("cb", idempotency_key="cb")
+    )
+    second, _ = enqueue_batch(
+        conn, [track("ok")], on_complete=track("cb", idempotency_key="cb")
+    )
+    keys = conn.execute(
+        "SELECT j.args -> 'meta' ->> 'idempotency_key' FROM queue.batches AS b"
+        " JOIN procrastinate_jobs AS j ON j.id = b.complete_job_id ORDER BY b.id"
+    ).fetchall()
+    assert keys == [(f"@batch-{first}:cb",), (f"@batch-{second}:cb",)]
+
+
+def test_a_callback_takes_no_run_at(conn):
     with pytest.raises(
-        psycopg.Error, match="on_complete: its idempotency key names job"
+        psycopg.Error, match="on_complete: a callback runs when its batch calls it"
     ):
-        enqueue_batch(
-            conn, [track("ok")], on_complete=track("cb", idempotency_key="cb")
-        )
+        enqueue_batch(conn, [track("ok")], on_complete=track("cb", run_at="2100-01-01"))
+
+
+def test_a_batch_sent_again_under_its_key_is_the_same_batch(conn, db_dsn):
+    def send(conn, jobs):
+        return conn.execute(
+            "SELECT batch_id, job_id, duplicate, replayed FROM queue.enqueue_batch(%s, %s,"
+            " idempotency_key => 'on-sale-7', request_hash => 'h1') ORDER BY job_index",
+            (Jsonb(jobs), Jsonb(track("done"))),
+        ).fetchall()
+
+    first = send(conn, [track("a"), track("b")])
+    again = send(conn, [track("a"), track("b"), track("c")])
+    assert [replayed for *_, replayed in first] == [False, False]
+    assert again == [(batch, job, True, True) for batch, job, _, _ in first]
+    assert conn.execute("SELECT count(*) FROM queue.batches").fetchone() == (1,)
+    assert conn.execute("SELECT count(*) FROM procrastinate_jobs").fetchone() == (3,)
+    # Sent from many sessions at once: one batch between them.
+    start = threading.Barrier(6)
+    answers = []
+
+    def race(n: int) -> None:
+        with psycopg.connect(db_dsn, autocommit=True) as session:
+            start.wait()
+            answers.append(
+                session.execute(
+                    "SELECT DISTINCT batch_id FROM queue.enqueue_batch(%s,"
+                    " idempotency_key => 'raced')",
+                    (Jsonb([track(f"r{n}")]),),
+                ).fetchone()[0]
+            )
+
+    threads = [threading.Thread(target=race, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(answers) == 6 and len(set(answers)) == 1
 
 
 def test_producers_may_create_batches_and_readers_read_them(conn, db_dsn):

@@ -1,12 +1,12 @@
 """/api/v1/queue/batches: jobs counted as one group, with callbacks, and their progress."""
 
-from litestar import Controller, get, post
+from litestar import Controller, Response, get, post
 from litestar.params import FromPath, JSONBody
-from litestar.status_codes import HTTP_201_CREATED
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from app.api.auth import allow
 from app.api.context import AuthRequest, Conn
-from app.api.controllers.jobs import job_options
+from app.api.controllers.jobs import IdempotencyKey, job_options
 from app.api.documented import problems
 from app.api.request_ids import request_id_of
 from app.api.schemas.batches import (
@@ -41,9 +41,13 @@ class BatchController(Controller):
         status_code=HTTP_201_CREATED,
     )
     async def create_batch(
-        self, request: AuthRequest, conn: Conn, data: JSONBody[BatchIn]
-    ) -> BatchCreatedOut:
-        """Add a batch, all or nothing: its jobs, and callbacks run when it completes or fails."""
+        self,
+        request: AuthRequest,
+        conn: Conn,
+        data: JSONBody[BatchIn],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[BatchCreatedOut]:
+        """Add a batch, all or nothing; 201, or 200 when its Idempotency-Key already made it."""
         batch = await batch_service.create_batch(
             conn,
             principal=request.user,
@@ -51,8 +55,9 @@ class BatchController(Controller):
             on_complete=_member(data.on_complete) if data.on_complete else None,
             on_failure=_member(data.on_failure) if data.on_failure else None,
             request_id=request_id_of(request.scope),
+            idempotency_key=idempotency_key,
         )
-        return BatchCreatedOut(
+        body = BatchCreatedOut(
             batch_id=batch.batch_id,
             jobs=[
                 BatchMemberOut(
@@ -62,6 +67,9 @@ class BatchController(Controller):
                 )
                 for index, job in enumerate(batch.jobs)
             ],
+        )
+        return Response(
+            body, status_code=HTTP_200_OK if batch.replayed else HTTP_201_CREATED
         )
 
     @get(

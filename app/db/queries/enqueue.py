@@ -28,6 +28,8 @@ class EnqueuedBatchRow:
     job_index: int
     job_id: int
     duplicate: bool
+    # The batch existed under its idempotency key: nothing was created.
+    replayed: bool
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class BatchRow:
     finished_at: datetime | None
     user_id: str | None
     venue_id: str | None
+    request_hash: str | None
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,8 @@ async def enqueue_batch(
     on_complete: dict[str, Any] | None,
     on_failure: dict[str, Any] | None,
     owner: dict[str, Any],
+    idempotency_key: str | None = None,
+    request_hash: str | None = None,
 ) -> list[EnqueuedBatchRow]:
     """Call `queue.enqueue_batch` on the caller's connection (and transaction)."""
     return await fetch_all(
@@ -129,6 +134,8 @@ async def enqueue_batch(
             "on_complete": Jsonb(on_complete) if on_complete is not None else None,
             "on_failure": Jsonb(on_failure) if on_failure is not None else None,
             "owner": Jsonb(owner),
+            "idempotency_key": idempotency_key,
+            "request_hash": request_hash,
         },
         EnqueuedBatchRow,
     )
