@@ -183,7 +183,7 @@ async def test_a_bad_batch_enqueues_nothing(client, db_dsn):
     )
     assert bad_callback.status_code == 422
     assert bad_callback.json()["detail"].startswith("onComplete: ")
-    assert [e["pointer"] for e in bad_callback.json()["errors"]][0].startswith(
+    assert next(e["pointer"] for e in bad_callback.json()["errors"]).startswith(
         "/onComplete/data/"
     )
     too_many = await client.post(
