@@ -72,18 +72,21 @@ BEGIN
             -- The service's own meta keys are set here, never taken from the
             -- caller: a caller's concurrency_key or base_priority would jump
             -- a limit or an aging.
+            -- Each step runs only for a job that needs it: the common job's
+            -- meta is built with one concatenation, as before these keys.
             'meta', CASE WHEN e.meta_ok THEN
-                    (coalesce(nullif(e.job -> 'meta', 'null'), '{}')
-                        - '{concurrency_key,base_priority,unique_while}'::text[])
-                    || jsonb_build_object('idempotency_key', k.key, 'enqueued_at', enqueued_at)
-                    || CASE WHEN e.concurrency_ok AND jsonb_typeof(e.job -> 'concurrency_key') = 'string'
-                            THEN jsonb_build_object('concurrency_key', e.job ->> 'concurrency_key')
-                            ELSE '{}' END
-                    -- A key that frees itself is reused by later jobs: the
-                    -- worker keys their provider calls by job, not by key.
-                    || CASE WHEN e.unique_ok AND e.job ->> 'unique_while' IN ('active', 'waiting')
-                            THEN jsonb_build_object('unique_while', e.job ->> 'unique_while')
-                            ELSE '{}' END
+                    CASE WHEN e.job -> 'meta' ?| '{concurrency_key,base_priority,unique_while}'::text[]
+                         THEN (e.job -> 'meta') - '{concurrency_key,base_priority,unique_while}'::text[]
+                         ELSE coalesce(nullif(e.job -> 'meta', 'null'), '{}') END
+                    || CASE WHEN e.job ? 'concurrency_key' OR e.job ? 'unique_while' THEN
+                            jsonb_build_object('idempotency_key', k.key, 'enqueued_at', enqueued_at)
+                            -- A key that frees itself is reused by later jobs:
+                            -- the worker keys their provider calls by job.
+                            || jsonb_strip_nulls(jsonb_build_object(
+                                'concurrency_key', CASE WHEN e.concurrency_ok THEN e.job ->> 'concurrency_key' END,
+                                'unique_while', CASE WHEN e.job ->> 'unique_while' IN ('active', 'waiting')
+                                                     THEN e.job ->> 'unique_while' END))
+                       ELSE jsonb_build_object('idempotency_key', k.key, 'enqueued_at', enqueued_at) END
                 END
         ),
         -- The first check the job fails, in the order that names the root

@@ -241,3 +241,31 @@ def test_taking_over_a_freed_key_from_many_sessions_at_once_makes_one_job(db_dsn
     new = {job_id for job_id, duplicate in answers if not duplicate}
     assert len(new) == 1
     assert {job_id for job_id, _ in answers} == new
+
+
+def test_the_services_meta_keys_are_never_taken_from_a_callers_meta(conn):
+    forged = {
+        "concurrency_key": "x",
+        "base_priority": 10,
+        "unique_while": "active",
+        "r": 1,
+    }
+    (batch_job,) = enqueue_many(conn, [track("v1", meta=forged)])
+    (fast_job,) = conn.execute(
+        "SELECT job_id FROM queue.enqueue('background', 'analytics-track',"
+        ' \'{"eventType": "v1"}\', meta => %s)',
+        (Jsonb(forged),),
+    ).fetchone()
+    keyed, _ = enqueue_one(conn, "v1", meta=forged, concurrency_key="venue:1")
+    metas = dict(
+        conn.execute(
+            "SELECT id, (args -> 'meta') - '{enqueued_at,idempotency_key}'::text[]"
+            " FROM procrastinate_jobs WHERE id = ANY(%s)",
+            ([batch_job, fast_job, keyed],),
+        ).fetchall()
+    )
+    assert metas == {
+        batch_job: {"r": 1},
+        fast_job: {"r": 1},
+        keyed: {"r": 1, "concurrency_key": "venue:1"},
+    }
