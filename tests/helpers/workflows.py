@@ -1,7 +1,13 @@
 """Dependencies and batches driven from SQL, as a worker would: claim, then finish."""
 
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
 import psycopg
 from psycopg.types.json import Jsonb
+
+T = TypeVar("T")
 
 # analytics-track keeps no succeeded job (keep_succeeded 0): a finished
 # dependency is gone, and only its outcome row says it succeeded.
@@ -67,3 +73,31 @@ def states(conn: psycopg.Connection, ids: list[int]) -> list[str]:
         ).fetchall()
     )
     return [found.get(i, "gone") for i in ids]
+
+
+def at_once(
+    dsn: str, sessions: int, work: Callable[[psycopg.Connection, int], T]
+) -> list[T]:
+    """Run `work(session, n)` in `sessions` threads, each on its own connection,
+    released together; return their results in order, or raise the first error."""
+    start = threading.Barrier(sessions)
+    results: list[T | None] = [None] * sessions
+    errors: list[BaseException] = []
+
+    def run(n: int) -> None:
+        try:
+            with psycopg.connect(dsn, autocommit=True) as session:
+                start.wait()
+                results[n] = work(session, n)
+        except BaseException as exc:
+            errors.append(exc)
+            start.abort()
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(sessions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return results  # type: ignore[return-value]

@@ -1,12 +1,10 @@
 """Batches in SQL: jobs counted as one group, with callbacks on completion and on failure."""
 
-import threading
-
 import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from tests.helpers.workflows import claim, finish, sql_worker, states, track
+from tests.helpers.workflows import at_once, claim, finish, sql_worker, states, track
 
 
 @pytest.fixture
@@ -219,26 +217,15 @@ def test_a_batch_sent_again_under_its_key_is_the_same_batch(conn, db_dsn):
     assert conn.execute("SELECT count(*) FROM queue.batches").fetchone() == (1,)
     assert conn.execute("SELECT count(*) FROM procrastinate_jobs").fetchone() == (3,)
     # Sent from many sessions at once: one batch between them.
-    start = threading.Barrier(6)
-    answers = []
-
-    def race(n: int) -> None:
-        with psycopg.connect(db_dsn, autocommit=True) as session:
-            start.wait()
-            answers.append(
-                session.execute(
-                    "SELECT DISTINCT batch_id FROM queue.enqueue_batch(%s,"
-                    " idempotency_key => 'raced')",
-                    (Jsonb([track(f"r{n}")]),),
-                ).fetchone()[0]
-            )
-
-    threads = [threading.Thread(target=race, args=(n,)) for n in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(answers) == 6 and len(set(answers)) == 1
+    answers = at_once(
+        db_dsn,
+        6,
+        lambda session, n: session.execute(
+            "SELECT DISTINCT batch_id FROM queue.enqueue_batch(%s, idempotency_key => 'raced')",
+            (Jsonb([track(f"r{n}")]),),
+        ).fetchone()[0],
+    )
+    assert len(set(answers)) == 1
 
 
 def test_producers_may_create_batches_and_readers_read_them(conn, db_dsn):
@@ -268,28 +255,14 @@ def test_jobs_of_one_batch_finishing_in_many_sessions_are_counted_exactly(db_dsn
         )
         complete, failure = callbacks(conn, batch)
         claim(conn, worker)
-    start = threading.Barrier(6)
-    errors: list[BaseException] = []
 
-    def finish_share(share: list[int]) -> None:
-        try:
-            with psycopg.connect(db_dsn, autocommit=True) as session:
-                start.wait()
-                for n, job in enumerate(share):
-                    finish(
-                        session, worker, {job: "failed" if n % 5 == 0 else "succeeded"}
-                    )
-        except BaseException as exc:
-            errors.append(exc)
+    def finish_share(session: psycopg.Connection, n: int) -> None:
+        for position, job in enumerate(jobs[n::6]):
+            finish(
+                session, worker, {job: "failed" if position % 5 == 0 else "succeeded"}
+            )
 
-    threads = [
-        threading.Thread(target=finish_share, args=(jobs[n::6],)) for n in range(6)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    at_once(db_dsn, 6, finish_share)
     with psycopg.connect(db_dsn, autocommit=True) as conn:
         assert progress(conn, batch) == (
             "finished_with_failures",

@@ -1,12 +1,11 @@
 """Job dependencies in SQL: held until their dependencies end, by each one's failure policy."""
 
-import threading
-
 import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
 from tests.helpers.workflows import (
+    at_once,
     claim,
     enqueue_many,
     finish,
@@ -335,26 +334,12 @@ def test_children_finishing_at_once_in_many_sessions_release_their_parent_once(d
             + [track("parent", depends_on=[{"index": n} for n in range(40)])],
         )
         claim(conn, worker)
-    start = threading.Barrier(8)
-    errors: list[BaseException] = []
 
-    def finish_share(share: list[int]) -> None:
-        try:
-            with psycopg.connect(db_dsn, autocommit=True) as session:
-                start.wait()
-                for job in share:
-                    finish(session, worker, {job: "succeeded"})
-        except BaseException as exc:
-            errors.append(exc)
+    def finish_share(session: psycopg.Connection, n: int) -> None:
+        for job in children[n::8]:
+            finish(session, worker, {job: "succeeded"})
 
-    threads = [
-        threading.Thread(target=finish_share, args=(children[n::8],)) for n in range(8)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    at_once(db_dsn, 8, finish_share)
     with psycopg.connect(db_dsn, autocommit=True) as conn:
         assert states(conn, [parent]) == ["todo"]
         resolved = conn.execute(

@@ -1,12 +1,11 @@
 """Unique modes: how long a key stays unique, and whether a duplicate replaces (debounce)."""
 
-import threading
-
 import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
 from tests.helpers.workflows import (
+    at_once,
     claim,
     enqueue_many,
     finish,
@@ -182,33 +181,19 @@ def test_a_bad_unique_mode_is_refused(conn, fields, message):
 
 
 def test_replacing_one_key_from_many_sessions_at_once_leaves_one_job(db_dsn):
-    start = threading.Barrier(8)
-    answers: list[tuple[int, bool]] = []
-    errors: list[BaseException] = []
+    def debounce(session: psycopg.Connection, n: int) -> list[tuple[int, bool]]:
+        return [
+            enqueue_one(
+                session,
+                f"v{n}-{round_}",
+                idempotency_key="hot",
+                on_duplicate="replace",
+                unique_while="waiting",
+            )
+            for round_ in range(10)
+        ]
 
-    def debounce(n: int) -> None:
-        try:
-            with psycopg.connect(db_dsn, autocommit=True) as session:
-                start.wait()
-                for round_ in range(10):
-                    answers.append(
-                        enqueue_one(
-                            session,
-                            f"v{n}-{round_}",
-                            idempotency_key="hot",
-                            on_duplicate="replace",
-                            unique_while="waiting",
-                        )
-                    )
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=debounce, args=(n,)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    answers = [answer for rounds in at_once(db_dsn, 8, debounce) for answer in rounds]
     with psycopg.connect(db_dsn, autocommit=True) as conn:
         jobs = conn.execute("SELECT id FROM procrastinate_jobs").fetchall()
         assert len(jobs) == 1
@@ -222,22 +207,13 @@ def test_taking_over_a_freed_key_from_many_sessions_at_once_makes_one_job(db_dsn
         first, _ = enqueue_one(conn, "v1", idempotency_key="k", unique_while="active")
         claim(conn, worker)
         finish(conn, worker, {first: "failed"})
-    start = threading.Barrier(8)
-    answers: list[tuple[int, bool]] = []
-
-    def take_over() -> None:
-        with psycopg.connect(db_dsn, autocommit=True) as session:
-            start.wait()
-            answers.append(
-                enqueue_one(session, "v2", idempotency_key="k", unique_while="active")
-            )
-
-    threads = [threading.Thread(target=take_over) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(answers) == 8
+    answers = at_once(
+        db_dsn,
+        8,
+        lambda session, _: enqueue_one(
+            session, "v2", idempotency_key="k", unique_while="active"
+        ),
+    )
     new = {job_id for job_id, duplicate in answers if not duplicate}
     assert len(new) == 1
     assert {job_id for job_id, _ in answers} == new
