@@ -136,8 +136,35 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         """Render the record, then its extras, and redact the whole."""
         line = super().format(record)
-        extras = " ".join(f"{key}={value}" for key, value in _extras(record).items())
+        extras = " ".join(
+            f"{key}={value}"
+            for key, value in _extras(record).items()
+            if key not in _TEXT_HIDDEN_EXTRAS
+        )
         return redact(f"{line} {extras}" if extras else line)
+
+
+# Extras a person reading text lines does not need: uvicorn's copy of the
+# message with terminal colours.
+_TEXT_HIDDEN_EXTRAS = frozenset({"color_message"})
+
+# procrastinate's routine records: every periodic run it defers (each with the
+# whole job as a dictionary, every 15 s) and its start-up registrations. Text
+# lines, read by a person at `make run`, leave them out; JSON lines keep them.
+PROCRASTINATE_ROUTINE_ACTIONS = frozenset(
+    {"periodic_task_deferred", "registering_periodic_task", "loading_blueprint"}
+)
+
+
+class DropRoutine(logging.Filter):
+    """Drop procrastinate's routine records from text lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Return False for procrastinate's routine records."""
+        return not (
+            record.name.startswith("procrastinate")
+            and getattr(record, "action", None) in PROCRASTINATE_ROUTINE_ACTIONS
+        )
 
 
 # procrastinate's per-job records carry the job's kwargs (personal data) in
@@ -179,6 +206,8 @@ def configure_logging(*, level: str, json_lines: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if json_lines else TextFormatter())
     handler.addFilter(DropJobPayloads())
+    if not json_lines:
+        handler.addFilter(DropRoutine())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -223,3 +223,27 @@ def test_credentials_in_urls_and_dsns_are_masked_whole(text, masked):
     # The email mask alone left "s***@db.example.com": the password's first letter.
     assert redact(text) == masked
     assert "s3cret" not in redact(text) and "tok@" not in redact(text)
+
+
+@pytest.mark.parametrize("json_lines", [True, False])
+def test_text_lines_leave_procrastinates_routine_out_json_lines_keep_it(
+    root_logging, capsys, json_lines
+):
+    configure_logging(level="INFO", json_lines=json_lines)
+    periodic = logging.getLogger("procrastinate.periodic")
+    periodic.info(
+        "Periodic job monitor[6] deferred",
+        extra={
+            "action": "periodic_task_deferred",
+            "job": {"id": 6, "queue": "maintenance"},
+        },
+    )
+    periodic.warning("A periodic task is late.", extra={"action": "periodic_task_late"})
+    logging.getLogger("uvicorn.error").info(
+        "Started server process", extra={"color_message": "Started \x1b[36m1\x1b[0m"}
+    )
+    err = capsys.readouterr().err
+    assert ("periodic_task_deferred" in err) is json_lines
+    assert "A periodic task is late." in err
+    assert "Started server process" in err
+    assert ("color_message" in err) is json_lines

@@ -98,7 +98,7 @@ def test_settings_prod_with_real_jwt_secret_is_safe(clean_env):
         ("s3cret-value", "needs at least 32"),
         ("x" * 31, "needs at least 32"),
         ("change-me-to-a-long-random-secret", "placeholder"),
-        ("dev-only-secret-change-me", "placeholder"),
+        (DEV_JWT_SECRET, "placeholder"),
     ],
 )
 def test_settings_prod_refuses_short_and_placeholder_jwt_secrets(
@@ -170,3 +170,15 @@ def test_queue_threshold_overrides_name_the_bad_variable():
 
     with pytest.raises(ValueError, match="ALERT_THRESHOLD_MONEY_"):
         queue_threshold_overrides({"ALERT_THRESHOLD_MONEY_MAX_WAITING": "-1"})
+
+
+def test_the_dev_secret_signs_tokens_without_a_short_key_warning():
+    import warnings
+
+    import jwt
+
+    assert len(DEV_JWT_SECRET.encode()) >= 32
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        token = jwt.encode({"sub": "dev"}, DEV_JWT_SECRET, algorithm="HS256")
+        assert jwt.decode(token, DEV_JWT_SECRET, algorithms=["HS256"])["sub"] == "dev"
