@@ -3,6 +3,7 @@
 import argparse
 import asyncio
 import contextlib
+import logging
 import sys
 from collections.abc import Iterator
 from datetime import timedelta
@@ -55,8 +56,16 @@ def cmd_dev(args: argparse.Namespace, settings: Settings) -> int:
             f"http://127.0.0.1:{settings.api.port}/api/v1/queue/jobs"
         )
         sys.stdout.flush()
+        _one_line_per_job()
         asyncio.run(_serve_and_work(settings, dsn, host="127.0.0.1"))
     return 0
+
+
+def _one_line_per_job() -> None:
+    """Show each job's end in dev: the worker logs it at debug, its start too."""
+    chain = logging.getLogger("workers.job_chain")
+    chain.setLevel(logging.DEBUG)
+    chain.addFilter(lambda record: getattr(record, "action", None) != "job_started")
 
 
 class _QuietServer(uvicorn.Server):

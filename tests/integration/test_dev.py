@@ -87,6 +87,11 @@ def test_dev_starts_embedded_postgres_migrates_serves_works_and_stops_it(tmp_pat
             dev.send_signal(signal.SIGTERM)
             code = dev.wait(timeout=60)
     assert code == 0, log.read_text()[-3000:]
+    printed = log.read_text()
+    # One line per job, and none of procrastinate's routine records.
+    assert re.search(rf"Job succeeded\..*job_id={job_id}\b", printed), printed[-3000:]
+    assert "Job started." not in printed
+    assert "periodic_task_deferred" not in printed
     time.sleep(0.5)
     data_dir = str(tmp_path / "data" / "queue-service" / "pgdata")
     still_running = [
