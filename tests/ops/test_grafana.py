@@ -48,16 +48,26 @@ def test_panels_have_unique_ids_and_fit_the_grid():
     assert len(_panels()) >= 20
 
 
-def test_every_panel_and_variable_uses_the_provisioned_datasource():
-    uid = _provisioned_uid()
+def test_every_panel_and_variable_reads_the_chosen_datasource_the_provisioned_one_first():
+    # A datasource variable: imported into an existing Grafana, the dashboard
+    # reads whichever Prometheus its operator picks; provisioned here, ours.
+    chosen = {"type": "prometheus", "uid": "${datasource}"}
+    [source, *variables] = _dashboard()["templating"]["list"]
+    assert (source["name"], source["type"], source["query"]) == (
+        "datasource",
+        "datasource",
+        "prometheus",
+    )
+    assert source["current"]["value"] == _provisioned_uid()
     for panel in _panels():
-        assert panel["datasource"] == {"type": "prometheus", "uid": uid}, panel["title"]
+        assert panel["datasource"] == chosen, panel["title"]
         assert panel["targets"], panel["title"]
         for target in panel["targets"]:
-            assert target["datasource"]["uid"] == uid, panel["title"]
+            assert target["datasource"] == chosen, panel["title"]
             assert target["expr"].strip(), panel["title"]
-    for variable in _dashboard()["templating"]["list"]:
-        assert variable["datasource"]["uid"] == uid
+    assert variables
+    for variable in variables:
+        assert variable["datasource"] == chosen
 
 
 def test_expressions_read_only_known_metrics():
