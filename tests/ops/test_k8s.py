@@ -216,5 +216,20 @@ def test_keda_queries_count_the_due_waiting_jobs(db_dsn):
         counts = {
             name: conn.execute(query).fetchone()[0] for name, query in triggers.items()
         }
-    assert counts == {"money-waiting": 3, "all-waiting": 8}
+    assert counts == {"critical-waiting": 3, "all-waiting": 8}
+    # A queue added to queue.queues is followed, by its tier, with no edit here.
+    with psycopg.connect(db_dsn, autocommit=True) as conn:
+        # A copy of money's policy under another name.
+        conn.execute(
+            "INSERT INTO queue.queues SELECT (jsonb_populate_record(q,"
+            " '{\"name\": \"refunds-eu\"}')).* FROM queue.queues AS q WHERE q.name = 'money'"
+        )
+        conn.execute(
+            "INSERT INTO procrastinate_jobs (queue_name, task_name, args) VALUES "
+            "('refunds-eu', 'refund-process', '{}'), ('refunds-eu', 'refund-process', '{}')"
+        )
+        counts = {
+            name: conn.execute(query).fetchone()[0] for name, query in triggers.items()
+        }
+    assert counts == {"critical-waiting": 5, "all-waiting": 10}
     assert all(isinstance(value, int) for value in counts.values())
