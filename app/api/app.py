@@ -8,6 +8,7 @@ service call each.
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,14 @@ SWAGGER_ASSETS = Path(__file__).parent / "static" / "swagger-ui"
 ASSETS = "/schema/assets"
 
 
+logger = logging.getLogger(__name__)
+
+# How long the API's background tasks get to stop (the counters' last report
+# included) before the API stops without them: a task that does not stop
+# must never keep a stopping API up.
+BACKGROUND_STOP_S = 10.0
+
+
 def create_app(settings: Settings) -> Litestar:
     """Return the API; its lifespan opens the process's pool from the settings."""
     opened_pools: list[Pool] = []
@@ -100,7 +109,12 @@ def create_app(settings: Settings) -> Litestar:
             finally:
                 for task in background:
                     task.cancel()
-                await asyncio.gather(*background, return_exceptions=True)
+                _, stuck = await asyncio.wait(background, timeout=BACKGROUND_STOP_S)
+                for task in stuck:
+                    logger.warning(
+                        "A background task did not stop; the API stops without it.",
+                        extra={"action": "task_not_stopped", "task": task.get_name()},
+                    )
                 opened_pools.clear()
                 enqueuers.clear()
                 feeds.clear()

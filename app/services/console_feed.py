@@ -27,6 +27,9 @@ from app.db.queries.queues import OverviewRow, queue_overview
 
 logger = logging.getLogger(__name__)
 
+# How long the LISTEN task gets to close when the feed stops.
+LISTENER_STOP_S = 5.0
+
 __all__ = [
     "Charts",
     "ConsoleFeed",
@@ -123,7 +126,9 @@ class ConsoleFeed:
                 await asyncio.sleep(self.coalesce_s)
         finally:
             listener.cancel()
-            await asyncio.gather(listener, return_exceptions=True)
+            # Bounded: a LISTEN connection that does not close (its server
+            # gone quiet) must not keep the feed, and the API, from stopping.
+            await asyncio.wait([listener], timeout=LISTENER_STOP_S)
 
     async def views(self) -> AsyncGenerator[LiveView, None]:
         """Yield each reading made after the caller started watching.
