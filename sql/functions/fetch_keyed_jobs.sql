@@ -36,11 +36,11 @@ BEGIN
     WITH RECURSIVE waiting_keys AS (
         -- The distinct keys of the queue's waiting jobs, one descent of
         -- procrastinate_jobs_key_claim_idx (0030) each: from a key to the
-        -- first entry of the next.
+        -- first entry of the next. '' (first) is the jobs without a key.
         (SELECT (coalesce(jobs.args -> 'meta' ->> 'concurrency_key', '') COLLATE "C") AS key
          FROM procrastinate_jobs AS jobs
          WHERE jobs.queue_name = fetch_keyed_jobs.queue_name
-           AND (coalesce(jobs.args -> 'meta' ->> 'concurrency_key', '') COLLATE "C") > ''
+           AND (coalesce(jobs.args -> 'meta' ->> 'concurrency_key', '') COLLATE "C") >= ''
            AND jobs.status = 'todo'
          ORDER BY 1
          LIMIT 1)
@@ -88,32 +88,14 @@ BEGIN
                          OR (other.priority = jobs.priority AND other.id < jobs.id))
               ))
             ORDER BY jobs.priority DESC, jobs.id
-            -- A limit lowered below what runs leaves no room, never a negative one.
-            LIMIT greatest(0, least(
-                fetch_keyed_jobs.key_concurrency - coalesce(r.doing, 0),
-                fetch_keyed_jobs.max_jobs))
+            -- Jobs without a key have no limit. A limit lowered below what
+            -- runs leaves no room, never a negative one.
+            LIMIT CASE WHEN w.key = '' THEN fetch_keyed_jobs.max_jobs
+                       ELSE greatest(0, least(
+                           fetch_keyed_jobs.key_concurrency - coalesce(r.doing, 0),
+                           fetch_keyed_jobs.max_jobs)) END
         ) AS c
         WHERE w.key IS NOT NULL
-        UNION ALL
-        SELECT u.id, u.priority, row_number() OVER (ORDER BY u.priority DESC, u.id)
-        FROM (
-            SELECT jobs.id, jobs.priority
-            FROM procrastinate_jobs AS jobs
-            WHERE jobs.queue_name = fetch_keyed_jobs.queue_name
-              AND (coalesce(jobs.args -> 'meta' ->> 'concurrency_key', '') COLLATE "C") = ''
-              AND jobs.status = 'todo'
-              AND (jobs.scheduled_at IS NULL OR jobs.scheduled_at <= now())
-              AND (jobs.lock IS NULL OR NOT EXISTS (
-                  SELECT 1 FROM procrastinate_jobs AS other
-                  WHERE other.lock = jobs.lock
-                    AND other.status IN ('todo', 'doing')
-                    AND (other.status = 'doing'
-                         OR other.priority > jobs.priority
-                         OR (other.priority = jobs.priority AND other.id < jobs.id))
-              ))
-            ORDER BY jobs.priority DESC, jobs.id
-            LIMIT fetch_keyed_jobs.max_jobs
-        ) AS u
     ),
     chosen AS (
         SELECT candidates.id
