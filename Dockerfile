@@ -11,7 +11,9 @@ ARG PYTHON_IMAGE=python:3.11-slim
 # -- build: the locked dependencies and the project, into /app/.venv --
 FROM ${PYTHON_IMAGE} AS build
 
-# The uv the Makefile pins; the same lock file, without the dev group.
+# The uv the Makefile pins; the same lock file, without the dev group. The
+# image runs the API and workers: the provider SDKs and tracing, not the
+# embedded PostgreSQL (`queue-service dev` only).
 ARG UV_VERSION=0.13.9
 RUN pip install --no-cache-dir --disable-pip-version-check "uv==${UV_VERSION}"
 
@@ -24,7 +26,7 @@ WORKDIR /src
 
 # Dependencies first, so a code change does not reinstall them.
 COPY pyproject.toml uv.lock ./
-RUN uv sync --frozen --no-dev --no-install-project --python /usr/local/bin/python3.11
+RUN uv sync --frozen --no-dev --extra providers --extra tracing --no-install-project --python /usr/local/bin/python3.11
 
 # Then the project itself, as a wheel (sql/ is packaged as app/_sql), not editable:
 # the runtime stage copies only the virtualenv.
@@ -32,7 +34,7 @@ COPY README.md ./
 COPY app ./app
 COPY workers ./workers
 COPY sql ./sql
-RUN uv sync --frozen --no-dev --no-editable --python /usr/local/bin/python3.11
+RUN uv sync --frozen --no-dev --extra providers --extra tracing --no-editable --python /usr/local/bin/python3.11
 
 # -- runtime: the virtualenv and a non-root user, nothing else --
 FROM ${PYTHON_IMAGE} AS runtime
