@@ -16,13 +16,19 @@ may enqueue it. Everything else is derived from this module:
 - a task's provider calls go through its type's provider and bucket
   (`workers.tasks.calls.JobCalls`).
 
+Other packages add types without forking the service: entry points of group
+`queue_service.job_types` (`app.domain.job_type_plugins`, docs/job-types.md).
+Each process's entry point loads them into `CATALOGUE` once, at start, so
+every lookup here sees them; `BUILT_IN` is what the service ships.
+
 Key templates (and ordering templates): `{field}` is a payload key (the JSON's camelCase), `{a|b}` the
 first present of a and b, `{date}` / `{hour}` the UTC enqueue date and hour.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from types import MappingProxyType
 
 from pydantic import ValidationError
 
@@ -258,7 +264,30 @@ _TYPES = (
     ),
 )
 
-CATALOGUE: Mapping[str, JobType] = {job_type.name: job_type for job_type in _TYPES}
+# The types the service ships.
+BUILT_IN: Mapping[str, JobType] = MappingProxyType({t.name: t for t in _TYPES})
+_CATALOGUE: dict[str, JobType] = dict(BUILT_IN)
+# Every type of this process: the built-in ones, and the plugins' once loaded
+# (`app.domain.job_type_plugins`). Read-only; `extend_catalogue` adds to it.
+CATALOGUE: Mapping[str, JobType] = MappingProxyType(_CATALOGUE)
+
+
+def extend_catalogue(job_types: Sequence[JobType]) -> None:
+    """Add job types to `CATALOGUE`: all of them, or none.
+
+    Only `app.domain.job_type_plugins.load_job_type_plugins` calls it, once
+    per process, with types it checked.
+
+    Raises:
+        ValueError: a type's name is catalogued already.
+    """
+    names = [job_type.name for job_type in job_types]
+    taken = sorted(set(names) & set(_CATALOGUE)) or sorted(
+        {name for name in names if names.count(name) > 1}
+    )
+    if taken:
+        raise ValueError(f"job types catalogued twice: {', '.join(taken)}")
+    _CATALOGUE.update((job_type.name, job_type) for job_type in job_types)
 
 
 def validate_payload(

@@ -55,7 +55,7 @@ def test_catalogue_entry_is_well_formed(name):
 
 
 # Who may enqueue each type over HTTP: the decision, written down once more so
-# that a change of it is deliberate (README "Who may enqueue what").
+# that a change of it is deliberate (docs/concepts.md "Who may enqueue what").
 EXPECTED_ENQUEUERS = {
     "payment-process": {"admin", "venue_admin", "user"},
     "analytics-track": {"admin", "venue_admin", "user"},

@@ -5,16 +5,21 @@ Each task's name is its job type, so `queue.enqueue('background',
 is defined (`@task_body`); the queue comes from the job-type catalogue
 (`app.domain.job_types`), and a worker refuses to start when the bodies and
 the catalogue disagree. Every task takes the job's context and the envelope's
-`data` and `meta`, and uses the queue policy retry.
+`data` and `meta`, and uses the queue policy retry. The bodies of plugins'
+types (`app.domain.job_type_plugins`) are imported here, from the paths
+their plugins give, and checked the same way.
 """
 
 import importlib
+import inspect
+import pkgutil
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import procrastinate
 from procrastinate.retry import BaseRetryStrategy
 
+from app.domain.job_type_plugins import JobTypePluginError, loaded_plugins
 from app.domain.job_types import CATALOGUE
 from workers.tasks import (  # noqa: F401 - each module registers its bodies
     alerts,
@@ -35,13 +40,54 @@ class TaskCatalogueMismatch(RuntimeError):
     """The task bodies and the job-type catalogue name different job types."""
 
 
+def plugin_bodies() -> dict[str, Callable[..., Any]]:
+    """Import the task body of each job type of the plugins this process loaded.
+
+    Raises:
+        JobTypePluginError: naming the plugin whose body cannot be imported,
+            or cannot be called with a job's context, `data` and `meta`.
+    """
+    bodies: dict[str, Callable[..., Any]] = {}
+    for loaded in loaded_plugins():
+        for job_type, path in loaded.plugin.bodies.items():
+            where = f"{loaded.describe()}: the task body of {job_type}, {path},"
+            try:
+                body = pkgutil.resolve_name(path)
+            except Exception as exc:
+                raise JobTypePluginError(
+                    f"{where} cannot be imported: {type(exc).__name__}: {exc}"
+                ) from exc
+            if not _takes_a_job(body):
+                raise JobTypePluginError(
+                    f"{where} is not a function of (context, data, meta)"
+                )
+            bodies[job_type] = body
+    return bodies
+
+
+def _takes_a_job(body: object) -> bool:
+    # procrastinate calls a body with the context, then the job's kwargs.
+    if not callable(body):
+        return False
+    try:
+        inspect.signature(body).bind(None, data=None, meta=None)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 def task_bodies(stalled_after_s: float) -> dict[str, Callable[..., Any]]:
-    """Return the body of every catalogued job type.
+    """Return the body of every catalogued job type, the plugins' ones included.
 
     Raises:
         TaskCatalogueMismatch: a type has no body, or a body has no type.
+        JobTypePluginError: a plugin's body cannot be imported.
     """
-    bodies = {**BODIES, RESCUE: maintenance.rescue_task(stalled_after_s)}
+    bodies = {
+        **BODIES,
+        RESCUE: maintenance.rescue_task(stalled_after_s),
+        **plugin_bodies(),
+    }
     missing = sorted(set(CATALOGUE) - set(bodies))
     unknown = sorted(set(bodies) - set(CATALOGUE))
     if missing or unknown:
@@ -79,6 +125,7 @@ def register_tasks(
 
     Raises:
         TaskCatalogueMismatch: the bodies and the catalogue disagree.
+        JobTypePluginError: a plugin's body cannot be imported.
 
     `extra_modules` name modules with a `register(app, retry)` function, for
     task types a deployment adds (and for benchmarks and tests).
