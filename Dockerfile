@@ -30,7 +30,7 @@ RUN uv sync --frozen --no-dev --extra providers --extra tracing --no-install-pro
 
 # Then the project itself, as a wheel (sql/ is packaged as app/_sql), not editable:
 # the runtime stage copies only the virtualenv.
-COPY README.md ./
+COPY README.md LICENSE ./
 COPY app ./app
 COPY workers ./workers
 COPY sql ./sql

@@ -13,7 +13,6 @@ import uvicorn
 from app.cli.connection import require_dsn
 from app.cli.migrate import print_report, run_migrations
 from app.cli.worker import worker_config
-from app.db.embedded import EmbeddedPostgres
 from app.settings import Settings
 
 
@@ -22,6 +21,13 @@ def _dev_database(settings: Settings) -> Iterator[str]:
     if settings.database.url is not None:
         yield settings.database.url
         return
+    try:
+        from app.db.embedded import EmbeddedPostgres
+    except ImportError as exc:
+        raise SystemExit(
+            "DATABASE_URL is not set and the embedded PostgreSQL is not installed: "
+            "install queue-service[embedded], or set DATABASE_URL"
+        ) from exc
     with EmbeddedPostgres() as embedded:
         yield embedded.dsn
 

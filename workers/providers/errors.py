@@ -6,7 +6,9 @@
 - `ProviderUnavailable`: 5xx, 408, timeouts, connection errors; retried.
 - `ProviderRejected`: any other 4xx; permanent, another attempt would get the
   same answer.
-- Missing credentials raise `app.domain.errors.ProviderNotConfigured`.
+- Missing credentials, and a provider SDK that is not installed (the extras
+  `queue-service[sendgrid]`, `queue-service[twilio]`), raise
+  `app.domain.errors.ProviderNotConfigured`: permanent, like any setup fault.
 
 Messages name the provider, the HTTP status and the provider's own error code,
 never a credential, and stay short: they end up in `queue.failures`.
@@ -205,6 +207,41 @@ def not_configured(
     return ProviderNotConfigured(
         f"{what} needs {_and(needs)} (unset: {_and(missing)}); {effect}"
     )
+
+
+def sdk_not_installed(
+    what: str, *, sdk: str, extra: str, effect: str
+) -> ProviderNotConfigured:
+    """Return the permanent error of a call whose provider SDK is not installed.
+
+    Args:
+        what: The job type or action, such as `send-sms`.
+        sdk: The SDK's name, such as `Twilio`.
+        extra: The extra of queue-service that installs it, such as `twilio`.
+        effect: What did not happen, such as `the message was not sent`.
+
+    Returns:
+        For example "send-sms needs the Twilio SDK, which is not installed:
+        install queue-service[twilio]; the message was not sent".
+    """
+    return ProviderNotConfigured(
+        f"{what} needs the {sdk} SDK, which is not installed: "
+        f"install queue-service[{extra}]; {effect}"
+    )
+
+
+def is_outside_import(exc: ImportError) -> bool:
+    """Whether an import failed for an outside package, not for one of ours.
+
+    An SDK module that cannot import its SDK (or a dependency of it) needs an
+    extra installed; one that cannot import our own code has a bug, which must
+    not pass for a missing extra.
+    """
+    root = (exc.name or "").partition(".")[0]
+    return root not in _OURS
+
+
+_OURS = frozenset({"app", "workers"})
 
 
 def _and(names: Sequence[str]) -> str:

@@ -1,33 +1,63 @@
 """SendGrid: transactional email, the request built by the official SDK.
 
 The SDK builds the message (`sendgrid.helpers.mail.Mail`), the URL and the
-headers; it is sent on one `aiohttp.ClientSession` per process, kept alive
+headers, in `workers.providers.sendgrid_sdk`. The SDK is the optional extra
+`queue-service[sendgrid]`: this module does not import it, so the worker
+starts without it; an email then fails with `ProviderNotConfigured`, as it
+does without credentials, and nothing is sent.
+
+The request is sent on one `aiohttp.ClientSession` per process, kept alive
 across emails. The SDK's own transport is synchronous urllib with a new
 connection (and DNS lookup) per email, run in a thread: that cost a job more
 than the rest of its work. aiohttp rather than httpx: against a local server,
-httpx spent about 3 ms of CPU per request with 20 in flight, aiohttp 0.3. PROVIDER_CONNECT_TIMEOUT_S bounds connecting and
-PROVIDER_TIMEOUT_S each read. SendGrid's v3 mail send has no idempotency
-key: the idempotency ledger keeps a succeeded send from being repeated.
+httpx spent about 3 ms of CPU per request with 20 in flight, aiohttp 0.3.
+PROVIDER_CONNECT_TIMEOUT_S bounds connecting and PROVIDER_TIMEOUT_S each
+read. SendGrid's v3 mail send has no idempotency key: the idempotency ledger
+keeps a succeeded send from being repeated.
 """
 
 import json
+import logging
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import aiohttp
-from sendgrid import SendGridAPIClient  # type: ignore[import-untyped]
-from sendgrid.helpers.mail import Mail  # type: ignore[import-untyped]
 
+from app.domain.errors import ProviderNotConfigured
 from app.settings import ProviderSettings
 from workers.providers.errors import (
     ProviderError,
     error_for_status,
+    is_outside_import,
     not_configured,
+    sdk_not_installed,
     unreachable,
 )
 
+logger = logging.getLogger(__name__)
+
 PROVIDER = "sendgrid"
+EXTRA = "sendgrid"
 _NEEDS = ["SENDGRID_API_KEY", "SENDGRID_FROM"]
+
+
+class _MailSend(Protocol):
+    """What the provider uses of `workers.providers.sendgrid_sdk.MailSend`."""
+
+    url: str
+    headers: dict[str, str]
+
+    def body(
+        self,
+        *,
+        from_email: str,
+        to: str,
+        subject: str | None,
+        content: str | None,
+        template_id: str | None,
+        dynamic_data: dict[str, Any] | None,
+        content_type: Literal["text/html", "text/plain"],
+    ) -> dict[str, Any]: ...
 
 
 class SendGridProvider:
@@ -49,7 +79,7 @@ class SendGridProvider:
             sock_connect=connect_timeout_s, sock_read=timeout_s
         )
         self._client: aiohttp.ClientSession | None = None
-        self._url = ""
+        self._mail_send: _MailSend | None = None
 
     @classmethod
     def from_settings(cls, settings: ProviderSettings) -> "SendGridProvider":
@@ -90,53 +120,82 @@ class SendGridProvider:
             `status_code` (202) and `message_id` (SendGrid's X-Message-Id).
 
         Raises:
-            ProviderNotConfigured: SENDGRID_API_KEY or SENDGRID_FROM is unset.
+            ProviderNotConfigured: SENDGRID_API_KEY or SENDGRID_FROM is unset,
+                or the SendGrid SDK is not installed.
             ProviderError: see `workers.providers.errors`.
         """
-        missing = [
-            name
-            for name, value in zip(_NEEDS, [self._api_key, self._from], strict=True)
-            if not value
-        ]
-        if missing:
-            raise not_configured(
-                "send-email",
-                needs=_NEEDS,
-                missing=missing,
-                effect="the email was not sent",
-            )
-        message = Mail(
-            from_email=self._from,
-            to_emails=to,
+        mail_send, sender = self._mail_send_for("send-email", "the email was not sent")
+        body = mail_send.body(
+            from_email=sender,
+            to=to,
             subject=subject,
-            plain_text_content=content if content_type == "text/plain" else None,
-            html_content=content if content_type == "text/html" else None,
+            content=content,
+            template_id=template_id,
+            dynamic_data=dynamic_data,
+            content_type=content_type,
         )
-        if template_id is not None:
-            message.template_id = template_id
-        if dynamic_data is not None:
-            message.dynamic_template_data = dynamic_data
-        return await self._post(message.get())
+        return await self._post(mail_send, body)
 
-    def _open(self) -> aiohttp.ClientSession:
+    @property
+    def configured(self) -> bool:
+        """Whether the API key and the sender are set."""
+        return bool(self._api_key and self._from)
+
+    def warm_up(self) -> None:
+        """Import the SDK and build the request's URL and headers, if configured.
+
+        Without the SDK this logs a warning and the worker starts all the
+        same; each email job then fails, naming the extra to install.
+        """
+        if not self.configured:
+            return
+        try:
+            self._mail_send_for("warm-up", "")
+        except ProviderNotConfigured:
+            logger.warning(
+                "The SendGrid SDK is not installed; email jobs will fail.",
+                extra={
+                    "action": "provider_sdk_missing",
+                    "provider": PROVIDER,
+                    "install": f"queue-service[{EXTRA}]",
+                },
+            )
+
+    def _mail_send_for(self, what: str, effect: str) -> tuple[_MailSend, str]:
+        api_key, sender = self._api_key, self._from
+        if not (api_key and sender):
+            missing = [
+                name
+                for name, value in zip(_NEEDS, [api_key, sender], strict=True)
+                if not value
+            ]
+            raise not_configured(what, needs=_NEEDS, missing=missing, effect=effect)
+        if self._mail_send is None:
+            try:
+                # Here, not at the top: the SDK is an optional extra.
+                from workers.providers.sendgrid_sdk import MailSend
+            except ImportError as exc:
+                if not is_outside_import(exc):
+                    raise
+                raise sdk_not_installed(
+                    what, sdk="SendGrid", extra=EXTRA, effect=effect
+                ) from exc
+            self._mail_send = MailSend(api_key=api_key, api_base=self._api_base)
+        return self._mail_send, sender
+
+    def _open(self, mail_send: _MailSend) -> aiohttp.ClientSession:
         if self._client is None:
             # The SDK's URL and headers (auth, its User-Agent), on our session.
-            sdk = SendGridAPIClient(api_key=self._api_key, host=self._api_base)
-            self._url = sdk.client.mail.send._build_url(None)
             self._client = aiohttp.ClientSession(
-                timeout=self._timeout,
-                headers={
-                    **sdk.client.request_headers,
-                    "Content-Type": "application/json",
-                },
+                timeout=self._timeout, headers=mail_send.headers
             )
         return self._client
 
-    async def _post(self, body: dict[str, Any]) -> dict[str, Any]:
-        client = self._open()
+    async def _post(self, mail_send: _MailSend, body: dict[str, Any]) -> dict[str, Any]:
+        client = self._open(mail_send)
         try:
             async with client.post(
-                self._url, data=json.dumps(body).encode(), allow_redirects=False
+                mail_send.url, data=json.dumps(body).encode(), allow_redirects=False
             ) as response:
                 content = await response.read()
                 status, headers = response.status, response.headers

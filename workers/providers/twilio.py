@@ -1,92 +1,45 @@
 """Twilio: text messages and voice calls through the official SDK.
 
-The SDK's `*_async` methods run on an `AsyncHttpClient`. We give it one over
-httpx rather than the SDK's aiohttp client: that one ignores its `timeout`
-argument, has no connect timeout, and drops the headers of error answers, so a
-429's `Retry-After` would be lost. Ours has both timeouts, never retries (the
-queue does) and follows no redirects.
+The SDK is the optional extra `queue-service[twilio]`: this module does not
+import it, so the worker starts without it. The first call (or `warm_up`)
+imports `workers.providers.twilio_sdk`, which holds all the code that needs
+the SDK and documents the transport. Without the SDK a call fails with
+`ProviderNotConfigured`, as it does without credentials, and sends nothing.
 
-The base URL override sets the `api` domain's `base_url`; the client gets an
-explicit environment so `TWILIO_EDGE`/`TWILIO_REGION` cannot rewrite the host.
 Twilio has no idempotency key for messages: the idempotency ledger keeps a
 succeeded send from being repeated.
 """
 
-import json
 import logging
-from typing import Any
+from typing import Protocol
 
 import httpx
-from twilio.base.exceptions import (  # type: ignore[import-untyped]
-    TwilioRestException,
-    TwilioServiceException,
-)
-from twilio.http import AsyncHttpClient  # type: ignore[import-untyped]
-from twilio.http.response import Response  # type: ignore[import-untyped]
-from twilio.rest import Client  # type: ignore[import-untyped]
 
+from app.domain.errors import ProviderNotConfigured
 from app.settings import ProviderSettings
 from workers.providers.errors import (
-    ProviderError,
-    ProviderUnavailable,
-    error_for_status,
+    is_outside_import,
     not_configured,
-    unreachable,
+    sdk_not_installed,
 )
 
 logger = logging.getLogger(__name__)
 
 PROVIDER = "twilio"
+EXTRA = "twilio"
 _NEEDS = ["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM"]
 
 
-class _HttpxTwilioClient(AsyncHttpClient):  # type: ignore[misc]
-    """The SDK's async transport over httpx, with connect and read timeouts."""
+class _Api(Protocol):
+    """What the provider uses of `workers.providers.twilio_sdk.TwilioApi`."""
 
-    def __init__(self, timeout: httpx.Timeout) -> None:
-        super().__init__(logger=logger, is_async=True, timeout=None)
-        self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+    async def send_sms(self, *, to: str, body: str) -> dict[str, str]: ...
 
-    async def request(
-        self,
-        method: str,
-        url: str,
-        params: dict[str, object] | None = None,
-        data: dict[str, object] | None = None,
-        headers: dict[str, str] | None = None,
-        auth: tuple[str, str] | None = None,
-        timeout: float | None = None,  # noqa: ASYNC109 - the SDK's interface
-        allow_redirects: bool = False,
-    ) -> Response:
-        del allow_redirects  # Never followed: a redirect is not Twilio's answer.
-        try:
-            response = await self._client.request(
-                method,
-                url,
-                params=params,  # type: ignore[arg-type]
-                data=data,
-                headers=headers,
-                auth=auth,
-                timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
-            )
-        except httpx.TransportError as exc:
-            raise unreachable(PROVIDER, exc) from exc
-        if response.status_code == 429 or (
-            response.status_code >= 400 and "Retry-After" in response.headers
-        ):
-            # Raised here because the SDK's exception has no headers.
-            code, message = _error_fields(response.text)
-            raise error_for_status(
-                provider=PROVIDER,
-                http_status=response.status_code,
-                headers=response.headers,
-                code=code,
-                message=message,
-            )
-        return Response(response.status_code, response.text, response.headers)
+    async def call(self, *, to: str, twiml: str) -> dict[str, str]: ...
 
-    async def aclose(self) -> None:
-        await self._client.aclose()
+    def warm_up(self) -> None: ...
+
+    async def aclose(self) -> None: ...
 
 
 class TwilioProvider:
@@ -107,8 +60,7 @@ class TwilioProvider:
         self._from = from_number
         self._api_base = api_base.rstrip("/")
         self._timeout = httpx.Timeout(timeout_s, connect=connect_timeout_s)
-        self._http: _HttpxTwilioClient | None = None
-        self._client: Any = None
+        self._api: _Api | None = None
 
     @classmethod
     def from_settings(cls, settings: ProviderSettings) -> "TwilioProvider":
@@ -134,21 +86,13 @@ class TwilioProvider:
             `sid` (`SM...`) and `status` (`queued` when accepted).
 
         Raises:
-            ProviderNotConfigured: a TWILIO_* credential or TWILIO_FROM is unset.
+            ProviderNotConfigured: a TWILIO_* credential or TWILIO_FROM is
+                unset, or the Twilio SDK is not installed.
             ProviderRejected: with `code` `21211` for an invalid number.
             ProviderError: see `workers.providers.errors`.
         """
-        client = self._client_for("send-sms", "the message was not sent")
-        account = client.api.v2010.accounts(self._account_sid)
-        try:
-            message = await account.messages.create_async(
-                to=to, from_=self._from, body=body
-            )
-        except (TwilioRestException, TwilioServiceException) as exc:
-            raise _translate(exc) from exc
-        except json.JSONDecodeError as exc:
-            raise _malformed(exc) from exc
-        return {"sid": str(message.sid), "status": str(message.status)}
+        api = self._api_for("send-sms", "the message was not sent")
+        return await api.send_sms(to=to, body=body)
 
     async def call(self, *, to: str, twiml: str) -> dict[str, str]:
         """Place a voice call from TWILIO_FROM that plays the given TwiML.
@@ -161,20 +105,12 @@ class TwilioProvider:
             `sid` (`CA...`) and `status` (`queued` when accepted).
 
         Raises:
-            ProviderNotConfigured: a TWILIO_* credential or TWILIO_FROM is unset.
+            ProviderNotConfigured: a TWILIO_* credential or TWILIO_FROM is
+                unset, or the Twilio SDK is not installed.
             ProviderError: see `workers.providers.errors`.
         """
-        client = self._client_for("voice call", "nobody was called")
-        account = client.api.v2010.accounts(self._account_sid)
-        try:
-            placed = await account.calls.create_async(
-                to=to, from_=self._from, twiml=twiml
-            )
-        except (TwilioRestException, TwilioServiceException) as exc:
-            raise _translate(exc) from exc
-        except json.JSONDecodeError as exc:
-            raise _malformed(exc) from exc
-        return {"sid": str(placed.sid), "status": str(placed.status)}
+        api = self._api_for("voice call", "nobody was called")
+        return await api.call(to=to, twiml=twiml)
 
     @property
     def configured(self) -> bool:
@@ -186,71 +122,54 @@ class TwilioProvider:
 
         The first call would otherwise spend ~0.1 s (more on a busy machine)
         importing: long enough to bunch calls the rate limiter had spaced.
+        Without the SDK this logs a warning and the worker starts all the
+        same; each Twilio job then fails, naming the extra to install.
         """
         if not self.configured:
             return
-        account = self._client_for("warm-up", "").api.v2010.accounts(self._account_sid)
-        _ = (account.messages, account.calls)
+        try:
+            api = self._api_for("warm-up", "")
+        except ProviderNotConfigured:
+            logger.warning(
+                "The Twilio SDK is not installed; SMS and voice jobs will fail.",
+                extra={
+                    "action": "provider_sdk_missing",
+                    "provider": PROVIDER,
+                    "install": f"queue-service[{EXTRA}]",
+                },
+            )
+            return
+        api.warm_up()
 
     async def aclose(self) -> None:
         """Close the HTTP connections, if any were opened."""
-        http, self._http, self._client = self._http, None, None
-        if http is not None:
-            await http.aclose()
+        api, self._api = self._api, None
+        if api is not None:
+            await api.aclose()
 
-    def _client_for(self, what: str, effect: str) -> Any:
-        values = [self._account_sid, self._auth_token, self._from]
-        missing = [
-            name for name, value in zip(_NEEDS, values, strict=True) if not value
-        ]
-        if missing:
+    def _api_for(self, what: str, effect: str) -> _Api:
+        sid, token, sender = self._account_sid, self._auth_token, self._from
+        if not (sid and token and sender):
+            values = [sid, token, sender]
+            missing = [
+                name for name, value in zip(_NEEDS, values, strict=True) if not value
+            ]
             raise not_configured(what, needs=_NEEDS, missing=missing, effect=effect)
-        if self._client is None:
-            self._http = _HttpxTwilioClient(self._timeout)
-            client = Client(
-                username=self._account_sid,
-                password=self._auth_token,
-                account_sid=self._account_sid,
-                http_client=self._http,
-                # Not os.environ: TWILIO_EDGE or TWILIO_REGION there would
-                # rewrite the host of TWILIO_API_BASE.
-                environment={"TWILIO_ACCOUNT_SID": self._account_sid},
+        if self._api is None:
+            try:
+                # Here, not at the top: the SDK is an optional extra.
+                from workers.providers.twilio_sdk import TwilioApi
+            except ImportError as exc:
+                if not is_outside_import(exc):
+                    raise
+                raise sdk_not_installed(
+                    what, sdk="Twilio", extra=EXTRA, effect=effect
+                ) from exc
+            self._api = TwilioApi(
+                account_sid=sid,
+                auth_token=token,
+                from_number=sender,
+                api_base=self._api_base,
+                timeout=self._timeout,
             )
-            client.api.base_url = self._api_base
-            self._client = client
-        return self._client
-
-
-def _translate(exc: TwilioRestException | TwilioServiceException) -> ProviderError:
-    status = int(exc.status)
-    code = str(exc.code) if exc.code is not None else None
-    if isinstance(exc, TwilioServiceException):
-        message = exc.detail or exc.title
-    else:
-        # The SDK prefixes Twilio's message with "Unable to create record: ".
-        message = str(exc.msg).split(": ", 1)[-1]
-    return error_for_status(
-        provider=PROVIDER, http_status=status, code=code, message=message
-    )
-
-
-def _malformed(exc: Exception) -> ProviderError:
-    return ProviderUnavailable(
-        f"twilio answered with a body that is not JSON ({type(exc).__name__})",
-        provider=PROVIDER,
-    )
-
-
-def _error_fields(text: str) -> tuple[str | None, str | None]:
-    try:
-        body = json.loads(text)
-    except ValueError:
-        return None, None
-    if not isinstance(body, dict):
-        return None, None
-    code = body.get("code")
-    message = body.get("message")
-    return (
-        str(code) if code is not None else None,
-        message if isinstance(message, str) else None,
-    )
+        return self._api
