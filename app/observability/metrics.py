@@ -5,9 +5,13 @@ so its dashboards keep working: the gauges `queue_depth`,
 `oldest_job_age_seconds` and `failed_jobs_total`, which the API reads from the
 database at scrape time, and the counters `job_results_total` (with the old
 `success` and `failure` results), `job_processing_duration_seconds` and
-`alerts_sent_total`, counted by the process that did the work. README
-"Monitoring and alerts" says what each is computed from. Labels never carry ids
+`alerts_sent_total`, counted by the process that did the work.
+docs/monitoring.md says what each is computed from. Labels never carry ids
 or messages.
+
+Every other metric of the service is named `queue_service_...` (`PREFIX`), the
+HTTP ones of Litestar's middleware too (`HTTP_PREFIX`), so none can be taken for
+an old service's series or another exporter's in a shared Prometheus.
 """
 
 from collections.abc import Iterable
@@ -25,6 +29,23 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 __all__ = ["CONTENT_TYPE_LATEST", "exposition"]
+
+# The old service's metric names (design §8), kept as they were; every other
+# metric of ours starts with PREFIX (tests/unit/test_metric_names.py).
+OLD_NAMES = frozenset(
+    {
+        "queue_depth",
+        "oldest_job_age_seconds",
+        "failed_jobs_total",
+        "job_results_total",
+        "job_processing_duration_seconds",
+        "alerts_sent_total",
+    }
+)
+PREFIX = "queue_service_"
+# The prefix of Litestar's PrometheusConfig (app/api/app.py): its metrics are
+# queue_service_http_requests_total, ..._request_duration_seconds, ...
+HTTP_PREFIX = PREFIX + "http"
 
 # The old service counted every attempt as one of two results (Bull's
 # `completed` and `failed` events: an attempt that fails and is retried is a
@@ -76,30 +97,30 @@ JOB_DURATION = Histogram(
     ),
 )
 JOB_RETRIES = Counter(
-    "job_retries_total",
+    "queue_service_job_retries_total",
     "Attempts that failed and were scheduled for another attempt.",
     ["queue_name", "job_type"],
 )
 # Not `failed_jobs_total`: that is the old service's gauge (FAILED_JOBS_KEPT),
 # and one name cannot be a counter on the workers and a gauge on the API.
 FAILED_JOBS = Counter(
-    "jobs_dead_lettered_total",
+    "queue_service_jobs_dead_lettered_total",
     "Jobs that failed for good (dead-lettered), by queue, counted by the worker that failed them.",
     ["queue_name"],
 )
 JOBS_RESCUED = Counter(
-    "jobs_rescued_total",
+    "queue_service_jobs_rescued_total",
     "Running jobs of silent workers handled by the rescue, by queue and outcome "
     "(rescued, failed, cancelled).",
     ["queue_name", "outcome"],
 )
 JOBS_CLAIMED = Counter(
-    "worker_jobs_claimed_total",
+    "queue_service_worker_jobs_claimed_total",
     "Jobs claimed by this worker process, by queue.",
     ["queue_name"],
 )
 COMPLETION_BATCH = Histogram(
-    "worker_completion_batch_size",
+    "queue_service_worker_completion_batch_size",
     "Attempts completed per database statement.",
     buckets=(1, 2, 5, 10, 20, 50, 100),
 )
@@ -114,7 +135,9 @@ OLDEST_JOB_AGE = Gauge(
     "Age of the oldest due waiting job per queue (0 when none waits).",
     ["queue_name"],
 )
-QUEUE_PAUSED = Gauge("queue_paused", "1 when the queue is paused.", ["queue_name"])
+QUEUE_PAUSED = Gauge(
+    "queue_service_queue_paused", "1 when the queue is paused.", ["queue_name"]
+)
 # A gauge named like a counter, as the old service named it: its dashboards
 # read that name, so promtool's one naming finding on the API is expected.
 FAILED_JOBS_KEPT = Gauge(
@@ -125,32 +148,32 @@ FAILED_JOBS_KEPT = Gauge(
 )
 
 ENQUEUED_JOBS = Counter(
-    "enqueued_jobs_total",
+    "queue_service_enqueued_jobs_total",
     "Jobs enqueued through this process (HTTP and Python; enqueues by other "
     "services' SQL are counted by queue_depth only), by queue and job type.",
     ["queue_name", "job_type"],
 )
 WORKERS_ALIVE = Gauge(
-    "workers_alive",
+    "queue_service_workers_alive",
     "Workers with a fresh heartbeat serving the queue, read from the database at scrape time.",
     ["queue_name"],
 )
 STALLED_JOBS = Gauge(
-    "stalled_jobs",
+    "queue_service_stalled_jobs",
     "Running jobs whose worker stopped heartbeating (the rescue returns them), read at scrape time.",
 )
 DB_DEAD_TUPLES = Gauge(
-    "db_dead_tuples",
+    "queue_service_db_dead_tuples",
     "Dead tuples of a hot table, from pg_stat_user_tables at scrape time.",
     ["table"],
 )
 DB_LAST_AUTOVACUUM_AGE = Gauge(
-    "db_last_autovacuum_age_seconds",
+    "queue_service_db_last_autovacuum_age_seconds",
     "Seconds since a hot table was last vacuumed (auto or manual); -1 when never.",
     ["table"],
 )
 DB_OLDEST_TRANSACTION_AGE = Gauge(
-    "db_oldest_transaction_age_seconds",
+    "queue_service_db_oldest_transaction_age_seconds",
     "Age of the oldest open transaction of the database (it holds back vacuum).",
 )
 ALERTS_SENT = Counter(
@@ -159,29 +182,29 @@ ALERTS_SENT = Counter(
     ["severity", "type", "channel"],
 )
 PROVIDER_CALLS = Counter(
-    "provider_calls_total",
+    "queue_service_provider_calls_total",
     "Provider calls by provider and result (succeeded, rejected, unavailable, "
     "rate_limited, not_sent; recorded: answered from the side-effect ledger, not sent).",
     ["provider", "result"],
 )
 PROVIDER_CALL_DURATION = Histogram(
-    "provider_call_duration_seconds",
+    "queue_service_provider_call_duration_seconds",
     "Time a successful provider call took.",
     ["provider"],
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 BREAKER_STATE = Gauge(
-    "circuit_breaker_state",
+    "queue_service_circuit_breaker_state",
     "A provider's circuit breaker as this process last saw it: 0 closed, 1 half-open, 2 open.",
     ["provider"],
 )
 RATE_LIMIT_TOKENS = Gauge(
-    "rate_limit_tokens",
+    "queue_service_rate_limit_tokens",
     "Tokens left in a provider bucket after this process's last call.",
     ["bucket"],
 )
 RATE_LIMIT_WAITS = Counter(
-    "rate_limit_waits_total",
+    "queue_service_rate_limit_waits_total",
     "Provider calls that had to wait, by bucket and reason "
     "(tokens, concurrency, held, stopped, breaker_open).",
     ["bucket", "reason"],

@@ -203,7 +203,7 @@ def _validate_all(jobs: Sequence[JobRequest]) -> None:
 
 
 def count_enqueued(jobs: Sequence[JobRequest], duplicates: Sequence[bool]) -> None:
-    """Count the new jobs among `jobs` in the enqueued_jobs_total metric."""
+    """Count the new jobs among `jobs` in the queue_service_enqueued_jobs_total metric."""
     # One increment per label pair, not per job: a batch is mostly one type.
     new_jobs = Counter(
         (job.queue, job.job_type)

@@ -19,8 +19,10 @@ from app.db import Connection
 from app.db.queries import metrics as metric_queries
 from app.db.queries import monitoring as queries
 from app.db.queries.monitoring import DatabaseHealthRow, QueueHealthRow
+from app.db.queries.queues import list_queues
 from app.domain.monitoring import Breach, DatabaseThresholds, breaches
 from app.observability import metrics
+from app.observability.alert_rules import QueueThresholds
 from app.observability.fleet import OldPath, fleet_families
 from app.services import fleet_counters
 from app.services.enqueue import enqueue
@@ -59,6 +61,29 @@ async def read(conn: Connection, *, stalled_after_s: float) -> Reading:
         await queries.queue_health(conn, stalled_after_s=stalled_after_s),
         await queries.database_health(conn, stalled_after_s=stalled_after_s),
     )
+
+
+async def queue_thresholds(
+    conn: Connection, *, stalled_after_s: float
+) -> list[QueueThresholds]:
+    """Return every queue's alert thresholds and severity, from the monitor's own read.
+
+    What `run_monitor` checks each queue against, with the queue's tier: the
+    Prometheus rules are rendered from these (`queue-service ops prometheus-rules`).
+    """
+    tiers = {queue.name: queue.tier for queue in await list_queues(conn)}
+    reading = await read(conn, stalled_after_s=stalled_after_s)
+    return [
+        QueueThresholds(
+            name=row.queue_name,
+            tier=tiers[row.queue_name],
+            severity=row.alert_severity,
+            max_waiting=row.alert_max_waiting,
+            max_oldest_age_s=row.alert_max_oldest_age_s,
+            max_failed_per_hour=row.alert_max_failed_per_hour,
+        )
+        for row in reading.queues
+    ]
 
 
 async def scrape(conn: Connection, *, stalled_after_s: float) -> bytes:

@@ -365,7 +365,7 @@ def turned_away_by_breaker(port: int) -> float:
     return sum(
         float(line.rsplit(" ", 1)[1])
         for line in text.splitlines()
-        if line.startswith("rate_limit_waits_total{")
+        if line.startswith("queue_service_rate_limit_waits_total{")
         and 'reason="breaker_open"' in line
     )
 

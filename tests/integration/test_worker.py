@@ -621,7 +621,10 @@ def test_worker_serves_metrics(dsn, tmp_path):
         'job_processing_duration_seconds_count{job_type="test-record-money",queue_name="money"} 1.0'
         in text
     )
-    assert "jobs_rescued_total" in text and "job_retries_total" in text
+    assert (
+        "queue_service_jobs_rescued_total" in text
+        and "queue_service_job_retries_total" in text
+    )
 
 
 def test_three_processes_drain_20000_jobs_each_exactly_once(dsn, tmp_path):

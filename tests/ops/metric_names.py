@@ -7,10 +7,10 @@ from tests.ops.binaries import REPO
 # Litestar's PrometheusConfig middleware with prefix "http" (app/api/app.py).
 HTTP = frozenset(
     {
-        "http_requests_total",
-        "http_request_duration_seconds",
-        "http_requests_in_progress",
-        "http_requests_error_total",
+        "queue_service_http_requests_total",
+        "queue_service_http_request_duration_seconds",
+        "queue_service_http_requests_in_progress",
+        "queue_service_http_requests_error_total",
     }
 )
 # prometheus_client's process collector, and what Prometheus itself makes.

@@ -1,4 +1,5 @@
-"""Real processes for tests/ops: `queue-service serve`, and a Prometheus server."""
+"""Real processes for tests/ops: `queue-service serve`, a Prometheus server and
+an Alertmanager."""
 
 import contextlib
 import json
@@ -110,7 +111,9 @@ def api(dsn: str, log_dir: Path, port: int, **extra_env: str) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def prometheus(binary: str, config: Path, data_dir: Path, port: int) -> Iterator[str]:
+def prometheus(
+    binary: str, config: Path, data_dir: Path, port: int, *flags: str
+) -> Iterator[str]:
     """Run a Prometheus server on 127.0.0.1:`port`; yield its base URL once ready."""
     base = f"http://127.0.0.1:{port}"
     with running(
@@ -120,8 +123,30 @@ def prometheus(binary: str, config: Path, data_dir: Path, port: int) -> Iterator
             f"--storage.tsdb.path={data_dir}",
             f"--web.listen-address=127.0.0.1:{port}",
             "--log.level=warn",
+            *flags,
         ],
         data_dir.parent / "prometheus.log",
+        ready_url=f"{base}/-/ready",
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+        cwd=data_dir.parent,
+    ):
+        yield base
+
+
+@contextlib.contextmanager
+def alertmanager(binary: str, config: Path, data_dir: Path, port: int) -> Iterator[str]:
+    """Run an Alertmanager on 127.0.0.1:`port`, alone (no cluster); yield its base URL."""
+    base = f"http://127.0.0.1:{port}"
+    with running(
+        [
+            binary,
+            f"--config.file={config}",
+            f"--storage.path={data_dir}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",
+            "--log.level=warn",
+        ],
+        data_dir.parent / "alertmanager.log",
         ready_url=f"{base}/-/ready",
         env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
         cwd=data_dir.parent,

@@ -11,7 +11,14 @@ import pytest
 import yaml
 
 from app.settings import known_variables
-from tests.ops.binaries import COMPOSE_FILE, OPS, REPO, compose_binary
+from tests.ops.binaries import (
+    ALERTMANAGER_CONFIG,
+    COMPOSE_FILE,
+    OPS,
+    PROMETHEUS_CONFIG,
+    REPO,
+    compose_binary,
+)
 
 REQUIRED = {
     "JWT_SECRET": "jwt-secret-for-compose-validation",
@@ -71,10 +78,12 @@ def test_a_missing_secret_stops_compose_and_is_named(tmp_path, missing):
 def test_required_variables_are_documented():
     required = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*):\?", COMPOSE_FILE.read_text()))
     assert required == set(REQUIRED)
-    readme = (REPO / "README.md").read_text()
-    configuration = readme.split("\n## Configuration", 1)[1].split("\n## ", 1)[0]
+    operations = (REPO / "docs" / "operations.md").read_text()
+    configuration = operations.split("\n## Configuration", 1)[1].split("\n## ", 1)[0]
     for name in required:
-        assert f"`{name}`" in configuration, f"{name} is not in README's Configuration"
+        assert f"`{name}`" in configuration, (
+            f"{name} is not in docs/operations.md's Configuration"
+        )
 
 
 def test_services_of_the_stack(rendered):
@@ -84,6 +93,7 @@ def test_services_of_the_stack(rendered):
         "api",
         "worker",
         "prometheus",
+        "alertmanager",
         "grafana",
     }
     assert rendered["services"]["postgres"]["image"] == "postgres:15"
@@ -178,6 +188,36 @@ def test_prometheus_reads_the_mounted_config(rendered):
     prometheus = rendered["services"]["prometheus"]
     target = _mount(prometheus, OPS / "prometheus")
     assert f"--config.file={target}/prometheus.yml" in prometheus["command"]
+
+
+def test_alertmanager_reads_the_mounted_config_and_prometheus_sends_to_it(rendered):
+    alertmanager = rendered["services"]["alertmanager"]
+    assert re.fullmatch(r"prom/alertmanager:v\d+\.\d+\.\d+", alertmanager["image"])
+    target = _mount(alertmanager, ALERTMANAGER_CONFIG)
+    assert f"--config.file={target}" in alertmanager["command"]
+    assert "127.0.0.1:9093:9093" in {
+        f"{port['host_ip']}:{port['published']}:{port['target']}"
+        for port in alertmanager["ports"]
+    }
+    prometheus = yaml.safe_load(PROMETHEUS_CONFIG.read_text())
+    [manager] = prometheus["alerting"]["alertmanagers"]
+    assert manager["static_configs"] == [{"targets": ["alertmanager:9093"]}]
+
+
+def test_alertmanager_config_may_be_a_copy_of_the_operators(tmp_path):
+    # The webhook URLs are placeholders: an operator mounts a copy with theirs.
+    copy = tmp_path / "alertmanager.yml"
+    copy.write_text(ALERTMANAGER_CONFIG.read_text())
+    result = _compose(
+        tmp_path,
+        "config",
+        "--format",
+        "json",
+        env={**REQUIRED, "ALERTMANAGER_CONFIG": str(copy)},
+    )
+    assert result.returncode == 0, result.stderr
+    alertmanager = json.loads(result.stdout)["services"]["alertmanager"]
+    assert _mount(alertmanager, copy) == "/etc/alertmanager/alertmanager.yml"
 
 
 def test_grafana_provisioning_matches_its_mounts(rendered):

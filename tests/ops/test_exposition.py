@@ -1,12 +1,13 @@
 """The Prometheus exposition of a running API and of a running worker passes
 `promtool check metrics`, and carries the names the rules and panels read,
-the old service's among them."""
+the old service's among them; every other name of ours is queue_service_..."""
 
 import psycopg
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.api.auth import issue_token
 from app.domain.access import Role
+from app.observability.metrics import OLD_NAMES, PREFIX
 from tests.helpers.workers import (
     enqueue,
     free_port,
@@ -35,6 +36,19 @@ def _types(text: str) -> dict[str, str]:
     return {family.name: family.type for family in text_string_to_metric_families(text)}
 
 
+def _named_as_ours(text: str) -> None:
+    # The old service's names, prometheus_client's process and Python
+    # metrics, and ours: every one of ours starts with queue_service_. (The
+    # parser may read a counter's `_created` samples as a family of their own.)
+    for family in text_string_to_metric_families(text):
+        name = family.name.removesuffix("_created")
+        assert (
+            name in OLD_NAMES
+            or f"{name}_total" in OLD_NAMES
+            or name.startswith((PREFIX, "process_", "python_"))
+        ), f"{family.name} is neither an old service's name nor {PREFIX}..."
+
+
 def _lint(text: str, *, allowed: frozenset[str] = frozenset()) -> None:
     result = promtool("check", "metrics", stdin=text)
     said = result.stdout + result.stderr
@@ -50,6 +64,7 @@ def test_api_exposition_passes_promtool(db_dsn, tmp_path):
         status, text = processes.get(f"{base}/metrics")
     assert status == 200
     _lint(text, allowed=frozenset({OLD_GAUGE_NAME}))
+    _named_as_ours(text)
     samples = _samples(text)
     assert any(
         s.name == "queue_depth"
@@ -58,12 +73,14 @@ def test_api_exposition_passes_promtool(db_dsn, tmp_path):
         for s in samples
     )
     assert any(
-        s.name == "http_requests_total"
+        s.name == "queue_service_http_requests_total"
         and s.labels["app_name"] == "queue_service"
         and s.labels["path"] == "/health/live"
         for s in samples
     )
-    assert any(s.name == "http_request_duration_seconds_bucket" for s in samples)
+    assert any(
+        s.name == "queue_service_http_request_duration_seconds_bucket" for s in samples
+    )
 
 
 def test_api_serves_the_old_gauges_on_both_paths(db_dsn, tmp_path):
@@ -110,6 +127,7 @@ def test_worker_exposition_passes_promtool(db_dsn, tmp_path):
         status, text = processes.get(f"http://127.0.0.1:{port}/metrics")
     assert status == 200
     _lint(text)
+    _named_as_ours(text)
     samples = _samples(text)
     assert any(
         s.name == "job_results_total"

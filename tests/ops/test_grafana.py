@@ -85,12 +85,12 @@ def test_expressions_read_only_known_metrics():
         "job_results_total",
         "job_processing_duration_seconds",
         "failed_jobs_total",
-        "jobs_dead_lettered_total",
+        "queue_service_jobs_dead_lettered_total",
         "alerts_sent_total",
-        "workers_alive",
-        "circuit_breaker_state",
-        "db_dead_tuples",
-        "http_requests_total",
+        "queue_service_workers_alive",
+        "queue_service_circuit_breaker_state",
+        "queue_service_db_dead_tuples",
+        "queue_service_http_requests_total",
     } <= used
 
 
