@@ -12,7 +12,9 @@ decides the job's next state. It
 - turns how the body ended (result, error, abort, shutdown, provider limit)
   into an `Attempt`, with the error's message redacted;
 - observes the metrics and logs the attempt with the job's request id. Debug
-  logs are built only when that level is on.
+  logs are built only when that level is on;
+- with tracing on, runs the attempt as a span of the trace its meta carries
+  (`workers.tracing`).
 """
 
 import asyncio
@@ -34,6 +36,7 @@ from app.domain.errors import ExecutionTimedOut, JobDeferred
 from app.observability import metrics
 from app.observability.logging import redact
 from workers.attempts import Attempt, Ending
+from workers.tracing import traced_run
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +100,9 @@ async def run_attempt(
         )
     clock = time.perf_counter()
     try:
-        result = await _within(call, timeout_s)
+        result = await traced_run(
+            context, functools.partial(_within, call, timeout_s)
+        )()
     except (asyncio.CancelledError, procrastinate_exceptions.JobAborted) as exc:
         # No reason: the process itself is being torn down, as at shutdown.
         shutdown = context.abort_reason() in (AbortReason.SHUTDOWN, None)

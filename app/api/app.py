@@ -39,6 +39,7 @@ from app.api.documented import ClosedBodiesSchemaPlugin
 from app.api.problems import problem_details_plugin
 from app.api.rate_limit import rate_limit_config, refused_callers_limit
 from app.api.request_ids import request_id_middleware
+from app.observability import tracing
 from app.services import fleet_counters
 from app.services.console_feed import ConsoleFeed
 from app.services.database import (
@@ -184,7 +185,8 @@ def create_app(settings: Settings) -> Litestar:
         # Route templates, not paths, as labels: a path carries job ids.
         PrometheusConfig(
             app_name="queue_service",
-            prefix="http",
+            # metrics.HTTP_PREFIX: queue_service_http_requests_total, ...
+            prefix="queue_service_http",
             group_path=True,
             exclude_unhandled_paths=True,
         ).middleware,
@@ -192,6 +194,9 @@ def create_app(settings: Settings) -> Litestar:
     # Request ids outermost, before authentication, so a 401 names its
     # request too; then the limit of callers that authentication refuses.
     outermost: list[Any] = [request_id_middleware]
+    if tracing.enabled():
+        # First of all, so a refused request (401, 429) is a span too.
+        outermost.insert(0, tracing_middleware())
     if settings.api.rate_limit_per_minute:
         api = settings.api
         base = "/api/v1/queue"
@@ -236,6 +241,21 @@ def create_app(settings: Settings) -> Litestar:
         # configure_logging (JSON lines, redaction) with its own plain one.
         logging_config=None,
     )
+
+
+def tracing_middleware() -> Any:
+    """Return Litestar's OpenTelemetry middleware on this process's tracer provider.
+
+    Imported here: it needs the `tracing` extra, which is there when tracing is on.
+    Probes and scrapes are not traced: they would be most of the traces.
+    """
+    from litestar.plugins.opentelemetry import OpenTelemetryConfig
+
+    return OpenTelemetryConfig(
+        tracer_provider=tracing.tracer_provider(),
+        exclude=[r"^/health", r"^/metrics$", r"^/api/v1/queue/health", r"^/schema"],
+        exclude_spans=["receive", "send"],
+    ).middleware
 
 
 def _outermost(middleware: list[Any]) -> Any:

@@ -2,10 +2,13 @@
 
 import gc
 import logging
+import os
 
 from litestar import Litestar
 
 from app.api.app import create_app
+from app.domain.job_type_plugins import load_job_type_plugins
+from app.observability import tracing
 from app.observability.logging import configure_logging
 from app.settings import get_settings
 
@@ -20,6 +23,11 @@ def app() -> Litestar:
             "text" if settings.env == "dev" else "json"
         )
         configure_logging(level=settings.log.level, json_lines=log_format == "json")
+    if not tracing.enabled():
+        # Likewise for tracing: the OTEL_* variables, in this process.
+        tracing.configure_from_env(os.environ, service_name="queue-service-api")
+    # The plugins' job types, once per process (the CLI's parent has them).
+    load_job_type_plugins()
     built = create_app(settings)
     # A request allocates a few thousand short-lived objects; with the default
     # threshold the collector runs every few requests and its full passes walk

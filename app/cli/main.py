@@ -5,24 +5,41 @@ Each subcommand's handler lives in the module of its concern (`app.cli.*`);
 """
 
 import argparse
+import logging
+import os
 import sys
 from collections.abc import Sequence
 
 from app.cli.jobs import cmd_cancel, cmd_enqueue, cmd_pause, cmd_retention, cmd_retry
 from app.cli.migrate import VERSION, cmd_migrate
+from app.cli.ops import cmd_prometheus_rules
 from app.cli.serve import cmd_dev, cmd_serve
 from app.cli.tokens import cmd_token
 from app.cli.worker import cmd_worker
+from app.db.job_type_rows import JobTypeRowRefused
 from app.db.migrations import MigrationError
 from app.domain.errors import ServiceError
+from app.domain.job_type_plugins import JobTypePluginError, load_job_type_plugins
+from app.observability import tracing
 from app.observability.logging import configure_logging
 from app.settings import UnsafeSettingsError, load_settings
+
+logger = logging.getLogger(__name__)
 
 DESCRIPTION = """The `queue-service` command: the composition root.
 
 The one package of `app` that may import `workers`, to start them. Settings are
 read here and handed down as plain values.
 """
+
+
+# The processes that trace when the OTEL_* variables ask, by the service name
+# their spans carry unless OTEL_SERVICE_NAME names one.
+TRACED = {
+    "serve": "queue-service-api",
+    "worker": "queue-service-worker",
+    "dev": "queue-service",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -99,6 +116,18 @@ def build_parser() -> argparse.ArgumentParser:
     token_cmd.add_argument("--ttl", default="1h", help="lifetime: 3600, 90m, 12h, 7d")
     token_cmd.set_defaults(handler=cmd_token)
 
+    ops_cmd = commands.add_parser("ops", help="write files for operations tools")
+    ops_commands = ops_cmd.add_subparsers(dest="ops_command", required=True)
+    rules_cmd = ops_commands.add_parser(
+        "prometheus-rules",
+        help="render the Prometheus alert rules from the monitor's thresholds "
+        "(queue.queues of DATABASE_URL, ALERT_THRESHOLD_*)",
+    )
+    rules_cmd.add_argument(
+        "--output", metavar="PATH", help="write the rules here (default: stdout)"
+    )
+    rules_cmd.set_defaults(handler=cmd_prometheus_rules)
+
     dev_cmd = commands.add_parser(
         "dev",
         help="migrate and run everything, embedded PostgreSQL if DATABASE_URL is unset",
@@ -121,11 +150,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     ) == "json"
     configure_logging(level=settings.log.level, json_lines=json_lines)
     try:
+        # Every command sees the same catalogue: the plugins' types, once.
+        for plugin in load_job_type_plugins():
+            logger.info(
+                "Job types loaded from a plugin.",
+                extra={
+                    "action": "job_type_plugin_loaded",
+                    "plugin": plugin.describe(),
+                    "job_types": [t.name for t in plugin.plugin.job_types],
+                },
+            )
+    except JobTypePluginError as exc:
+        print(f"queue-service: {exc}", file=sys.stderr)
+        return 2
+    try:
+        if args.command in TRACED:
+            tracing.configure_from_env(os.environ, service_name=TRACED[args.command])
+    except tracing.TracingUnavailable as exc:
+        print(f"queue-service: {exc}", file=sys.stderr)
+        return 2
+    try:
         handler = args.handler
         return int(handler(args, settings))
-    except (ServiceError, MigrationError) as exc:
+    except (ServiceError, MigrationError, JobTypeRowRefused) as exc:
         print(f"queue-service: {exc}", file=sys.stderr)
         return 1
+    except JobTypePluginError as exc:
+        # A plugin's task body the worker cannot import.
+        print(f"queue-service: {exc}", file=sys.stderr)
+        return 2
     except UnsafeSettingsError as exc:
         # A command that needs safe settings (serve: the JWT secret) refuses
         # them with the reason, not a traceback.

@@ -13,12 +13,15 @@ only that job's request gets the error. Every caller hears back only after its j
 """
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 
 from app.db import Pool
 from app.db.errors import DATABASE_UNAVAILABLE
 from app.db.queries import enqueue as queries
+from app.observability import tracing
 from app.services.enqueue import Enqueued, JobRequest, count_enqueued
 
 logger = logging.getLogger(__name__)
@@ -45,13 +48,30 @@ class GroupEnqueuer:
         Raises:
             EnqueueRejected: the database refused this job.
         """
-        future: asyncio.Future[Enqueued] = asyncio.get_running_loop().create_future()
-        self._pending.append((job, future))
-        if len(self._writers) < MAX_IN_FLIGHT:
-            writer = asyncio.create_task(self._write_pending(), name="enqueue jobs")
-            self._writers.add(writer)
-            writer.add_done_callback(self._writers.discard)
-        return await future
+        # The request's own enqueue span: the write is shared, the trace is not.
+        with tracing.producer_span(
+            "enqueue",
+            {
+                "messaging.destination.name": job.queue,
+                "queue_service.job_type": job.job_type,
+            },
+        ) as trace_context:
+            if trace_context:
+                job = replace(job, meta=tracing.with_trace(job.meta, trace_context))
+            future: asyncio.Future[Enqueued] = (
+                asyncio.get_running_loop().create_future()
+            )
+            self._pending.append((job, future))
+            if len(self._writers) < MAX_IN_FLIGHT:
+                # In a context of its own: it writes other requests' jobs too.
+                writer = asyncio.create_task(
+                    self._write_pending(),
+                    name="enqueue jobs",
+                    context=contextvars.Context(),
+                )
+                self._writers.add(writer)
+                writer.add_done_callback(self._writers.discard)
+            return await future
 
     async def _write_pending(self) -> None:
         # Each round writes what arrived while the previous round was in flight.

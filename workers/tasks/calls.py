@@ -7,10 +7,12 @@ from typing import Any
 from procrastinate.job_context import JobContext
 
 from app.domain.job_types import CATALOGUE
+from app.observability.tracing import SpanKind
 from workers.attempts import REUSED_KEY_MODES, job_id_of
 from workers.deps import DEPS_KEY, WorkerDeps
 from workers.provider_gate import CallSite
 from workers.providers import Providers
+from workers.tracing import traced_call
 
 # Stripe accepts idempotency keys up to 255 characters.
 MAX_KEY_CHARS = 255
@@ -75,11 +77,20 @@ class JobCalls:
         key = site.ledger_key
         if len(key) > MAX_KEY_CHARS:
             key = hashlib.sha256(key.encode()).hexdigest()
-        return await self._deps.gate.call(
-            site,
-            provider=provider,
-            bucket=bucket,
-            request=request,
-            send=lambda: send(key),
-            subject=subject,
+        return await traced_call(
+            f"{provider} {step}",
+            SpanKind.CLIENT,
+            {
+                "queue_service.provider": provider,
+                "queue_service.bucket": bucket,
+                "queue_service.step": step,
+            },
+            lambda: self._deps.gate.call(
+                site,
+                provider=provider,
+                bucket=bucket,
+                request=request,
+                send=lambda: send(key),
+                subject=subject,
+            ),
         )
