@@ -20,10 +20,12 @@ TESTS = Path(__file__).parent
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Markers come from the directory, so a test cannot be filed in one place
-    # and marked as another.
+    # and marked as another. The client's tests (clients/python/tests) mark
+    # their own.
     for item in items:
-        kind = Path(item.fspath).relative_to(TESTS).parts[0]
-        item.add_marker(getattr(pytest.mark, kind))
+        path = Path(item.fspath)
+        if path.is_relative_to(TESTS):
+            item.add_marker(getattr(pytest.mark, path.relative_to(TESTS).parts[0]))
 
 
 @pytest.fixture(scope="session")
