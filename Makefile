@@ -32,13 +32,14 @@ run: install ## Run the service: migrate, then the API and a worker (embedded Po
 	$(BIN)/queue-service dev
 
 fmt: install ## Format and autofix
-	$(BIN)/ruff format app workers bench tests
-	$(BIN)/ruff check --fix app workers bench tests
+	$(BIN)/ruff format app workers bench tests clients/python
+	$(BIN)/ruff check --fix app workers bench tests clients/python
 
 lint: install ## ruff, mypy --strict, import-linter (the dependency rule)
-	$(BIN)/ruff check app workers bench tests
-	$(BIN)/ruff format --check app workers bench tests
+	$(BIN)/ruff check app workers bench tests clients/python
+	$(BIN)/ruff format --check app workers bench tests clients/python
 	$(BIN)/mypy
+	$(BIN)/mypy --strict clients/python/src
 	$(BIN)/lint-imports
 
 test-unit: install ## Unit tests (no database)
@@ -47,13 +48,21 @@ test-unit: install ## Unit tests (no database)
 test-integration: install ## Integration tests (real PostgreSQL)
 	$(BIN)/pytest tests/integration
 
-ops-tools: ## promtool and prometheus for tests/ops (Debian's prometheus package, as root)
+ops-tools: ## promtool, prometheus, amtool and alertmanager for tests/ops (Debian's packages, as root)
 	@if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			echo "installing Debian's prometheus package (promtool) for tests/ops"; \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
 		else \
 			echo "tests/ops need promtool and prometheus: install Debian's prometheus package (those tests fail without it)"; \
+		fi; \
+	fi
+	@if ! command -v amtool >/dev/null || ! command -v prometheus-alertmanager >/dev/null; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing Debian's prometheus-alertmanager package (amtool) for tests/ops"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus-alertmanager >/dev/null; \
+		else \
+			echo "tests/ops need amtool and alertmanager: install Debian's prometheus-alertmanager package (those tests fail without it)"; \
 		fi; \
 	fi
 
@@ -102,6 +111,14 @@ bench-keys: install ## A per-key limit with fair sharing (one burst key, 100 sma
 
 db-migrate: install ## Apply migrations to DATABASE_URL
 	$(BIN)/queue-service migrate
+
+docs: install ## Build the docs site into site/ (strict: a broken link or anchor fails)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
+docs-serve: install ## Serve the docs site at http://127.0.0.1:8000, rebuilt on change
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --strict
+
+.PHONY: docs docs-serve
 
 clean: ## Remove the virtualenvs
 	rm -rf $(VENV) $(TOOLS)

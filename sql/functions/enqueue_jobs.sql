@@ -2,7 +2,7 @@
 -- defers the jobs with procrastinate's own defer function (whose triggers record
 -- the event and NOTIFY listening workers when the caller's transaction commits)
 -- and deduplicates them through the primary key of queue.idempotency_keys.
--- Errors carry SQLSTATEs of class QS (see the README) and name the bad value.
+-- Errors carry SQLSTATEs of class QS (see docs/sql-api.md) and name the bad value.
 -- A job's key_scope puts its key (given or rendered) in that caller's own key
 -- space, stored as '@<scope>:<key>'; keys given without a scope may not start
 -- with '@', so no caller can reach into a scoped space. A job's ordering_key

@@ -1,5 +1,5 @@
 -- What is wrong with a job queue.enqueue_jobs refused: the SQLSTATE (class QS,
--- see the README) and the plain message for the first check it failed.
+-- see docs/sql-api.md) and the plain message for the first check it failed.
 -- enqueue_jobs decides which check that is, in the order that names the root
 -- cause; this table says how each one is reported. Called only on the error
 -- path, for one job, so it may look things up again.

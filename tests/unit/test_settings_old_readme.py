@@ -1,4 +1,4 @@
-"""README "Configuration" maps every variable of the old service's documented blocks."""
+"""docs/operations.md "Configuration" maps every variable of the old service's documented blocks."""
 
 import re
 from pathlib import Path
@@ -6,9 +6,12 @@ from pathlib import Path
 from tests.unit.test_settings_old_variables import OLD_NAMES, SAME_NAMES
 
 
-def test_the_readme_maps_every_old_variable():
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    table = readme.split("| old variable | read as |\n|---|---|\n", 1)[1]
+def test_the_configuration_docs_map_every_old_variable():
+    docs = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
+    configuration = docs.read_text().split("\n## Configuration\n", 1)[1]
+    table = configuration.split("\n## ", 1)[0].split(
+        "| old variable | read as |\n|---|---|\n", 1
+    )[1]
     rows = {}
     for line in table.splitlines():
         if not line.startswith("| "):

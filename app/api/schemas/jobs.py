@@ -9,8 +9,8 @@ from app.api.schemas.base import JOB_TYPE_PATTERN, QUEUE_PATTERN, Schema
 
 MAX_DELAY_MS = 365 * 24 * 3600 * 1000
 
-# A job's state over HTTP (the old service's names); README "Job states" maps
-# them to procrastinate's statuses and the `?status=` filter.
+# A job's state over HTTP (the old service's names); docs/http-api.md "Job states"
+# maps them to procrastinate's statuses and the `?status=` filter.
 JobState = Literal[
     "waiting",
     "delayed",
