@@ -17,16 +17,15 @@ call for money: every critical breach, `page_channels`) carries
 (ops/alertmanager/alertmanager.yml).
 """
 
-import json
-import re
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from app.domain.monitoring import (
     CRITICAL_TRANSACTION_FACTOR,
     STALE_VACUUM_SHARE,
     DatabaseThresholds,
 )
+from app.observability.rules_file import Alert, Group, number, render_group
 
 COMMAND = "queue-service ops prometheus-rules"
 RULES_PATH = "ops/prometheus/rules/queue-service.rules.yml"
@@ -34,7 +33,6 @@ RULES_PATH = "ops/prometheus/rules/queue-service.rules.yml"
 PAGED_BY = ("paged_by", "queue-service")
 # The monitor pages about a breach of this severity (app.services.monitoring.page_channels).
 PAGING_SEVERITY = "critical"
-RUNBOOK = "ops/runbook.md#"
 # The queue the monitor and its pages (`deliver-alert`) run on.
 MONITOR_QUEUE = "maintenance"
 
@@ -77,41 +75,6 @@ _QUEUE_NOTES = {
     MONITOR_QUEUE: " The maintenance queue runs the monitor and its pages, the "
     "stalled-job rescue and retention.",
 }
-_YAML_WORDS = frozenset(
-    {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "nan", "inf"}
-)
-_PLAIN = re.compile(r"[a-z][a-z0-9_-]*")
-
-
-@dataclass(frozen=True)
-class _Alert:
-    name: str
-    expr: str
-    for_s: int
-    labels: dict[str, str]
-    summary: str
-    description: str
-    runbook: str
-
-
-@dataclass(frozen=True)
-class _Group:
-    name: str
-    comment: str
-    alerts: list[_Alert] = field(default_factory=list)
-
-
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
-
-
-def _duration(seconds: int) -> str:
-    # Prometheus's duration syntax, in the largest whole unit.
-    if seconds % 3600 == 0:
-        return f"{seconds // 3600}h"
-    if seconds % 60 == 0:
-        return f"{seconds // 60}m"
-    return f"{seconds}s"
 
 
 def _words(seconds: float) -> str:
@@ -119,14 +82,7 @@ def _words(seconds: float) -> str:
         if seconds >= size and (seconds / size).is_integer():
             count = int(seconds // size)
             return f"{count} {unit}" if count == 1 else f"{count} {unit}s"
-    return f"{_number(seconds)} seconds"
-
-
-def _scalar(value: str) -> str:
-    # A label value as YAML reads it back as the same string.
-    if _PLAIN.fullmatch(value) and value not in _YAML_WORDS:
-        return value
-    return json.dumps(value)
+    return f"{number(seconds)} seconds"
 
 
 def _queue_labels(queue: QueueThresholds, severity: str) -> dict[str, str]:
@@ -136,7 +92,7 @@ def _queue_labels(queue: QueueThresholds, severity: str) -> dict[str, str]:
     return labels
 
 
-def _queue_group(queue: QueueThresholds) -> _Group:
+def _queue_group(queue: QueueThresholds) -> Group:
     name, severity = queue.name, queue.severity
     # A severity added to queue.alert_severities waits as a warning does.
     waits = _WAITS_BY_SEVERITY.get(severity, _WAITS_BY_SEVERITY["warning"])
@@ -150,12 +106,12 @@ def _queue_group(queue: QueueThresholds) -> _Group:
     paging = "; the service pages these itself" if severity == PAGING_SEVERITY else ""
     if name == MONITOR_QUEUE:
         paging = "; the monitor runs here, so Alertmanager pages when it cannot"
-    group = _Group(
+    group = Group(
         f"queue-service-{name}",
         f"-- {name}: tier {queue.tier}, severity {severity}{paging} --",
     )
     group.alerts.append(
-        _Alert(
+        Alert(
             "QueueDepthHigh",
             "max by (queue_name) "
             f'(queue_depth{{{selector}, status="waiting"}}) > {queue.max_waiting}\n'
@@ -170,10 +126,10 @@ def _queue_group(queue: QueueThresholds) -> _Group:
         )
     )
     group.alerts.append(
-        _Alert(
+        Alert(
             "QueueOldestJobTooOld",
             "max by (queue_name) "
-            f"(oldest_job_age_seconds{{{selector}}}) > {_number(queue.max_oldest_age_s)}\n"
+            f"(oldest_job_age_seconds{{{selector}}}) > {number(queue.max_oldest_age_s)}\n"
             + not_paused,
             _AGE_AND_FAILURES_FOR_S,
             labels,
@@ -185,7 +141,7 @@ def _queue_group(queue: QueueThresholds) -> _Group:
         )
     )
     group.alerts.append(
-        _Alert(
+        Alert(
             "QueueFailureRateHigh",
             "sum by (queue_name) (increase(queue_service_jobs_dead_lettered_total"
             f"{{{selector}}}[1h])) > {queue.max_failed_per_hour}",
@@ -200,7 +156,7 @@ def _queue_group(queue: QueueThresholds) -> _Group:
         )
     )
     group.alerts.append(
-        _Alert(
+        Alert(
             "QueueNoWorkers",
             f"max by (queue_name) (queue_service_workers_alive{{{selector}}}) == 0",
             waits.no_workers_s,
@@ -215,7 +171,7 @@ def _queue_group(queue: QueueThresholds) -> _Group:
     if paused is not None:
         paused_for_s, paused_severity = paused
         group.alerts.append(
-            _Alert(
+            Alert(
                 "QueuePausedTooLong",
                 f"max by (queue_name) (queue_service_queue_paused{{{selector}}}) == 1",
                 paused_for_s,
@@ -230,12 +186,12 @@ def _queue_group(queue: QueueThresholds) -> _Group:
     return group
 
 
-def _jobs_group() -> _Group:
-    return _Group(
+def _jobs_group() -> Group:
+    return Group(
         "queue-service-jobs",
         "-- jobs and workers, whatever the queue --",
         [
-            _Alert(
+            Alert(
                 "StalledJobs",
                 "max(queue_service_stalled_jobs) > 0",
                 300,
@@ -246,7 +202,7 @@ def _jobs_group() -> _Group:
                 "returns them within about a minute, so it is not running.",
                 "stalledjobs",
             ),
-            _Alert(
+            Alert(
                 "CircuitBreakerOpen",
                 "max by (provider) (queue_service_circuit_breaker_state) == 2",
                 300,
@@ -260,19 +216,19 @@ def _jobs_group() -> _Group:
     )
 
 
-def _database_group(thresholds: DatabaseThresholds) -> _Group:
+def _database_group(thresholds: DatabaseThresholds) -> Group:
     dead = thresholds.max_dead_tuples
     stale_dead = dead // STALE_VACUUM_SHARE
     transaction = thresholds.max_transaction_age_s
     critical_transaction = transaction * CRITICAL_TRANSACTION_FACTOR
 
-    def long_transaction(age_s: float, severity: str) -> _Alert:
+    def long_transaction(age_s: float, severity: str) -> Alert:
         labels = {"severity": severity}
         if severity == PAGING_SEVERITY:
             labels[PAGED_BY[0]] = PAGED_BY[1]
-        return _Alert(
+        return Alert(
             "DatabaseLongTransaction",
-            f"max(queue_service_db_oldest_transaction_age_seconds) > {_number(age_s)}",
+            f"max(queue_service_db_oldest_transaction_age_seconds) > {number(age_s)}",
             120,
             labels,
             "a transaction has been open for {{ $value | humanizeDuration }}",
@@ -281,11 +237,11 @@ def _database_group(thresholds: DatabaseThresholds) -> _Group:
             "databaselongtransaction",
         )
 
-    return _Group(
+    return Group(
         "queue-service-database",
         "-- PostgreSQL health: the queue lives in it --",
         [
-            _Alert(
+            Alert(
                 "TableBloat",
                 f"max by (table) (queue_service_db_dead_tuples) > {dead}",
                 1800,
@@ -295,10 +251,10 @@ def _database_group(thresholds: DatabaseThresholds) -> _Group:
                 "30 minutes: autovacuum cannot keep up or is blocked.",
                 "tablebloat",
             ),
-            _Alert(
+            Alert(
                 "AutovacuumStale",
                 "max by (table) (queue_service_db_last_autovacuum_age_seconds) > "
-                f"{_number(thresholds.max_vacuum_age_s)}\n"
+                f"{number(thresholds.max_vacuum_age_s)}\n"
                 "and on (table) max by (table) (queue_service_db_dead_tuples) > "
                 f"{stale_dead}",
                 3600,
@@ -315,13 +271,13 @@ def _database_group(thresholds: DatabaseThresholds) -> _Group:
     )
 
 
-def _processes_group() -> _Group:
+def _processes_group() -> Group:
     http = 'app_name="queue_service"'
-    return _Group(
+    return Group(
         "queue-service-processes",
         "-- the processes themselves: the service cannot page about its own absence --",
         [
-            _Alert(
+            Alert(
                 "ApiDown",
                 'up{job="queue-service-api"} == 0',
                 120,
@@ -330,7 +286,7 @@ def _processes_group() -> _Group:
                 "Prometheus has not scraped {{ $labels.instance }} for 2 minutes.",
                 "service-down",
             ),
-            _Alert(
+            Alert(
                 "ApiAbsent",
                 'absent(up{job="queue-service-api"})',
                 300,
@@ -339,7 +295,7 @@ def _processes_group() -> _Group:
                 "Service discovery finds no queue-service API instance.",
                 "service-down",
             ),
-            _Alert(
+            Alert(
                 "WorkerDown",
                 'up{job="queue-service-worker"} == 0',
                 300,
@@ -349,7 +305,7 @@ def _processes_group() -> _Group:
                 "{{ $labels.instance }} for 5 minutes.",
                 "service-down",
             ),
-            _Alert(
+            Alert(
                 "ApiErrorRateHigh",
                 f"sum(rate(queue_service_http_requests_error_total{{{http}}}[5m]))\n"
                 f"  / sum(rate(queue_service_http_requests_total{{{http}}}[5m])) > 0.05",
@@ -394,29 +350,6 @@ groups:
 """
 
 
-def _render_alert(alert: _Alert) -> Iterator[str]:
-    yield f"      - alert: {alert.name}"
-    yield "        expr: |"
-    for line in alert.expr.splitlines():
-        yield f"          {line}"
-    yield f"        for: {_duration(alert.for_s)}"
-    yield "        labels:"
-    for key, value in alert.labels.items():
-        yield f"          {key}: {_scalar(value)}"
-    yield "        annotations:"
-    yield f"          summary: {json.dumps(alert.summary, ensure_ascii=False)}"
-    yield f"          description: {json.dumps(alert.description, ensure_ascii=False)}"
-    yield f'          runbook_url: "{RUNBOOK}{alert.runbook}"'
-
-
-def _render_group(group: _Group) -> Iterator[str]:
-    yield f"  # {group.comment}"
-    yield f"  - name: {_scalar(group.name)}"
-    yield "    rules:"
-    for alert in group.alerts:
-        yield from _render_alert(alert)
-
-
 def render_rules(
     queues: Sequence[QueueThresholds], database: DatabaseThresholds
 ) -> str:
@@ -427,5 +360,5 @@ def render_rules(
     ordered = sorted(queues, key=lambda q: (_TIER_ORDER.get(q.tier, 99), q.name))
     groups = [_queue_group(queue) for queue in ordered]
     groups += [_jobs_group(), _database_group(database), _processes_group()]
-    blocks = ["\n".join(_render_group(group)) for group in groups]
+    blocks = ["\n".join(render_group(group)) for group in groups]
     return _HEADER + "\n\n".join(blocks) + "\n"
