@@ -17,6 +17,7 @@ explicit environment so `TWILIO_EDGE`/`TWILIO_REGION` cannot rewrite the host.
 
 import json
 import logging
+from typing import Any
 
 import httpx
 from twilio.base.exceptions import (  # type: ignore[import-untyped]
@@ -69,28 +70,22 @@ class TwilioApi:
     async def send_sms(self, *, to: str, body: str) -> dict[str, str]:
         """Send a text message; see `TwilioProvider.send_sms`."""
         account = self._client.api.v2010.accounts(self._account_sid)
-        try:
-            message = await account.messages.create_async(
-                to=to, from_=self._from, body=body
-            )
-        except (TwilioRestException, TwilioServiceException) as exc:
-            raise _translate(exc) from exc
-        except json.JSONDecodeError as exc:
-            raise _malformed(exc) from exc
-        return {"sid": str(message.sid), "status": str(message.status)}
+        return await self._create(account.messages, to=to, body=body)
 
     async def call(self, *, to: str, twiml: str) -> dict[str, str]:
         """Place a voice call; see `TwilioProvider.call`."""
         account = self._client.api.v2010.accounts(self._account_sid)
+        return await self._create(account.calls, to=to, twiml=twiml)
+
+    async def _create(self, resource: Any, **fields: str) -> dict[str, str]:
+        # A message and a call are created, and fail, the same way.
         try:
-            placed = await account.calls.create_async(
-                to=to, from_=self._from, twiml=twiml
-            )
+            created = await resource.create_async(from_=self._from, **fields)
         except (TwilioRestException, TwilioServiceException) as exc:
             raise _translate(exc) from exc
         except json.JSONDecodeError as exc:
             raise _malformed(exc) from exc
-        return {"sid": str(placed.sid), "status": str(placed.status)}
+        return {"sid": str(created.sid), "status": str(created.status)}
 
     def warm_up(self) -> None:
         """Load the SDK's lazily imported modules of messages and calls."""
